@@ -1,0 +1,3 @@
+from sysimage_containers.cli import main
+
+main()

@@ -1,0 +1,269 @@
+"""Resolving options: defaults < sysimage-docker.toml < SYSIMAGE_DOCKER_* env < command line.
+
+The result is a frozen Config; every value is type-checked and validated here, with the error naming where it
+came from (file:line:col, the env variable, or the flag).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sysimage_containers import tomlfiles
+from sysimage_containers.errors import UsageError
+from sysimage_containers.options import BY_KEY, OPTIONS, Option
+
+CONFIG_FILE = "sysimage-docker.toml"
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# docker reference: [registry[:port]/]name[:tag][@digest], lower-case path components
+IMAGE_RE = re.compile(
+    r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+CPU_TARGET_RE = re.compile(r"^[A-Za-z0-9_.,;:+()=-]+$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+LABEL_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$|^[a-z0-9]$")
+URL_PATH_RE = re.compile(r"^/[A-Za-z0-9._~!&'()*+,;=:@%/?-]*$")
+PC_VERSION_RE = re.compile(r"^\d+(?:\.\d+){0,2}$")
+# Paths that are placed in Dockerfile COPY instructions: no globbing, quoting or variable characters.
+SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9._+@=, -]+(?:/[A-Za-z0-9._+@=, -]+)*$")
+ABS_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._+@=-]+/?)*$")
+
+
+@dataclass(frozen=True)
+class Config:
+    julia_version: str | None = None
+    builder_image: str | None = None
+    runtime_image: str = "debian:trixie-slim"
+    julia_path: str = "/usr/local/julia"
+    cpu_target: str = "portable"
+    packages: tuple[str, ...] | None = None
+    precompile_files: tuple[str, ...] = ()
+    statements_files: tuple[str, ...] = ()
+    replace_default: bool = False
+    buildkit: bool = True
+    resolve: bool = False
+    packagecompiler_version: str | None = None
+    script: str | None = None
+    julia_main: bool = False
+    julia_args: tuple[str, ...] = ()
+    ports: tuple[int, ...] = ()
+    healthcheck_path: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    user_id: int = 1000
+    context_exclude: tuple[str, ...] = ()
+    # where each value came from: default, file, env or cli
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    config_file: str | None = None
+
+
+def config_keys() -> set[str]:
+    return {f.name for f in fields(Config)} - {"sources", "config_file"}
+
+
+def resolve(
+    project_dir: Path,
+    *,
+    config_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cli: Mapping[str, Any] | None = None,
+) -> Config:
+    values: dict[str, Any] = {o.key: _default(o) for o in OPTIONS}
+    sources = dict.fromkeys(values, "default")
+
+    shown_file = None
+    path = config_path if config_path is not None else project_dir / CONFIG_FILE
+    if config_path is not None or path.is_file():
+        shown_file = str(config_path) if config_path is not None else CONFIG_FILE
+        for key, value in _read_file(path, shown_file).items():
+            values[key], sources[key] = value, "file"
+
+    for option in OPTIONS:
+        raw = (environ or {}).get(option.env_var or "")
+        if option.env_var and raw is not None:
+            values[option.key] = _coerce_env(option, raw)
+            sources[option.key] = "env"
+
+    for key, raw in (cli or {}).items():
+        if raw is None:
+            continue
+        option = BY_KEY[key]
+        values[key] = _coerce(option, raw, f"{option.flag}")
+        sources[key] = "cli"
+
+    config = Config(**values, sources=sources, config_file=shown_file)
+    _check_combinations(config)
+    return config
+
+
+def _default(option: Option) -> Any:
+    if isinstance(option.default, list):
+        return tuple(option.default)
+    if isinstance(option.default, dict):
+        return tuple(sorted(option.default.items()))
+    return option.default
+
+
+def _read_file(path: Path, shown: str) -> dict[str, Any]:
+    text = tomlfiles.read_text(path, shown)
+    doc = tomlfiles.parse_document(text, shown).unwrap()
+    out: dict[str, Any] = {}
+    for key, raw in doc.items():
+        option = BY_KEY.get(key)
+        line, col = tomlfiles.locate_key(text, key)
+        if option is None:
+            hint = difflib.get_close_matches(key, list(BY_KEY), n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise UsageError(f"{shown}:{line}:{col}: unknown key {key!r}{suggestion}")
+        where = f"{shown}:{line}:{col}: {key}"
+        if option.kind == "table" and isinstance(raw, dict):
+            for name in raw:
+                if not isinstance(raw[name], str):
+                    line, col = tomlfiles.locate_key(text, name, key)
+                    raise UsageError(f"{shown}:{line}:{col}: {key}.{name}: expected a string")
+        out[key] = _coerce(option, raw, where, from_file=True)
+    return out
+
+
+def _coerce_env(option: Option, raw: str) -> Any:
+    where = option.env_var or option.key
+    text = raw.strip()
+    if option.kind == "bool":
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise UsageError(f"{where}: expected true or false, got {raw!r}")
+    if option.kind == "int":
+        return _coerce(option, _to_int(text, where), where)
+    if option.kind in ("list", "intlist"):
+        items = [s.strip() for s in text.split(",") if s.strip()]
+        if option.kind == "intlist":
+            return _coerce(option, [_to_int(s, where) for s in items], where)
+        return _coerce(option, items, where)
+    return _coerce(option, text or None, where)
+
+
+def _to_int(text: str, where: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{where}: expected a whole number, got {text!r}") from None
+
+
+def _type_name(value: Any) -> str:
+    return {str: "string", bool: "boolean", int: "integer", float: "float", list: "array", dict: "table"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _coerce(option: Option, raw: Any, where: str, from_file: bool = False) -> Any:
+    """Check the type and the value of one option, whatever its source."""
+    kind = option.kind
+    if kind == "bool":
+        if not isinstance(raw, bool):
+            raise UsageError(f"{where}: expected true or false, got {_type_name(raw)}")
+        return raw
+    if kind == "int":
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise UsageError(f"{where}: expected a whole number, got {_type_name(raw)}")
+        return _check_value(option.key, raw, where)
+    if kind in ("list", "intlist"):
+        if isinstance(raw, str) and not from_file and not option.repeatable:
+            raw = [s.strip() for s in raw.split(",") if s.strip()]
+        if not isinstance(raw, list | tuple):
+            raise UsageError(f"{where}: expected an array, got {_type_name(raw)}")
+        want = int if kind == "intlist" else str
+        for item in raw:
+            if isinstance(item, bool) or not isinstance(item, want):
+                noun = "whole numbers" if want is int else "strings"
+                raise UsageError(f"{where}: expected an array of {noun}, got an item of type {_type_name(item)}")
+        return tuple(_check_value(option.key, item, where) for item in raw)
+    if kind == "table":
+        if isinstance(raw, list | tuple):  # K=V pairs from the command line
+            pairs = []
+            for item in raw:
+                if not isinstance(item, str) or "=" not in item:
+                    raise UsageError(f"{where}: expected KEY=VALUE, got {item!r}")
+                pairs.append(tuple(item.split("=", 1)))
+            raw = dict(pairs)
+        if not isinstance(raw, dict):
+            raise UsageError(f"{where}: expected a table, got {_type_name(raw)}")
+        return tuple(sorted((_check_table_key(option.key, k, where), _check_text(v, f"{where}.{k}"))
+                            for k, v in raw.items()))
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise UsageError(f"{where}: expected a string, got {_type_name(raw)}")
+    return _check_value(option.key, raw, where)
+
+
+def _check_text(value: str, where: str) -> str:
+    if CONTROL_RE.search(value):
+        raise UsageError(f"{where}: control characters (newline, tab, NUL...) cannot be placed in an image")
+    if len(value) > 4096:
+        raise UsageError(f"{where}: value is {len(value)} characters, over the 4096 limit")
+    return value
+
+
+def _check_table_key(table: str, key: str, where: str) -> str:
+    if table == "env" and not ENV_NAME_RE.match(key):
+        raise UsageError(f"{where}: {key!r} is not a valid environment variable name")
+    if table == "labels" and not LABEL_KEY_RE.match(key):
+        raise UsageError(f"{where}: {key!r} is not a valid label key (lower-case letters, digits, . _ -)")
+    return key
+
+
+def _check_value(key: str, value: Any, where: str) -> Any:
+    if isinstance(value, str):
+        _check_text(value, where)
+    checks: dict[str, tuple[Any, str]] = {
+        "builder_image": (IMAGE_RE, "is not a valid image reference"),
+        "runtime_image": (IMAGE_RE, "is not a valid image reference"),
+        "cpu_target": (CPU_TARGET_RE, "is not a valid Julia cpu target"),
+        "packagecompiler_version": (PC_VERSION_RE, "is not a version such as 2.4 or 2.4.0"),
+        "healthcheck_path": (URL_PATH_RE, "is not an absolute URL path such as /health"),
+        "julia_path": (ABS_PATH_RE, "is not an absolute path"),
+    }
+    if key in checks:
+        pattern, message = checks[key]
+        if not pattern.match(value):
+            raise UsageError(f"{where}: {value!r} {message}")
+    if key == "packages" and not re.match(r"^[A-Za-z_][A-Za-z0-9_!]*$", value):
+        raise UsageError(f"{where}: {value!r} is not a Julia package name")
+    if key in ("precompile_files", "statements_files", "script"):
+        check_relative_path(value, where)
+    if key == "context_exclude" and (value.startswith("/") or ".." in PurePosixPath(value).parts):
+        raise UsageError(f"{where}: {value!r} must be a pattern relative to the project")
+    if key == "ports" and not 1 <= value <= 65535:
+        raise UsageError(f"{where}: port {value} is not between 1 and 65535")
+    if key == "user_id" and not 1 <= value <= 2**31 - 2:
+        raise UsageError(f"{where}: {value} is not a non-root uid (1 to 2147483646)")
+    return value
+
+
+def check_relative_path(value: str, where: str) -> str:
+    """Paths that end up in COPY instructions: relative, inside the project, no special characters."""
+    if value.startswith("/") or value.startswith("~"):
+        raise UsageError(f"{where}: {value!r} must be relative to the project, not absolute")
+    if ".." in PurePosixPath(value).parts:
+        raise UsageError(f"{where}: {value!r} escapes the project ('..')")
+    if not SAFE_PATH_RE.match(value):
+        raise UsageError(
+            f"{where}: {value!r} has characters that cannot be placed safely in a Dockerfile "
+            "(allowed: letters, digits, space and . _ + @ = , - /)"
+        )
+    return value
+
+
+def _check_combinations(config: Config) -> None:
+    if config.script is not None and config.julia_main:
+        raise UsageError("script and julia_main both set: the container runs one of them")
+    if config.healthcheck_path is not None and not config.ports:
+        raise UsageError("healthcheck_path needs a port (ports = [8080]) to probe")

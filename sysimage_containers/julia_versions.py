@@ -1,0 +1,226 @@
+"""Julia versions: Pkg-style compat specifiers, the table of known releases, and choosing the version to build.
+
+Pkg's compat grammar is mapped onto npm-style ranges (semantic_version.NpmSpec), which share its caret,
+tilde and hyphen semantics; the few places where they differ are translated here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+import urllib.request
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import tomlkit
+from semantic_version import NpmSpec, Version
+
+from sysimage_containers.errors import UsageError
+
+VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.]+))?(?:\+[0-9A-Za-z.]+)?$")
+PARTIAL_RE = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
+DEFAULT_VERSIONS_URL = "https://julialang-s3.julialang.org/bin/versions.json"
+
+
+def parse_version(text: str) -> Version:
+    """A full Julia version such as 1.11.5 or 1.11.0-rc3; raises ValueError otherwise."""
+    if not VERSION_RE.match(text):
+        raise ValueError(f"not a Julia version: {text!r}")
+    return Version(text)
+
+
+def release_of(version: Version) -> Version:
+    """The version without prerelease/build tags, for range checks (Pkg compares ranges, not npm tags)."""
+    return Version(major=version.major, minor=version.minor, patch=version.patch)
+
+
+class CompatSpec:
+    """A `[compat]` entry with Pkg semantics: `1.6` means `^1.6`, comma means union."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        parts = [p.strip() for p in text.split(",")]
+        if not parts or any(not p for p in parts):
+            raise ValueError(f"empty specifier in {text!r}")
+        try:
+            self._spec = NpmSpec(" || ".join(_to_npm(p) for p in parts))
+        except ValueError as exc:
+            raise ValueError(f"invalid compat specifier {text!r}") from exc
+
+    def contains(self, version: Version) -> bool:
+        return release_of(version) in self._spec
+
+    def __repr__(self) -> str:
+        return f"CompatSpec({self.text!r})"
+
+
+def _to_npm(part: str) -> str:
+    part = part.replace("≥", ">=").replace("≤", "<=")
+    if " - " in part:
+        low, high = (s.strip() for s in part.split(" - ", 1))
+        _check_partial(low)
+        _check_partial(high)
+        return f"{low} - {high}"
+    match = re.match(r"^(\^|~|=|>=|<=|>|<)?\s*(.*)$", part)
+    assert match is not None  # the pattern matches every string
+    op, ver = match.group(1) or "^", match.group(2)
+    nums = _check_partial(ver)
+    if op == "=":
+        # Pkg's `=` is one exact version; missing parts are zero
+        nums = nums + [0] * (3 - len(nums))
+        return "=" + ".".join(map(str, nums))
+    if op == "~" and len(nums) == 3 and nums[0] == 0 and nums[1] == 0:
+        return f">={ver} <0.0.{nums[2] + 1}"
+    return f"{op}{ver}"
+
+
+def _check_partial(ver: str) -> list[int]:
+    match = PARTIAL_RE.match(ver.strip())
+    if not match:
+        raise ValueError(f"invalid version {ver!r}")
+    return [int(g) for g in match.groups() if g is not None]
+
+
+@dataclass(frozen=True)
+class KnownReleases:
+    releases: tuple[Version, ...]
+    lts: str
+    source: str
+
+    @classmethod
+    def load(cls) -> KnownReleases:
+        cached = user_cache_file()
+        if cached.is_file():
+            try:
+                return cls._from_toml(cached.read_text(encoding="utf-8"), str(cached))
+            except (ValueError, tomllib.TOMLDecodeError):
+                pass  # a damaged cache falls back to the shipped table
+        text = resources.files("sysimage_containers").joinpath("data/julia_releases.toml").read_text("utf-8")
+        return cls._from_toml(text, "built-in table")
+
+    @classmethod
+    def _from_toml(cls, text: str, source: str) -> KnownReleases:
+        data = tomllib.loads(text)
+        releases = tuple(sorted(parse_version(v) for v in data["releases"]))
+        return cls(releases=releases, lts=str(data["lts"]), source=source)
+
+    def newest(self, spec: CompatSpec | None = None, series: str | None = None) -> Version | None:
+        for v in reversed(self.releases):
+            if spec is not None and not spec.contains(v):
+                continue
+            if series is not None and f"{v.major}.{v.minor}" != series:
+                continue
+            return v
+        return None
+
+    def __contains__(self, version: Version) -> bool:
+        return version in self.releases
+
+
+def user_cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "sysimage-docker" / "julia_releases.toml"
+
+
+@dataclass(frozen=True)
+class JuliaChoice:
+    version: Version
+    reason: str
+    warnings: tuple[str, ...]
+
+
+def choose_julia_version(
+    *,
+    manifest_version: str | None,
+    manifest_name: str | None,
+    configured: str | None,
+    compat: str | None,
+    known: KnownReleases,
+) -> JuliaChoice:
+    """Manifest's julia_version wins; else the configured one; else newest release in compat; else LTS."""
+    warnings: list[str] = []
+    spec = None
+    if compat is not None:
+        try:
+            spec = CompatSpec(compat)
+        except ValueError as exc:
+            raise UsageError(f"[compat] julia: {exc}") from None
+
+    if manifest_version:
+        try:
+            version = parse_version(manifest_version)
+        except ValueError:
+            raise UsageError(f"{manifest_name}: julia_version {manifest_version!r} is not a Julia version") from None
+        reason = f"julia_version of {manifest_name}"
+        if version not in known:
+            warnings.append(
+                f"Julia {version} (from {manifest_name}) is not in the known-release table ({known.source}); "
+                "make sure the builder image exists"
+            )
+        if configured and configured not in (str(version), f"{version.major}.{version.minor}"):
+            warnings.append(f"julia_version = {configured} is ignored: {manifest_name} was resolved with {version}")
+    elif configured:
+        version = resolve_configured(configured, known)
+        reason = "configuration"
+    elif spec is not None:
+        found = known.newest(spec)
+        if found is None:
+            raise UsageError(f"no known Julia release satisfies [compat] julia = {compat!r}; set julia_version")
+        version, reason = found, f"newest known release in [compat] julia = {compat!r}"
+    else:
+        lts = known.newest(series=known.lts)
+        assert lts is not None, "the release table names an LTS series it does not list"
+        version, reason = lts, f"current LTS ({known.lts}); no manifest version or [compat] julia"
+
+    if spec is not None and not spec.contains(version):
+        warnings.append(f"Julia {version} does not satisfy [compat] julia = {compat!r}")
+    if (version.major, version.minor) < (1, 6):
+        raise UsageError(f"Julia {version} is too old: PackageCompiler 2 needs Julia 1.6 or newer")
+    return JuliaChoice(version=version, reason=reason, warnings=tuple(warnings))
+
+
+def resolve_configured(text: str, known: KnownReleases) -> Version:
+    """`1.11.5` must be a known release; `1.11` means its newest known patch release."""
+    if re.fullmatch(r"\d+\.\d+", text):
+        found = known.newest(series=text)
+        if found is None:
+            raise UsageError(f"unknown Julia version {text}: no known {text}.x release ({known.source})")
+        return found
+    try:
+        version = parse_version(text)
+    except ValueError:
+        raise UsageError(f"julia_version {text!r} is not a Julia version (expected e.g. 1.11.5 or 1.11)") from None
+    if version not in known:
+        raise UsageError(
+            f"unknown Julia version {text} ({known.source} knows up to {known.releases[-1]}); "
+            "run `sysimage-docker versions --refresh` when online"
+        )
+    return version
+
+
+def packagecompiler_for(version: Version) -> str:
+    """PackageCompiler 2.2+ needs Julia 1.10+; 2.1.x covers 1.6-1.9."""
+    return "2.4" if (version.major, version.minor) >= (1, 10) else "2.1"
+
+
+def refresh(url: str = DEFAULT_VERSIONS_URL, dest: Path | None = None, timeout: float = 20.0) -> Path:
+    """Download Julia's versions.json and write the stable releases to the user cache."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        data = json.load(response)
+    stable = sorted(
+        (parse_version(v) for v, info in data.items() if VERSION_RE.match(v) and info.get("stable")),
+    )
+    if not stable:
+        raise ValueError("the versions list holds no stable release")
+    current = KnownReleases.load()
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment(f"Julia releases from {url}"))
+    doc["lts"] = current.lts
+    doc["releases"] = [str(v) for v in stable if (v.major, v.minor) >= (1, 6)]
+    target = dest or user_cache_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    return target

@@ -1,0 +1,114 @@
+"""The one table of options: key, type, default, environment variable, flag, help, example.
+
+The CLI flags, the config-file schema, the env lookup, `init`'s commented file and the README table are all
+generated from OPTIONS, so each option is documented exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["str", "bool", "int", "list", "intlist", "table"]
+ENV_PREFIX = "SYSIMAGE_DOCKER_"
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    kind: Kind
+    default: Any
+    help: str
+    example: str
+    flag: str | None = None  # None: config file and env only
+    repeatable: bool = False  # a repeatable flag builds the list; otherwise comma-separated
+    env: bool = True
+
+    @property
+    def env_var(self) -> str | None:
+        return ENV_PREFIX + self.key.upper() if self.env else None
+
+    @property
+    def default_text(self) -> str:
+        if self.default is None:
+            return "auto"
+        if isinstance(self.default, bool):
+            return "true" if self.default else "false"
+        if self.default in ([], {}):
+            return "none"
+        return str(self.default)
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("julia_version", "str", None,
+           "Julia to build with; `1.11` means its newest known patch. auto: the manifest's julia_version, "
+           "else the newest release allowed by [compat] julia, else the LTS.",
+           '"1.11.5"', flag="--julia-version"),
+    Option("builder_image", "str", None,
+           "Image of the builder stage (needs Julia at julia_path). auto: `julia:<julia_version>`.",
+           '"registry.example.com/julia:1.11.5"', flag="--builder-image"),
+    Option("runtime_image", "str", "debian:trixie-slim",
+           "Base of the runtime stage; Julia is copied in from the builder, so any glibc image works.",
+           '"ubuntu:24.04"', flag="--runtime-image"),
+    Option("julia_path", "str", "/usr/local/julia",
+           "Where Julia is installed in the builder image (the official images use /usr/local/julia).",
+           '"/opt/julia"', flag="--julia-path"),
+    Option("cpu_target", "str", "portable",
+           "CPU target of the sysimage: `portable` (a multi-target list per architecture), `native` "
+           "(this machine only), or a Julia cpu-target string.",
+           '"generic;haswell,clone_all"', flag="--cpu-target"),
+    Option("packages", "list", None,
+           "Packages baked into the sysimage (direct dependencies). auto: every direct dependency.",
+           '["HTTP", "JSON3"]', flag="--packages"),
+    Option("precompile_files", "list", [],
+           "Precompile execution scripts (PackageCompiler `precompile_execution_file`), relative to the "
+           "project. They run before your source is copied, so they may use dependencies only.",
+           '["precompile/workload.jl"]', flag="--precompile-file", repeatable=True),
+    Option("statements_files", "list", [],
+           "Ready-made `precompile(...)` statement files, e.g. from `julia --trace-compile`.",
+           '["precompile/statements.jl"]', flag="--statements-file", repeatable=True),
+    Option("replace_default", "bool", False,
+           "Install the sysimage as Julia's default sys.so in the runtime image, so plain `julia` uses it "
+           "and no stock sysimage is left.",
+           "true", flag="--replace-default"),
+    Option("buildkit", "bool", True,
+           "Render BuildKit features (cache mounts); false renders for the classic builder and podman.",
+           "false", flag="--buildkit"),
+    Option("resolve", "bool", False,
+           "Resolve versions in the builder when the manifest is missing or lacks a dependency "
+           "(the image is then not reproducible).",
+           "true", flag="--resolve"),
+    Option("packagecompiler_version", "str", None,
+           "PackageCompiler version (a Pkg version range). auto: 2.4 for Julia 1.10+, 2.1 for 1.6-1.9.",
+           '"2.4"', flag="--packagecompiler-version"),
+    Option("script", "str", None,
+           "Script the container runs (CMD), relative to the project.",
+           '"bin/server.jl"', flag="--script"),
+    Option("julia_main", "bool", False,
+           "Run the project package's `julia_main()` (CMD); exit status is its return value.",
+           "true", flag="--julia-main"),
+    Option("julia_args", "list", [],
+           "Extra Julia flags in the ENTRYPOINT, after -J, --project and --startup-file=no.",
+           '["--threads=auto"]', flag="--julia-arg", repeatable=True),
+    Option("ports", "intlist", [],
+           "Ports the service listens on (EXPOSE; `run` publishes them on 127.0.0.1).",
+           "[8080]", flag="--port", repeatable=True),
+    Option("healthcheck_path", "str", None,
+           "HTTP path probed by HEALTHCHECK on the first port (a GET must answer 2xx/3xx).",
+           '"/health"', flag="--healthcheck-path"),
+    Option("env", "table", {},
+           "Environment variables of the runtime image.",
+           '{ JULIA_NUM_THREADS = "auto" }', flag="--env", repeatable=True, env=False),
+    Option("labels", "table", {},
+           "Extra image labels (OCI labels and the baked package list are always set).",
+           '{ "org.opencontainers.image.source" = "https://example.com/app" }',
+           flag="--label", repeatable=True, env=False),
+    Option("user_id", "int", 1000,
+           "Numeric uid:gid the runtime stage runs as (never root).",
+           "10001", flag="--user-id"),
+    Option("context_exclude", "list", [],
+           "Glob patterns (relative to the project) left out of the build context, besides VCS folders.",
+           '["data/*", "docs/build"]'),
+)
+
+BY_KEY = {o.key: o for o in OPTIONS}

@@ -1,0 +1,51 @@
+"""The one-way flow: project -> config -> environment and Julia version -> plan -> rendered files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sysimage_containers import __version__, context
+from sysimage_containers import config as config_module
+from sysimage_containers import project as project_module
+from sysimage_containers.julia_versions import KnownReleases, choose_julia_version, resolve_configured
+from sysimage_containers.plan import BuildPlan, make_plan
+from sysimage_containers.render import render_all
+
+
+@dataclass(frozen=True)
+class Prepared:
+    environment: project_module.Environment
+    config: config_module.Config
+    plan: BuildPlan
+    files: dict[str, str]
+
+
+def prepare(
+    path: Path,
+    *,
+    config_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cli: Mapping[str, Any] | None = None,
+) -> Prepared:
+    project = project_module.read_project(path)
+    cfg = config_module.resolve(project.root, config_path=config_path, environ=environ, cli=cli)
+    context.check_inputs(project.root, cfg)
+    known = KnownReleases.load()
+    series = None
+    if cfg.julia_version is not None:
+        configured = resolve_configured(cfg.julia_version, known)
+        series = (configured.major, configured.minor)
+    environment = project_module.load_environment(project, series, cfg.resolve)
+    manifest = environment.manifest
+    choice = choose_julia_version(
+        manifest_version=manifest.julia_version if manifest else None,
+        manifest_name=manifest.file if manifest else None,
+        configured=cfg.julia_version,
+        compat=project.compat_for("julia"),
+        known=known,
+    )
+    plan = make_plan(environment, cfg, choice, tool_version=__version__)
+    return Prepared(environment=environment, config=cfg, plan=plan, files=render_all(plan))

@@ -1,0 +1,316 @@
+"""The frozen build plan: every decision about the image, computed from the project and the config.
+
+Pure: no file system, no docker, no templates. The renderer turns a BuildPlan into files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from sysimage_containers.config import Config, check_relative_path
+from sysimage_containers.errors import UsageError
+from sysimage_containers.julia_versions import JuliaChoice, packagecompiler_for
+from sysimage_containers.project import Environment
+
+# Fixed locations. The baked depot path is the same in builder and runtime: caches record absolute paths.
+DEPOT = "/opt/julia/depot"
+TOOL_DIR = "/opt/sysimage-docker"
+SCRIPTS_DIR = f"{TOOL_DIR}/julia"
+PLAN_FILE = f"{TOOL_DIR}/plan.toml"
+PC_DEPOT = f"{TOOL_DIR}/pc-depot"
+PC_ENV = f"{TOOL_DIR}/pc-env"
+BUILT_SYSIMAGE = f"{TOOL_DIR}/build/sys.so"
+RUNTIME_SYSIMAGE = f"{TOOL_DIR}/sys.so"
+TREE_DIR = "/app"
+USER_HOME = "/home/julia"
+CONTEXT_APP = "app"  # the project tree inside the build context
+CONTEXT_TOOL = "sysimage-docker"  # generated files inside the build context
+
+# Portable multi-target lists (see README "CPU targets"); keyed by Docker's TARGETARCH.
+PORTABLE_CPU_TARGETS = (
+    ("amd64", "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)"),
+    ("arm64", "generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)"),
+)
+RESERVED_ENV = ("JULIA_DEPOT_PATH",)
+RESERVED_LABEL_PREFIX = "dev.sysimage-docker."
+
+
+@dataclass(frozen=True)
+class BakedPackage:
+    name: str
+    version: str  # a version, or "stdlib" / "path" / "git"
+
+
+@dataclass(frozen=True)
+class Copy:
+    source: str  # relative to the build context
+    dest: str  # absolute, in the image
+
+
+@dataclass(frozen=True)
+class ExternalDependency:
+    """A path dependency outside the project (monorepo), copied into the context under a fixed name."""
+
+    name: str
+    written: str
+    context_path: str
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    tool_version: str
+    project_name: str
+    project_version: str | None
+    julia_version: str
+    julia_reason: str
+    builder_image: str
+    runtime_image: str
+    julia_path: str
+    packagecompiler_version: str
+    cpu_target_setting: str
+    cpu_targets: tuple[tuple[str, str], ...]
+    baked: tuple[BakedPackage, ...]
+    app_dir: str
+    app_context: str  # the project inside the build context
+    app_rel: str  # the project relative to the copied tree root ("" when no outside path deps)
+    external_deps: tuple[ExternalDependency, ...]
+    dependency_copies: tuple[Copy, ...]  # copied before instantiate: changes re-run the heavy steps
+    workload_copies: tuple[Copy, ...]  # copied before the sysimage step
+    precompile_files: tuple[str, ...]  # absolute, in the image
+    statements_files: tuple[str, ...]
+    buildkit: bool
+    replace_default: bool
+    resolve: bool
+    sysimage_path: str  # in the runtime image
+    entrypoint: tuple[str, ...]
+    cmd: tuple[str, ...]
+    ports: tuple[int, ...]
+    healthcheck: tuple[str, ...] | None
+    runtime_env: tuple[tuple[str, str], ...]
+    labels: tuple[tuple[str, str], ...]
+    user_id: int
+    inputs: tuple[tuple[str, str], ...]  # (file, sha256) of the inputs, for the header
+    context_exclude: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def julia_bin(self) -> str:
+        return f"{self.julia_path}/bin/julia"
+
+    @property
+    def depot_path_builder(self) -> str:
+        # the trailing ':' keeps Julia's bundled stdlib caches in the search path
+        return f"{DEPOT}:"
+
+    @property
+    def depot_path_runtime(self) -> str:
+        # a writable per-user depot stacked in front of the read-only baked one
+        return f"{USER_HOME}/.julia:{DEPOT}:"
+
+    def builder_data(self) -> dict[str, object]:
+        """What the static Julia scripts read (the plan data file)."""
+        return {
+            "julia_version": self.julia_version,
+            "app_dir": self.app_dir,
+            "sysimage_path": BUILT_SYSIMAGE,
+            "packages": [p.name for p in self.baked],
+            "precompile_files": list(self.precompile_files),
+            "statements_files": list(self.statements_files),
+            "cpu_target": dict(self.cpu_targets),
+        }
+
+
+def make_plan(
+    environment: Environment,
+    config: Config,
+    julia: JuliaChoice,
+    *,
+    tool_version: str,
+) -> BuildPlan:
+    project = environment.project
+    manifest = environment.manifest
+    version = julia.version
+
+    app_rel, external = _tree_layout(environment)
+    app_dir = f"{TREE_DIR}/{app_rel}" if app_rel else TREE_DIR
+    app_context = f"{CONTEXT_APP}/{app_rel}" if app_rel else CONTEXT_APP
+
+    baked = _baked_packages(environment, config)
+    cpu_targets = _cpu_targets(config.cpu_target)
+
+    dependency_copies = [
+        Copy(f"{app_context}/{project.project_file}", f"{app_dir}/{project.project_file}"),
+    ]
+    if manifest is not None:
+        dependency_copies.append(Copy(f"{app_context}/{manifest.file}", f"{app_dir}/{manifest.file}"))
+    for member in project.workspace_members:
+        check_relative_path(member, "[workspace] projects")
+        dependency_copies.append(Copy(f"{app_context}/{member}", f"{app_dir}/{member}"))
+    for dep in environment.path_deps:
+        rel = _relative_to(dep.resolved.as_posix(), project.root.as_posix())
+        if rel is not None:  # inside the project
+            check_relative_path(rel, f"path dependency {dep.name}")
+            dependency_copies.append(Copy(f"{app_context}/{rel}", f"{app_dir}/{rel}"))
+    for ext in external:
+        dependency_copies.append(Copy(ext.context_path, f"{TREE_DIR}/{ext.context_path[len(CONTEXT_APP) + 1:]}"))
+
+    workloads = (*config.precompile_files, *config.statements_files)
+    workload_copies = tuple(Copy(f"{app_context}/{f}", f"{app_dir}/{f}") for f in workloads)
+
+    sysimage_path = (
+        f"{config.julia_path}/lib/julia/sys.so" if config.replace_default else RUNTIME_SYSIMAGE
+    )
+    julia_bin = f"{config.julia_path}/bin/julia"
+    entrypoint = (julia_bin, f"-J{sysimage_path}", f"--project={app_dir}", "--startup-file=no",
+                  *config.julia_args)
+    if config.script is not None:
+        cmd: tuple[str, ...] = (f"{app_dir}/{config.script}",)
+    elif config.julia_main:
+        if not project.is_package:
+            raise UsageError("julia_main needs a package project (name and uuid in Project.toml)")
+        cmd = (f"{SCRIPTS_DIR}/run_main.jl",)
+    else:
+        cmd = ()
+    healthcheck = None
+    if config.healthcheck_path is not None:
+        healthcheck = (julia_bin, f"-J{sysimage_path}", "--startup-file=no", f"{SCRIPTS_DIR}/healthcheck.jl",
+                       str(config.ports[0]), config.healthcheck_path)
+
+    for name, _ in config.env:
+        if name in RESERVED_ENV:
+            raise UsageError(f"env: {name} is managed by sysimage-docker (the baked depot must stay in it)")
+    runtime_env = (
+        ("HOME", USER_HOME),
+        ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia:{DEPOT}:"),
+        ("PATH", f"{config.julia_path}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        *config.env,
+    )
+
+    project_name = project.name or project.root.name
+    labels = {
+        "org.opencontainers.image.title": project_name,
+        "org.opencontainers.image.base.name": config.runtime_image,
+    }
+    if project.version:
+        labels["org.opencontainers.image.version"] = project.version
+    for key, value in config.labels:
+        if key.startswith(RESERVED_LABEL_PREFIX):
+            raise UsageError(f"labels: {key!r}: the {RESERVED_LABEL_PREFIX}* labels are set by sysimage-docker")
+        labels[key] = value
+    labels.update({
+        "dev.sysimage-docker.version": tool_version,
+        "dev.sysimage-docker.julia-version": str(version),
+        "dev.sysimage-docker.cpu-target": config.cpu_target,
+        "dev.sysimage-docker.sysimage": sysimage_path,
+        "dev.sysimage-docker.packages": " ".join(f"{p.name}@{p.version}" for p in baked),
+    })
+
+    inputs = [(project.project_file, project.sha256)]
+    if manifest is not None:
+        inputs.append((manifest.file, manifest.sha256))
+    if config.config_file is not None:
+        inputs.append((os.path.basename(config.config_file), ""))
+
+    return BuildPlan(
+        tool_version=tool_version,
+        project_name=project_name,
+        project_version=project.version,
+        julia_version=str(version),
+        julia_reason=julia.reason,
+        builder_image=config.builder_image or f"julia:{version}",
+        runtime_image=config.runtime_image,
+        julia_path=config.julia_path,
+        packagecompiler_version=config.packagecompiler_version or packagecompiler_for(version),
+        cpu_target_setting=config.cpu_target,
+        cpu_targets=cpu_targets,
+        baked=baked,
+        app_dir=app_dir,
+        app_context=app_context,
+        app_rel=app_rel,
+        external_deps=external,
+        dependency_copies=tuple(dependency_copies),
+        workload_copies=workload_copies,
+        precompile_files=tuple(f"{app_dir}/{f}" for f in config.precompile_files),
+        statements_files=tuple(f"{app_dir}/{f}" for f in config.statements_files),
+        buildkit=config.buildkit,
+        replace_default=config.replace_default,
+        resolve=config.resolve,
+        sysimage_path=sysimage_path,
+        entrypoint=entrypoint,
+        cmd=cmd,
+        ports=config.ports,
+        healthcheck=healthcheck,
+        runtime_env=runtime_env,
+        labels=tuple(sorted(labels.items())),
+        user_id=config.user_id,
+        inputs=tuple(inputs),
+        context_exclude=config.context_exclude,
+        warnings=(*julia.warnings, *environment.warnings),
+    )
+
+
+def _relative_to(path: str, base: str) -> str | None:
+    pure, root = PurePosixPath(path), PurePosixPath(base)
+    if pure == root or not pure.is_relative_to(root):
+        return None
+    return pure.relative_to(root).as_posix()
+
+
+def _tree_layout(environment: Environment) -> tuple[str, tuple[ExternalDependency, ...]]:
+    """Mirror the project and its outside path deps under one root, so relative manifest paths still hold."""
+    root = environment.project.root.as_posix()
+    outside = [d for d in environment.path_deps if _relative_to(d.resolved.as_posix(), root) is None]
+    if not outside:
+        return "", ()
+    common = os.path.commonpath([root, *(d.resolved.as_posix() for d in outside)])
+    app_rel = PurePosixPath(root).relative_to(common).as_posix()
+    check_relative_path(app_rel, "project directory")
+    external = []
+    for dep in outside:
+        rel = PurePosixPath(dep.resolved.as_posix()).relative_to(common).as_posix()
+        if rel == ".":
+            # the dependency contains the project (e.g. a CLI in a package's subfolder): copy the whole tree
+            rel = ""
+        else:
+            check_relative_path(rel, f"path dependency {dep.name}")
+        context_path = f"{CONTEXT_APP}/{rel}" if rel else CONTEXT_APP
+        external.append(ExternalDependency(name=dep.name, written=dep.written, context_path=context_path))
+    return app_rel, tuple(external)
+
+
+def _baked_packages(environment: Environment, config: Config) -> tuple[BakedPackage, ...]:
+    project, manifest = environment.project, environment.manifest
+    deps = project.dep_names
+    if config.packages is None:
+        names = [d for d in deps if d != project.name]
+    else:
+        unknown = [p for p in config.packages if p not in deps]
+        if unknown:
+            raise UsageError(
+                f"packages: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a dependency in "
+                f"{project.project_file} (direct dependencies: {', '.join(deps) or 'none'})"
+            )
+        names = list(dict.fromkeys(config.packages))
+    baked = []
+    for name in names:
+        entry = manifest.get(name) if manifest is not None else None
+        if entry is None:
+            version = "unresolved"
+        elif entry.path is not None:
+            version = "path"
+        elif entry.is_stdlib:
+            version = "stdlib"
+        elif entry.version is not None:
+            version = entry.version
+        else:
+            version = "git"
+        baked.append(BakedPackage(name=name, version=version))
+    return tuple(baked)
+
+
+def _cpu_targets(setting: str) -> tuple[tuple[str, str], ...]:
+    if setting == "portable":
+        return PORTABLE_CPU_TARGETS
+    return (("default", setting),)

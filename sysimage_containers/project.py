@@ -1,0 +1,371 @@
+"""Reading a Julia project: Project.toml, the manifest Julia would load, path and git dependencies.
+
+Everything here is I/O and validation of the user's files; later stages receive frozen values only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from semantic_version import Version
+
+from sysimage_containers import tomlfiles
+from sysimage_containers.errors import UsageError
+from sysimage_containers.julia_versions import CompatSpec, parse_version
+
+PROJECT_FILES = ("JuliaProject.toml", "Project.toml")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Julia identifiers as Pkg accepts them for package names (ASCII letters, digits, underscore, `!`)
+PKG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_!]*$")
+VERSIONED_MANIFEST_RE = re.compile(r"^(Julia)?Manifest-v(\d+)\.(\d+)\.toml$")
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    name: str
+    uuid: str
+    version: str | None = None
+    path: str | None = None
+    repo_url: str | None = None
+    repo_rev: str | None = None
+    tree_hash: str | None = None
+
+    @property
+    def is_stdlib(self) -> bool:
+        return self.tree_hash is None and self.path is None and self.repo_url is None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    file: str  # relative to the project directory
+    format: str
+    julia_version: str | None
+    entries: tuple[ManifestEntry, ...]
+    sha256: str
+
+    def get(self, name: str) -> ManifestEntry | None:
+        return next((e for e in self.entries if e.name == name), None)
+
+
+@dataclass(frozen=True)
+class PathDependency:
+    name: str
+    written: str  # as the manifest writes it, e.g. "../Kora.jl"
+    resolved: Path
+
+
+@dataclass(frozen=True)
+class JuliaProject:
+    root: Path
+    project_file: str
+    sha256: str
+    name: str | None
+    uuid: str | None
+    version: str | None
+    deps: tuple[tuple[str, str], ...]
+    weakdeps: tuple[tuple[str, str], ...]
+    extras: tuple[tuple[str, str], ...]
+    compat: tuple[tuple[str, str], ...]
+    targets: tuple[tuple[str, tuple[str, ...]], ...]
+    workspace_members: tuple[str, ...]  # project files of workspace members, relative to root
+    manifest_candidates: tuple[str, ...]  # manifests present, in Julia's preference order
+    explicit_manifest: str | None = None
+
+    @property
+    def is_package(self) -> bool:
+        return self.name is not None and self.uuid is not None
+
+    @property
+    def dep_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.deps)
+
+    def compat_for(self, name: str) -> str | None:
+        return dict(self.compat).get(name)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A project together with the manifest chosen for one Julia version, and its path dependencies."""
+
+    project: JuliaProject
+    manifest: Manifest | None
+    path_deps: tuple[PathDependency, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+
+def read_project(directory: Path) -> JuliaProject:
+    if not directory.exists():
+        raise UsageError(f"{directory}: no such directory")
+    if not directory.is_dir():
+        raise UsageError(f"{directory}: not a directory (give the Julia project's directory)")
+    root = directory.resolve()
+    project_file = next((n for n in PROJECT_FILES if (root / n).is_file()), None)
+    if project_file is None:
+        raise UsageError(f"{directory}: no Project.toml or JuliaProject.toml (is this a Julia project?)")
+    text = tomlfiles.read_text(root / project_file, project_file)
+    data = _load_text(text, project_file)
+
+    name = _opt_str(data, "name", project_file)
+    if name is not None and not PKG_NAME_RE.match(name):
+        raise UsageError(f"{project_file}: name {name!r} is not a valid Julia package name")
+    uuid = _opt_str(data, "uuid", project_file)
+    if uuid is not None and not UUID_RE.match(uuid):
+        raise UsageError(f"{project_file}: uuid {uuid!r} is not a UUID")
+    version = _opt_str(data, "version", project_file)
+    deps = _uuid_table(data, "deps", project_file)
+    compat = _str_table(data, "compat", project_file)
+    for dep, spec in compat:
+        try:
+            CompatSpec(spec)
+        except ValueError as exc:
+            raise UsageError(f"{project_file}: [compat] {dep}: {exc}") from None
+    targets_raw = data.get("targets", {})
+    if not isinstance(targets_raw, dict) or not all(
+        isinstance(v, list) and all(isinstance(x, str) for x in v) for v in targets_raw.values()
+    ):
+        raise UsageError(f"{project_file}: [targets] must map target names to lists of package names")
+    explicit = _opt_str(data, "manifest", project_file)
+    return JuliaProject(
+        root=root,
+        project_file=project_file,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        name=name,
+        uuid=uuid,
+        version=version,
+        deps=deps,
+        weakdeps=_uuid_table(data, "weakdeps", project_file),
+        extras=_uuid_table(data, "extras", project_file),
+        compat=compat,
+        targets=tuple(sorted((k, tuple(v)) for k, v in targets_raw.items())),
+        workspace_members=_workspace_members(root, data, project_file, seen=set()),
+        manifest_candidates=_manifest_candidates(root),
+        explicit_manifest=explicit,
+    )
+
+
+def _load_text(text: str, shown: str) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(tomlfiles.syntax_error_line(text, shown, str(exc))) from None
+
+
+def _opt_str(data: dict[str, Any], key: str, shown: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise UsageError(f"{shown}: {key} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _uuid_table(data: dict[str, Any], key: str, shown: str) -> tuple[tuple[str, str], ...]:
+    table = data.get(key, {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{shown}: [{key}] must be a table of package = \"uuid\"")
+    out = []
+    for name, uuid in table.items():
+        if not PKG_NAME_RE.match(name):
+            raise UsageError(f"{shown}: [{key}] {name!r} is not a valid Julia package name")
+        if not isinstance(uuid, str) or not UUID_RE.match(uuid):
+            raise UsageError(f"{shown}: [{key}] {name}: {uuid!r} is not a UUID")
+        out.append((name, uuid.lower()))
+    return tuple(sorted(out))
+
+
+def _str_table(data: dict[str, Any], key: str, shown: str) -> tuple[tuple[str, str], ...]:
+    table = data.get(key, {})
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise UsageError(f"{shown}: [{key}] must be a table of name = \"string\"")
+    return tuple(sorted(table.items()))
+
+
+def _workspace_members(root: Path, data: dict[str, Any], shown: str, seen: set[Path]) -> tuple[str, ...]:
+    workspace = data.get("workspace", {})
+    projects = workspace.get("projects", []) if isinstance(workspace, dict) else None
+    if not isinstance(projects, list) or not all(isinstance(p, str) for p in projects):
+        raise UsageError(f"{shown}: [workspace] projects must be a list of directory names")
+    members: list[str] = []
+    base = (root / shown).parent
+    for rel in projects:
+        member_dir = (base / rel).resolve()
+        if member_dir in seen:
+            continue
+        seen.add(member_dir)
+        member_file = next((member_dir / n for n in PROJECT_FILES if (member_dir / n).is_file()), None)
+        if member_file is None:
+            raise UsageError(f"{shown}: [workspace] project {rel!r} has no Project.toml")
+        try:
+            relative = member_file.relative_to(root)
+        except ValueError:
+            raise UsageError(f"{shown}: [workspace] project {rel!r} lies outside the project") from None
+        members.append(relative.as_posix())
+        member_data = tomlfiles.load(member_file, relative.as_posix())
+        members.extend(_workspace_members(root, member_data, relative.as_posix(), seen))
+    return tuple(members)
+
+
+def _manifest_candidates(root: Path) -> tuple[str, ...]:
+    """Manifests present, ordered as Julia tries them: versioned (newest first), then plain."""
+    versioned = []
+    for child in root.iterdir():
+        match = VERSIONED_MANIFEST_RE.match(child.name)
+        if match and child.is_file():
+            versioned.append(((int(match.group(2)), int(match.group(3))), 0 if match.group(1) else 1, child.name))
+    versioned.sort(key=lambda t: (-t[0][0], -t[0][1], t[1]))
+    plain = [n for n in ("JuliaManifest.toml", "Manifest.toml") if (root / n).is_file()]
+    return tuple(name for _, _, name in versioned) + tuple(plain)
+
+
+def manifest_for(project: JuliaProject, series: tuple[int, int] | None) -> str | None:
+    """The manifest Julia X.Y loads: `[Julia]Manifest-vX.Y.toml`, else the plain one.
+
+    Without a version yet, the newest versioned manifest stands in for the Julia that wrote it.
+    """
+    if project.explicit_manifest is not None:
+        return project.explicit_manifest
+    plain = [n for n in project.manifest_candidates if not VERSIONED_MANIFEST_RE.match(n)]
+    versioned = [n for n in project.manifest_candidates if VERSIONED_MANIFEST_RE.match(n)]
+    if series is None:
+        return (versioned + plain)[0] if (versioned or plain) else None
+    for name in versioned:
+        match = VERSIONED_MANIFEST_RE.match(name)
+        assert match is not None
+        if (int(match.group(2)), int(match.group(3))) == series:
+            return name
+    return plain[0] if plain else None
+
+
+def read_manifest(project: JuliaProject, name: str) -> Manifest:
+    path = project.root / name
+    text = tomlfiles.read_text(path, name)
+    data = _load_text(text, name)
+    fmt = data.get("manifest_format")
+    if fmt is not None:
+        if not isinstance(fmt, str) or not fmt.startswith("2."):
+            raise UsageError(f"{name}: manifest_format {fmt!r} is not supported (expected 1.0 or 2.x)")
+        deps = data.get("deps", {})
+        julia_version = data.get("julia_version")
+        if julia_version is not None and not isinstance(julia_version, str):
+            raise UsageError(f"{name}: julia_version must be a string")
+    else:
+        fmt, deps, julia_version = "1.0", data, None
+    if not isinstance(deps, dict):
+        raise UsageError(f"{name}: [deps] must be a table")
+    entries = []
+    for pkg, items in deps.items():
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise UsageError(f"{name}: entry {pkg!r} must be an array of tables ([[deps.{pkg}]])")
+        for item in items:
+            entries.append(_entry(name, pkg, item))
+    return Manifest(
+        file=name,
+        format=fmt,
+        julia_version=julia_version,
+        entries=tuple(entries),
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def _entry(shown: str, pkg: str, item: dict[str, Any]) -> ManifestEntry:
+    if not PKG_NAME_RE.match(pkg):
+        raise UsageError(f"{shown}: {pkg!r} is not a valid Julia package name")
+    uuid = item.get("uuid")
+    if not isinstance(uuid, str) or not UUID_RE.match(uuid):
+        raise UsageError(f"{shown}: {pkg}: uuid {uuid!r} is not a UUID")
+    values: dict[str, str | None] = {}
+    for key in ("version", "path", "repo-url", "repo-rev", "git-tree-sha1"):
+        value = item.get(key)
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"{shown}: {pkg}: {key} must be a string")
+        values[key] = value
+    return ManifestEntry(
+        name=pkg,
+        uuid=uuid.lower(),
+        version=values["version"],
+        path=values["path"],
+        repo_url=values["repo-url"],
+        repo_rev=values["repo-rev"],
+        tree_hash=values["git-tree-sha1"],
+    )
+
+
+def load_environment(project: JuliaProject, series: tuple[int, int] | None, resolve: bool) -> Environment:
+    """Pick and read the manifest for a Julia series; check it covers the project; find path deps."""
+    name = manifest_for(project, series)
+    if name is None:
+        if resolve:
+            return Environment(
+                project=project,
+                manifest=None,
+                path_deps=(),
+                warnings=("no manifest: the builder resolves versions itself (resolve = true), "
+                          "so the image is not reproducible",),
+            )
+        raise UsageError(
+            f"{project.root.name}: no Manifest.toml: commit one (julia --project -e 'using Pkg; Pkg.resolve()') "
+            "or set resolve = true to resolve in the builder"
+        )
+    manifest = read_manifest(project, name)
+    warnings: list[str] = []
+    missing = [dep for dep in project.dep_names if manifest.get(dep) is None]
+    if missing and not resolve:
+        raise UsageError(
+            f"{name} is out of sync with {project.project_file}: it lacks {', '.join(missing)}; "
+            "re-resolve (julia --project -e 'using Pkg; Pkg.resolve()') or set resolve = true"
+        )
+    if missing:
+        warnings.append(f"{name} lacks {', '.join(missing)}: resolving in the builder (resolve = true)")
+    for dep in project.dep_names:
+        entry, spec = manifest.get(dep), project.compat_for(dep)
+        if entry is None or spec is None or entry.version is None or entry.is_stdlib:
+            continue
+        try:
+            in_range = CompatSpec(spec).contains(Version(entry.version))
+        except ValueError:
+            continue
+        if not in_range:
+            warnings.append(
+                f"{name} has {dep} {entry.version}, outside [compat] {dep} = {spec!r}: "
+                "the manifest was not resolved against the current Project.toml"
+            )
+    return Environment(
+        project=project,
+        manifest=manifest,
+        path_deps=_path_dependencies(project, manifest),
+        warnings=tuple(warnings),
+    )
+
+
+def _path_dependencies(project: JuliaProject, manifest: Manifest) -> tuple[PathDependency, ...]:
+    found = []
+    for entry in manifest.entries:
+        if entry.path is None:
+            continue
+        resolved = (project.root / entry.path).resolve()
+        if resolved == project.root:
+            continue  # Julia 1.12 records a named project in its own manifest with path = "."
+        if not resolved.is_dir():
+            raise UsageError(
+                f"{manifest.file}: path dependency {entry.name} at {entry.path!r}: directory not found "
+                f"({resolved})"
+            )
+        if not any((resolved / n).is_file() for n in PROJECT_FILES):
+            raise UsageError(
+                f"{manifest.file}: path dependency {entry.name} at {entry.path!r}: no Project.toml in {resolved}"
+            )
+        found.append(PathDependency(name=entry.name, written=entry.path, resolved=resolved))
+    return tuple(sorted(found, key=lambda d: d.name))
+
+
+def manifest_julia_version(manifest: Manifest | None) -> Version | None:
+    if manifest is None or not manifest.julia_version:
+        return None
+    try:
+        return parse_version(manifest.julia_version)
+    except ValueError:
+        return None

@@ -1,0 +1,19 @@
+# Shared by the builder scripts: the plan data file and the CPU target for this architecture.
+using TOML
+
+const PLAN = TOML.parsefile(ENV["SYSIMAGE_DOCKER_PLAN"])
+
+# Docker's TARGETARCH when BuildKit sets it, else the architecture of this Julia.
+function docker_arch()
+    arch = get(ENV, "TARGETARCH", "")
+    isempty(arch) || return arch
+    return Dict(:x86_64 => "amd64", :aarch64 => "arm64")[Sys.ARCH]
+end
+
+function cpu_target(plan)
+    targets = plan["cpu_target"]
+    haskey(targets, "default") && return targets["default"]
+    arch = docker_arch()
+    haskey(targets, arch) || error("sysimage-docker: no portable CPU target for $arch; set cpu_target")
+    return targets[arch]
+end
