@@ -1,0 +1,3 @@
+using GreetService
+
+GreetService.main()

@@ -1,0 +1,119 @@
+"""`sysimage-docker init`: a commented sysimage-docker.toml with what can be detected from the project.
+
+Written with tomlkit so that a second run only adds keys the file lacks, keeping the user's comments and order.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.items import Item
+
+from sysimage_containers import tomlfiles
+from sysimage_containers.config import CONFIG_FILE
+from sysimage_containers.options import OPTIONS
+from sysimage_containers.project import JuliaProject, read_project
+
+SCRIPT_CANDIDATES = ("bin/server.jl", "bin/main.jl", "bin/run.jl", "server.jl", "main.jl", "app.jl", "run.jl",
+                     "scripts/run.jl")
+WORKLOAD_CANDIDATES = ("precompile/workload.jl", "precompile/precompile.jl", "precompile.jl", "precompile_app.jl",
+                       "precompile_execution.jl", "snoop.jl", "deps/precompile.jl")
+STATEMENT_CANDIDATES = ("precompile/statements.jl", "precompile_statements.jl", "deps/precompile_statements.jl")
+# Default ports of common Julia web packages, for a project whose code names none.
+SERVICE_PORTS = {"Genie": 8000, "Oxygen": 8080, "Dash": 8050, "Mux": 8000, "Bonito": 9384, "Pluto": 1234,
+                 "PlutoSliderServer": 2345, "HTTP": 8081}
+PORT_RE = re.compile(r"\bport\s*=\s*(\d{2,5})\b")
+COMMENTED_KEY_RE = re.compile(r"^\s*#\s*([a-z_]+)\s*=", re.MULTILINE)
+
+
+def detect(project: JuliaProject) -> dict[str, Any]:
+    root = project.root
+    found: dict[str, Any] = {}
+    script = next((s for s in SCRIPT_CANDIDATES if (root / s).is_file()), None)
+    if script is not None:
+        found["script"] = script
+    elif project.is_package and _defines_julia_main(root):
+        found["julia_main"] = True
+    workloads = [w for w in WORKLOAD_CANDIDATES if (root / w).is_file()]
+    if workloads:
+        found["precompile_files"] = workloads
+    statements = [s for s in STATEMENT_CANDIDATES if (root / s).is_file()]
+    if statements:
+        found["statements_files"] = statements
+    sources = _source_texts(root, script)
+    port = next((int(m.group(1)) for text in sources for m in PORT_RE.finditer(text)
+                 if 1 <= int(m.group(1)) <= 65535), None)
+    if port is None:
+        port = next((SERVICE_PORTS[d] for d in project.dep_names if d in SERVICE_PORTS), None)
+    if port is not None:
+        found["ports"] = [port]
+        if any('"/health' in text for text in sources):
+            found["healthcheck_path"] = "/health"
+    return found
+
+
+def _defines_julia_main(root: Path) -> bool:
+    return any("julia_main" in p.read_text("utf-8", errors="replace") for p in sorted((root / "src").glob("*.jl")))
+
+
+def _source_texts(root: Path, script: str | None) -> list[str]:
+    paths = sorted((root / "src").glob("*.jl")) if (root / "src").is_dir() else []
+    if script is not None:
+        paths.insert(0, root / script)
+    return [p.read_text("utf-8", errors="replace") for p in paths[:50]]
+
+
+def write_config(path: Path) -> str:
+    project = read_project(path)
+    target = project.root / CONFIG_FILE
+    detected = detect(project)
+    if target.exists():
+        text = tomlfiles.read_text(target, CONFIG_FILE)
+        doc = tomlfiles.parse_document(text, CONFIG_FILE)
+        present = set(doc.keys()) | set(COMMENTED_KEY_RE.findall(text))
+        added = [o.key for o in OPTIONS if o.key not in present]
+        if not added:
+            return f"{CONFIG_FILE}: up to date, nothing added"
+        for key in added:
+            _add(doc, key, detected)
+        target.write_text(tomlkit.dumps(doc), encoding="utf-8")
+        return f"{CONFIG_FILE}: added {', '.join(added)}"
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment("sysimage-docker configuration. Precedence: command line > SYSIMAGE_DOCKER_* > this file."))
+    doc.add(tomlkit.comment("Every key is optional; commented keys show an example. `sysimage-docker options` lists all."))
+    for option in OPTIONS:
+        _add(doc, option.key, detected)
+    target.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    summary = ", ".join(f"{k} = {_inline(v)}" for k, v in detected.items()) or "nothing"
+    return f"wrote {target} (detected: {summary})"
+
+
+def _add(doc: tomlkit.TOMLDocument, key: str, detected: dict[str, Any]) -> None:
+    option = next(o for o in OPTIONS if o.key == key)
+    doc.add(tomlkit.nl())
+    for line in _wrap(option.help):
+        doc.add(tomlkit.comment(line))
+    if key in detected:
+        item: Item = tomlkit.item(detected[key])
+        doc.add(key, item)
+        doc[key].comment("detected")
+    else:
+        doc.add(tomlkit.comment(f"{key} = {option.example}"))
+
+
+def _inline(value: Any) -> str:
+    return tomlkit.item(value).as_string()
+
+
+def _wrap(text: str, width: int = 100) -> list[str]:
+    lines, current = [], ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    return [*lines, current] if current else lines
