@@ -7,6 +7,7 @@ came from (file:line:col, the env variable, or the flag).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -60,10 +61,11 @@ class Config:
     # where each value came from: default, file, env or cli
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     config_file: str | None = None
+    config_sha256: str = ""
 
 
 def config_keys() -> set[str]:
-    return {f.name for f in fields(Config)} - {"sources", "config_file"}
+    return {f.name for f in fields(Config)} - {"sources", "config_file", "config_sha256"}
 
 
 def resolve(
@@ -76,11 +78,13 @@ def resolve(
     values: dict[str, Any] = {o.key: _default(o) for o in OPTIONS}
     sources = dict.fromkeys(values, "default")
 
-    shown_file = None
+    shown_file, digest = None, ""
     path = config_path if config_path is not None else project_dir / CONFIG_FILE
     if config_path is not None or path.is_file():
         shown_file = str(config_path) if config_path is not None else CONFIG_FILE
-        for key, value in _read_file(path, shown_file).items():
+        text = tomlfiles.read_text(path, shown_file)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        for key, value in _read_file(text, shown_file).items():
             values[key], sources[key] = value, "file"
 
     for option in OPTIONS:
@@ -96,7 +100,7 @@ def resolve(
         values[key] = _coerce(option, raw, f"{option.flag}")
         sources[key] = "cli"
 
-    config = Config(**values, sources=sources, config_file=shown_file)
+    config = Config(**values, sources=sources, config_file=shown_file, config_sha256=digest)
     _check_combinations(config)
     return config
 
@@ -109,8 +113,7 @@ def _default(option: Option) -> Any:
     return option.default
 
 
-def _read_file(path: Path, shown: str) -> dict[str, Any]:
-    text = tomlfiles.read_text(path, shown)
+def _read_file(text: str, shown: str) -> dict[str, Any]:
     doc = tomlfiles.parse_document(text, shown).unwrap()
     out: dict[str, Any] = {}
     for key, raw in doc.items():

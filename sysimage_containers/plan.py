@@ -211,7 +211,7 @@ def make_plan(
     if manifest is not None:
         inputs.append((manifest.file, manifest.sha256))
     if config.config_file is not None:
-        inputs.append((os.path.basename(config.config_file), ""))
+        inputs.append((os.path.basename(config.config_file), config.config_sha256))
 
     return BuildPlan(
         tool_version=tool_version,

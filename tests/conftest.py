@@ -1,0 +1,68 @@
+"""Shared helpers: run the CLI in-process and capture its streams, exit code and written files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sysimage_containers.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Call `sysimage-docker ARGS...` in-process; env vars given are set for that call only."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Result:
+        for key in list(os.environ):
+            if key.startswith("SYSIMAGE_DOCKER_") and key not in ("SYSIMAGE_DOCKER_REQUIRE_DOCKER",):
+                monkeypatch.delenv(key)
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return Result(code=code, out=captured.out, err=captured.err)
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a refreshed release list in the developer's cache must not change what tests see
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Iterator[callable]:
+    """Copy an example project to a temporary directory (tests may edit it)."""
+
+    def copy(name: str) -> Path:
+        dest = tmp_path / name
+        shutil.copytree(EXAMPLES / name, dest)
+        return dest
+
+    yield copy
+
+
+def tree_files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))

@@ -1,0 +1,78 @@
+"""Every generated Dockerfile parses with BuildKit's own parser into the planned instructions and passes
+hadolint; every shipped Julia script parses with tree-sitter-julia without error nodes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dockerfile
+import pytest
+import tree_sitter
+import tree_sitter_julia
+
+from conftest import CORPUS, EXAMPLES
+from corpus_expectations import GENERATES
+from sysimage_containers import render
+
+VARIANTS = [[], ["--no-buildkit"], ["--replace-default"], ["--cpu-target", "native", "--no-buildkit", "--replace-default"]]
+HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+
+
+def generated(cli, project: Path, *flags: str) -> str:
+    result = cli("generate", project, *flags)
+    assert result.code == 0, result.err
+    return result.out
+
+
+def instructions(text: str) -> list[str]:
+    return [c.cmd for c in dockerfile.parse_string(text)]
+
+
+@pytest.mark.parametrize("flags", VARIANTS, ids=lambda f: " ".join(f) or "default")
+@pytest.mark.parametrize("name", ["hello", "http-service", "cli-tool"])
+def test_examples_parse_and_lint(cli, name: str, flags: list[str], tmp_path: Path) -> None:
+    text = generated(cli, EXAMPLES / name, *flags)
+    commands = dockerfile.parse_string(text)
+    cmds = [c.cmd for c in commands]
+    assert cmds.count("FROM") == 2
+    assert cmds[-2:] == ["ENTRYPOINT", "CMD"]
+    assert all(c.json for c in commands if c.cmd in ("ENTRYPOINT", "CMD"))
+    mounts = [f for c in commands for f in c.flags if f.startswith("--mount")]
+    assert bool(mounts) == ("--no-buildkit" not in flags)
+    (tmp_path / "Dockerfile").write_text(text)
+    lint = subprocess.run([HADOLINT, "--failure-threshold", "info", str(tmp_path / "Dockerfile")],
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+@pytest.mark.parametrize("project", sorted(GENERATES))
+def test_corpus_dockerfiles_parse(cli, project: str) -> None:
+    result = cli("generate", CORPUS / project)
+    assert result.code == 0, result.err
+    cmds = instructions(result.out)
+    assert cmds[0] == "FROM" and cmds.count("FROM") == 2
+
+
+def test_julia_scripts_parse_with_tree_sitter() -> None:
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_julia.language()))
+    for name in render.JULIA_SCRIPTS:
+        tree = parser.parse(render.julia_script(name).encode())
+        errors = []
+
+        def walk(node: tree_sitter.Node) -> None:
+            if node.type == "ERROR" or node.is_missing:
+                errors.append((node.start_point, node.type))
+            for child in node.children:
+                walk(child)
+
+        walk(tree.root_node)
+        assert not errors, f"{name}: {errors}"
+
+
+def test_example_workloads_parse_with_tree_sitter() -> None:
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_julia.language()))
+    for path in sorted(EXAMPLES.rglob("*.jl")):
+        assert not parser.parse(path.read_bytes()).root_node.has_error, path
