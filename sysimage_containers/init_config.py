@@ -83,7 +83,7 @@ def write_config(path: Path) -> str:
         return f"{CONFIG_FILE}: added {', '.join(added)}"
     doc = tomlkit.document()
     doc.add(tomlkit.comment("sysimage-docker configuration. Precedence: command line > SYSIMAGE_DOCKER_* > this file."))
-    doc.add(tomlkit.comment("Every key is optional; commented keys show an example. `sysimage-docker options` lists all."))
+    doc.add(tomlkit.comment("All keys are optional; commented keys show an example."))
     for option in OPTIONS:
         _add(doc, option.key, detected)
     target.write_text(tomlkit.dumps(doc), encoding="utf-8")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,12 +149,10 @@ def read_project(directory: Path) -> JuliaProject:
 
 
 def _load_text(text: str, shown: str) -> dict[str, Any]:
-    import tomllib
-
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(tomlfiles.syntax_error_line(text, shown, str(exc))) from None
+        raise UsageError(tomlfiles.syntax_error_line(text, shown, exc)) from None
 
 
 def _opt_str(data: dict[str, Any], key: str, shown: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -42,29 +43,31 @@ def load(path: Path, shown: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(syntax_error_line(text, shown, str(exc))) from None
+        raise UsageError(syntax_error_line(text, shown, exc)) from None
 
 
 def parse_document(text: str, shown: str) -> tomlkit.TOMLDocument:
     """Style-preserving parse for files we may write back (the config)."""
     try:
-        return tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as exc:
-        raise UsageError(f"{shown}:{exc.line}:{exc.col + 1}: invalid TOML: {_strip_position(str(exc))}") from None
-
-
-def syntax_error_line(text: str, shown: str, fallback: str) -> str:
+        tomllib.loads(text)  # its messages and positions are the clearer ones
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(syntax_error_line(text, shown, exc)) from None
     try:
-        tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as exc:
-        return f"{shown}:{exc.line}:{exc.col + 1}: invalid TOML: {_strip_position(str(exc))}"
-    except Exception:  # tomlkit may fail differently on inputs tomllib rejects
-        pass
-    return f"{shown}: invalid TOML: {fallback}"
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:  # tomlkit is stricter in a few corners
+        raise UsageError(f"{shown}:{exc.line}:{exc.col + 1}: invalid TOML: {str(exc).split(' at line ')[0]}") from None
 
 
-def _strip_position(message: str) -> str:
-    return message.split(" at line ")[0]
+def syntax_error_line(text: str, shown: str, exc: tomllib.TOMLDecodeError) -> str:
+    """`file:line:col: invalid TOML: reason`, from tomllib's message."""
+    message = str(exc)
+    match = re.match(r"^(.*) \(at line (\d+), column (\d+)\)$", message)
+    if match:
+        return f"{shown}:{match.group(2)}:{match.group(3)}: invalid TOML: {match.group(1)}"
+    if message.endswith(" (at end of document)"):
+        lines = text.split("\n")
+        return f"{shown}:{len(lines)}:{len(lines[-1]) + 1}: invalid TOML: {message[: -len(' (at end of document)')]}"
+    return f"{shown}: invalid TOML: {message}"
 
 
 def locate_key(text: str, key: str, table: str | None = None) -> tuple[int, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import CORPUS, tree_files
 from corpus_expectations import ERRORS, GENERATES
 

@@ -12,12 +12,17 @@ import dockerfile
 import pytest
 import tree_sitter
 import tree_sitter_julia
-
 from conftest import CORPUS, EXAMPLES
 from corpus_expectations import GENERATES
+
 from sysimage_containers import render
 
-VARIANTS = [[], ["--no-buildkit"], ["--replace-default"], ["--cpu-target", "native", "--no-buildkit", "--replace-default"]]
+VARIANTS = [
+    [],
+    ["--no-buildkit"],
+    ["--replace-default"],
+    ["--cpu-target", "native", "--no-buildkit", "--replace-default"],
+]
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
 
 
@@ -60,16 +65,14 @@ def test_julia_scripts_parse_with_tree_sitter() -> None:
     parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_julia.language()))
     for name in render.JULIA_SCRIPTS:
         tree = parser.parse(render.julia_script(name).encode())
-        errors = []
+        assert not error_nodes(tree.root_node), f"{name}: {error_nodes(tree.root_node)}"
 
-        def walk(node: tree_sitter.Node) -> None:
-            if node.type == "ERROR" or node.is_missing:
-                errors.append((node.start_point, node.type))
-            for child in node.children:
-                walk(child)
 
-        walk(tree.root_node)
-        assert not errors, f"{name}: {errors}"
+def error_nodes(node: tree_sitter.Node) -> list[tuple[tuple[int, int], str]]:
+    found = [(node.start_point, node.type)] if node.type == "ERROR" or node.is_missing else []
+    for child in node.children:
+        found.extend(error_nodes(child))
+    return found
 
 
 def test_example_workloads_parse_with_tree_sitter() -> None:

@@ -1,0 +1,180 @@
+"""Bad input: one clear line on stderr, exit status 2, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+
+HELLO_PROJECT = (EXAMPLES / "hello" / "Project.toml").read_text()
+SERVICE = EXAMPLES / "http-service"
+
+# id -> (files to write over a copy of examples/http-service (None deletes), extra args, env, expected message)
+CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str], str]] = {
+    "no project file": ({"Project.toml": None}, [], {}, "{p}: no Project.toml or JuliaProject.toml (is this a Julia project?)"),
+    "malformed project toml": ({"Project.toml": 'name = "X"\n[deps\n'}, [], {},
+                               "Project.toml:2:6: invalid TOML: Expected ']' at the end of a table declaration"),
+    "project not utf-8": ({"Project.toml": b'name = "\xff"\n'}, [], {}, "Project.toml:1: not valid UTF-8 (byte 0xff)"),
+    "dep uuid not a uuid": ({"Project.toml": '[deps]\nHTTP = "nope"\n'}, [], {},
+                            "Project.toml: [deps] HTTP: 'nope' is not a UUID"),
+    "bad package name": ({"Project.toml": 'name = "my app"\n'}, [], {},
+                         "Project.toml: name 'my app' is not a valid Julia package name"),
+    "bad compat": ({"Project.toml": HELLO_PROJECT.replace('julia = "1.10"', 'julia = "one"')}, [], {},
+                   "Project.toml: [compat] julia: invalid compat specifier 'one'"),
+    "no manifest": ({"Manifest.toml": None}, [], {},
+                    "{name}: no Manifest.toml: commit one (julia --project -e 'using Pkg; Pkg.resolve()') or set "
+                    "resolve = true to resolve in the builder"),
+    "manifest lacks a dep": ({"Project.toml": HELLO_PROJECT.replace("[deps]", '[deps]\nCSV = "336ed68f-0bac-5ca0-87d4-7b16caf5d00b"')},
+                             [], {}, "Manifest.toml is out of sync with Project.toml: it lacks CSV; re-resolve "
+                             "(julia --project -e 'using Pkg; Pkg.resolve()') or set resolve = true"),
+    "malformed manifest": ({"Manifest.toml": "[[deps.X]\n"}, [], {}, "Manifest.toml:1:9: invalid TOML: Expected ']]' at the end of an array declaration"),
+    "manifest entry without uuid": ({"Manifest.toml": 'manifest_format = "2.0"\n[[deps.HTTP]]\nversion = "1.0.0"\n'}, [], {},
+                                    "Manifest.toml: HTTP: uuid None is not a UUID"),
+    "unsupported manifest format": ({"Manifest.toml": 'manifest_format = "3.0"\n'}, [], {},
+                                    "Manifest.toml: manifest_format '3.0' is not supported (expected 1.0 or 2.x)"),
+    "config syntax": ({"sysimage-docker.toml": 'ports = [8080\n'}, [], {},
+                      "sysimage-docker.toml:2:1: invalid TOML: Unclosed array"),
+    "config unknown key": ({"sysimage-docker.toml": 'script = "bin/server.jl"\nport = 8080\n'}, [], {},
+                           "sysimage-docker.toml:2:1: unknown key 'port'; did you mean 'ports'?"),
+    "config wrong type": ({"sysimage-docker.toml": 'ports = "8080"\n'}, [], {},
+                          "sysimage-docker.toml:1:1: ports: expected an array, got string"),
+    "config wrong item type": ({"sysimage-docker.toml": 'ports = ["8080"]\n'}, [], {},
+                               "sysimage-docker.toml:1:1: ports: expected an array of whole numbers, got an item of type string"),
+    "config bool as string": ({"sysimage-docker.toml": 'replace_default = "yes"\n'}, [], {},
+                              "sysimage-docker.toml:1:1: replace_default: expected true or false, got string"),
+    "config table value type": ({"sysimage-docker.toml": '[env]\nA = 1\n'}, [], {},
+                                "sysimage-docker.toml:2:1: env.A: expected a string"),
+    "port out of range": ({}, ["--port", "70000"], {}, "--port: port 70000 is not between 1 and 65535"),
+    "root user id": ({}, ["--user-id", "0"], {}, "--user-id: 0 is not a non-root uid (1 to 2147483646)"),
+    "listed package not a dep": ({}, ["--packages", "HTTP,DataFrames"], {},
+                                 "packages: DataFrames is not a dependency in Project.toml (direct dependencies: HTTP, JSON3)"),
+    "precompile file missing": ({}, ["--precompile-file", "precompile/nope.jl"], {},
+                                "precompile_files: precompile/nope.jl: file not found in the project"),
+    "precompile file escapes": ({}, ["--precompile-file", "../outside.jl"], {},
+                                "--precompile-file: '../outside.jl' escapes the project ('..')"),
+    "precompile file absolute": ({}, ["--statements-file", "/etc/passwd"], {},
+                                 "--statements-file: '/etc/passwd' must be relative to the project, not absolute"),
+    "script with dollar": ({}, ["--script", "bin/$HOME.jl"], {},
+                           "--script: 'bin/$HOME.jl' has characters that cannot be placed safely in a Dockerfile "
+                           "(allowed: letters, digits, space and . _ + @ = , - /)"),
+    "unknown julia version": ({}, ["--julia-version", "1.99.0"], {},
+                              "unknown Julia version 1.99.0 (built-in table knows up to 1.12.7); run `sysimage-docker "
+                              "versions --refresh` when online"),
+    "julia version garbage": ({}, ["--julia-version", "latest"], {},
+                              "julia_version 'latest' is not a Julia version (expected e.g. 1.11.5 or 1.11)"),
+    "image with newline": ({}, ["--runtime-image", "debian\nRUN rm -rf /"], {},
+                           "--runtime-image: control characters (newline, tab, NUL...) cannot be placed in an image"),
+    "image reference invalid": ({}, ["--builder-image", "Julia Latest"], {},
+                                "--builder-image: 'Julia Latest' is not a valid image reference"),
+    "cpu target injection": ({}, ["--cpu-target", "generic\" && rm -rf / #"], {},
+                             "--cpu-target: 'generic\" && rm -rf / #' is not a valid Julia cpu target"),
+    "env name invalid": ({}, ["--env", "A B=1"], {}, "--env: 'A B' is not a valid environment variable name"),
+    "env without equals": ({}, ["--env", "JUSTNAME"], {}, "--env: expected KEY=VALUE, got 'JUSTNAME'"),
+    "env value newline": ({}, ["--env", "A=1\nRUN x"], {},
+                          "--env.A: control characters (newline, tab, NUL...) cannot be placed in an image"),
+    "reserved env": ({}, ["--env", "JULIA_DEPOT_PATH=/tmp"], {},
+                     "env: JULIA_DEPOT_PATH is managed by sysimage-docker (the baked depot must stay in it)"),
+    "label key invalid": ({}, ["--label", "Bad Key=1"], {},
+                          "--label: 'Bad Key' is not a valid label key (lower-case letters, digits, . _ -)"),
+    "reserved label": ({}, ["--label", "dev.sysimage-docker.packages=none"], {},
+                       "labels: 'dev.sysimage-docker.packages': the dev.sysimage-docker.* labels are set by sysimage-docker"),
+    "healthcheck without port": ({"sysimage-docker.toml": 'healthcheck_path = "/health"\n'}, [], {},
+                                 "healthcheck_path needs a port (ports = [8080]) to probe"),
+    "healthcheck path bad": ({}, ["--healthcheck-path", "health"], {},
+                             "--healthcheck-path: 'health' is not an absolute URL path such as /health"),
+    "script and julia_main": ({}, ["--julia-main"], {}, "script and julia_main both set: the container runs one of them"),
+    "env var bool garbage": ({}, [], {"SYSIMAGE_DOCKER_REPLACE_DEFAULT": "maybe"},
+                             "SYSIMAGE_DOCKER_REPLACE_DEFAULT: expected true or false, got 'maybe'"),
+    "env var int garbage": ({}, [], {"SYSIMAGE_DOCKER_USER_ID": "root"},
+                            "SYSIMAGE_DOCKER_USER_ID: expected a whole number, got 'root'"),
+    "env var port list garbage": ({}, [], {"SYSIMAGE_DOCKER_PORTS": "80,http"},
+                                  "SYSIMAGE_DOCKER_PORTS: expected a whole number, got 'http'"),
+    "flag int garbage": ({}, ["--user-id", "abc"], {}, "Invalid value for '--user-id': 'abc' is not a valid integer."),
+    "unknown flag": ({}, ["--frobnicate"], {}, "No such option '--frobnicate'."),
+    "explicit config missing": ({}, ["--config", "missing.toml"], {}, "missing.toml: file not found"),
+    "pc version injection": ({}, ["--packagecompiler-version", "2.4; rm -rf /"], {},
+                             "--packagecompiler-version: '2.4; rm -rf /' is not a version such as 2.4 or 2.4.0"),
+    "julia path relative": ({}, ["--julia-path", "usr/julia"], {}, "--julia-path: 'usr/julia' is not an absolute path"),
+    "context exclude escapes": ({"sysimage-docker.toml": 'context_exclude = ["../x"]\n'}, [], {},
+                                "sysimage-docker.toml:1:1: context_exclude: '../x' must be a pattern relative to the project"),
+}
+
+
+def make_project(tmp_path: Path, files: dict[str, str | bytes | None]) -> Path:
+    project = tmp_path / "proj"
+    shutil.copytree(SERVICE, project)
+    for rel, content in files.items():
+        path = project / rel
+        if content is None:
+            path.unlink()
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    return project
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input(case: str, cli, tmp_path: Path) -> None:
+    files, args, env, expected = CASES[case]
+    project = make_project(tmp_path, files)
+    out = tmp_path / "out"
+    os.chdir(project)  # relative --config paths resolve from here
+    result = cli("generate", project, "-o", out, *args, env=env)
+    message = expected.format(p=project, name=project.name)
+    assert (result.code, result.err) == (2, f"sysimage-docker: error: {message}\n")
+    assert result.out == ""
+    assert not out.exists()
+    assert not list(tmp_path.glob(".sysimage-docker-*"))
+
+
+def test_catalogue_is_large() -> None:
+    assert len(CASES) >= 40
+
+
+def test_unreadable_file(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # CI runs as root, where mode 000 does not stop a read: make the read itself fail as it would for a user
+    project = make_project(tmp_path, {})
+    real = Path.read_bytes
+
+    def denied(self: Path) -> bytes:
+        if self.name == "Manifest.toml":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    result = cli("generate", project)
+    assert (result.code, result.err) == (2, "sysimage-docker: error: Manifest.toml: permission denied\n")
+
+
+def test_manifest_that_is_a_directory(cli, tmp_path: Path) -> None:
+    project = make_project(tmp_path, {"Manifest.toml": None})
+    (project / "Manifest.toml").mkdir()
+    result = cli("generate", project)
+    assert result.code == 2
+    assert result.err.startswith("sysimage-docker: error: ")
+
+
+def test_symlink_out_of_the_project_is_refused(cli, tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    (tmp_path / "secret.txt").write_text("s3cret")
+    (project / "data.txt").symlink_to(tmp_path / "secret.txt")
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 2
+    assert result.err == (f"sysimage-docker: error: {project / 'data.txt'}: symlink points outside the project "
+                          f"({tmp_path / 'secret.txt'}); refusing to copy it\n")
+    assert not out.exists() and not list(tmp_path.glob(".sysimage-docker-*"))
+
+
+def test_output_dir_that_is_not_ours_is_not_overwritten(cli, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep")
+    result = cli("generate", SERVICE, "-o", out)
+    assert result.code == 2
+    assert "exists and is not empty (and not an earlier sysimage-docker output)" in result.err
+    assert (out / "precious.txt").read_text() == "keep"
