@@ -25,7 +25,8 @@ STATEMENT_CANDIDATES = ("precompile/statements.jl", "precompile_statements.jl", 
 # Default ports of common Julia web packages, for a project whose code names none.
 SERVICE_PORTS = {"Genie": 8000, "Oxygen": 8080, "Dash": 8050, "Mux": 8000, "Bonito": 9384, "Pluto": 1234,
                  "PlutoSliderServer": 2345, "HTTP": 8081}
-PORT_RE = re.compile(r"\bport\s*=\s*(\d{2,5})\b")
+# `port = 8080`, `port=8080`, or a default read from the environment: get(ENV, "PORT", "8080")
+PORT_RE = re.compile(r"\bport\s*=\s*(\d{2,5})\b|\"PORT\"\s*,\s*\"?(\d{2,5})\b")
 COMMENTED_KEY_RE = re.compile(r"^\s*#\s*([a-z_]+)\s*=", re.MULTILINE)
 
 
@@ -44,8 +45,8 @@ def detect(project: JuliaProject) -> dict[str, Any]:
     if statements:
         found["statements_files"] = statements
     sources = _source_texts(root, script)
-    port = next((int(m.group(1)) for text in sources for m in PORT_RE.finditer(text)
-                 if 1 <= int(m.group(1)) <= 65535), None)
+    numbers = [int(m.group(1) or m.group(2)) for text in sources for m in PORT_RE.finditer(text)]
+    port = next((n for n in numbers if 1 <= n <= 65535), None)
     if port is None:
         port = next((SERVICE_PORTS[d] for d in project.dep_names if d in SERVICE_PORTS), None)
     if port is not None:
@@ -98,8 +99,8 @@ def _add(doc: tomlkit.TOMLDocument, key: str, detected: dict[str, Any]) -> None:
         doc.add(tomlkit.comment(line))
     if key in detected:
         item: Item = tomlkit.item(detected[key])
+        item.comment("detected")
         doc.add(key, item)
-        doc[key].comment("detected")
     else:
         doc.add(tomlkit.comment(f"{key} = {option.example}"))
 

@@ -223,20 +223,31 @@ def _manifest_candidates(root: Path) -> tuple[str, ...]:
 def manifest_for(project: JuliaProject, series: tuple[int, int] | None) -> str | None:
     """The manifest Julia X.Y loads: `[Julia]Manifest-vX.Y.toml`, else the plain one.
 
-    Without a version yet, the newest versioned manifest stands in for the Julia that wrote it.
+    Without a version yet: the manifest written by the newest Julia; on a tie the versioned file, as Julia
+    of that series prefers it.
     """
     if project.explicit_manifest is not None:
         return project.explicit_manifest
     plain = [n for n in project.manifest_candidates if not VERSIONED_MANIFEST_RE.match(n)]
     versioned = [n for n in project.manifest_candidates if VERSIONED_MANIFEST_RE.match(n)]
     if series is None:
-        return (versioned + plain)[0] if (versioned or plain) else None
+        if not versioned:
+            return plain[0] if plain else None
+        if plain:
+            plain_version = manifest_julia_version(read_manifest(project, plain[0]))
+            if plain_version is not None and (plain_version.major, plain_version.minor) > _series_of(versioned[0]):
+                return plain[0]
+        return versioned[0]
     for name in versioned:
-        match = VERSIONED_MANIFEST_RE.match(name)
-        assert match is not None
-        if (int(match.group(2)), int(match.group(3))) == series:
+        if _series_of(name) == series:
             return name
     return plain[0] if plain else None
+
+
+def _series_of(versioned_name: str) -> tuple[int, int]:
+    match = VERSIONED_MANIFEST_RE.match(versioned_name)
+    assert match is not None
+    return int(match.group(2)), int(match.group(3))
 
 
 def read_manifest(project: JuliaProject, name: str) -> Manifest:

@@ -2,7 +2,7 @@
 
 The only module that knows Dockerfile syntax. Every value enters a template through one sandboxed Jinja
 environment whose `finalize` refuses control characters (a newline could start a new instruction) and whose
-filters do the quoting: `json` for exec-form arrays and COPY paths, `dq` for ENV/LABEL values.
+filters do the quoting: `json` for exec-form arrays, `copy_json` for COPY paths, `dq` for ENV/LABEL values.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sysimage_containers import plan as plan_module
 from sysimage_containers.plan import BuildPlan
 
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+COPY_UNSAFE_RE = re.compile(r"[$*?\[\]\\\"'`]")
 JULIA_SCRIPTS = (
     "common.jl",
     "install_packagecompiler.jl",
@@ -42,11 +43,19 @@ def _finalize(value: Any) -> Any:
 
 
 def dockerfile_json(values: Any) -> str:
-    """An exec-form / JSON-form array. `$` is escaped because COPY substitutes variables even in JSON form."""
+    """An exec-form array (ENTRYPOINT, CMD, HEALTHCHECK): plain JSON, no variable substitution happens there."""
     items = [values] if isinstance(values, str) else list(values)
     for item in items:
         _finalize(item)
-    return json.dumps(items, ensure_ascii=False).replace("$", "\\$")
+    return json.dumps(items, ensure_ascii=False)
+
+
+def dockerfile_copy_json(values: Any) -> str:
+    """A COPY in JSON form. COPY still expands `$VARS` and globs, so such characters are refused outright."""
+    for item in values:
+        if COPY_UNSAFE_RE.search(str(item)):
+            raise UnsafeValue(f"COPY path with a variable, glob or quote character: {item!r}")
+    return dockerfile_json(values)
 
 
 def dockerfile_dq(value: Any) -> str:
@@ -66,6 +75,7 @@ def _environment() -> SandboxedEnvironment:
         finalize=_finalize,
     )
     env.filters["json"] = dockerfile_json
+    env.filters["copy_json"] = dockerfile_copy_json
     env.filters["dq"] = dockerfile_dq
     return env
 

@@ -1,0 +1,48 @@
+"""`sysimage-docker init`: detection, a commented file, and re-runs that only add missing keys."""
+
+from __future__ import annotations
+
+import tomllib
+
+from sysimage_containers.options import OPTIONS
+
+
+def test_init_detects_service_settings(example, cli) -> None:
+    project = example("http-service")
+    (project / "sysimage-docker.toml").unlink()
+    result = cli("init", project)
+    assert result.code == 0, result.err
+    assert 'detected: script = "bin/server.jl", precompile_files = ["precompile/workload.jl"]' in result.err
+    data = tomllib.loads((project / "sysimage-docker.toml").read_text())
+    assert data == {"script": "bin/server.jl", "precompile_files": ["precompile/workload.jl"], "ports": [8080],
+                    "healthcheck_path": "/health"}
+    text = (project / "sysimage-docker.toml").read_text()
+    for option in OPTIONS:  # every option is present, active or as a commented example
+        assert f"{option.key} = " in text
+    # the generated file is valid configuration
+    assert cli("generate", project).code == 0
+
+
+def test_init_detects_julia_main(example, cli) -> None:
+    project = example("cli-tool")
+    (project / "sysimage-docker.toml").unlink()
+    assert cli("init", project).code == 0
+    assert tomllib.loads((project / "sysimage-docker.toml").read_text())["julia_main"] is True
+
+
+def test_rerun_keeps_comments_and_order_and_adds_missing(example, cli) -> None:
+    project = example("hello")
+    original = '# my own note\nscript = "bin/hello.jl"  # keep me\nprecompile_files = ["precompile/workload.jl"]\n'
+    (project / "sysimage-docker.toml").write_text(original)
+    result = cli("init", project)
+    assert result.code == 0
+    text = (project / "sysimage-docker.toml").read_text()
+    assert text.startswith(original)
+    assert "# julia_version = " in text
+    assert cli("init", project).err == "sysimage-docker.toml: up to date, nothing added\n"
+
+
+def test_init_without_project(tmp_path, cli) -> None:
+    result = cli("init", tmp_path)
+    assert result.code == 2 and "no Project.toml" in result.err
+    assert not (tmp_path / "sysimage-docker.toml").exists()

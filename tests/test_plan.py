@@ -1,0 +1,125 @@
+"""The pure planner: layer order, path dependencies, CPU targets, entrypoint; no docker, no templates."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dockerfile
+import pytest
+from conftest import EXAMPLES, tree_files
+
+from sysimage_containers.pipeline import prepare
+from sysimage_containers.plan import PORTABLE_CPU_TARGETS
+
+
+def steps(text: str) -> list[str]:
+    return [f"{c.cmd} {' '.join(c.value)}" for c in dockerfile.parse_string(text)]
+
+
+def index_of(lines: list[str], needle: str) -> int:
+    return next(i for i, line in enumerate(lines) if needle in line)
+
+
+def test_layer_order_for_rebuild_speed() -> None:
+    lines = steps(prepare(EXAMPLES / "http-service").files["Dockerfile"])
+    order = [
+        index_of(lines, "install_packagecompiler.jl"),
+        index_of(lines, "COPY app/Manifest.toml"),
+        index_of(lines, "instantiate.jl"),
+        index_of(lines, "COPY app/precompile/workload.jl"),
+        index_of(lines, "build_sysimage.jl"),
+        index_of(lines, "COPY app/ /app/"),
+        index_of(lines, "precompile_app.jl"),
+    ]
+    assert order == sorted(order)
+    # the app source (src/) reaches the builder only after the sysimage
+    assert index_of(lines, "COPY app/ /app/") > index_of(lines, "build_sysimage.jl")
+
+
+def test_portable_cpu_target_by_default_and_native_only_when_asked() -> None:
+    assert prepare(EXAMPLES / "hello").plan.cpu_targets == PORTABLE_CPU_TARGETS
+    assert prepare(EXAMPLES / "hello", cli={"cpu_target": "native"}).plan.cpu_targets == (("default", "native"),)
+
+
+def test_app_package_is_never_baked_by_default() -> None:
+    plan = prepare(EXAMPLES / "cli-tool").plan
+    assert [p.name for p in plan.baked] == ["JSON3"]
+    assert plan.cmd == ("/opt/sysimage-docker/julia/run_main.jl",)
+
+
+def test_entrypoint_and_depot_paths() -> None:
+    plan = prepare(EXAMPLES / "http-service").plan
+    assert plan.entrypoint[:4] == ("/usr/local/julia/bin/julia", "-J/opt/sysimage-docker/sys.so", "--project=/app",
+                                   "--startup-file=no")
+    assert plan.depot_path_builder == "/opt/julia/depot:"
+    assert plan.depot_path_runtime == "/home/julia/.julia:/opt/julia/depot:"
+    assert plan.builder_data()["packages"] == ["HTTP", "JSON3"]
+
+
+def test_monorepo_path_dependency_outside_the_project(tmp_path: Path, cli) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "hello", repo / "apps" / "hello")
+    lib = repo / "libs" / "Greeter"
+    (lib / "src").mkdir(parents=True)
+    (lib / "Project.toml").write_text('name = "Greeter"\nuuid = "1b7c2f0e-2a43-4b44-9a0e-3f4d5e6a7b8c"\n')
+    (lib / "src" / "Greeter.jl").write_text("module Greeter\nend\n")
+    project = repo / "apps" / "hello"
+    text = (project / "Project.toml").read_text().replace("[deps]", '[deps]\nGreeter = "1b7c2f0e-2a43-4b44-9a0e-3f4d5e6a7b8c"')
+    (project / "Project.toml").write_text(text)
+    with (project / "Manifest.toml").open("a") as fh:
+        fh.write('\n[[deps.Greeter]]\npath = "../../libs/Greeter"\nuuid = "1b7c2f0e-2a43-4b44-9a0e-3f4d5e6a7b8c"\n'
+                 'version = "0.1.0"\n')
+    out = tmp_path / "ctx"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    assert "path dependency Greeter (../../libs/Greeter) copied into the context as app/libs/Greeter/" in result.err
+    files = tree_files(out / "app")
+    assert "libs/Greeter/src/Greeter.jl" in files and "apps/hello/bin/hello.jl" in files
+    dockerfile_text = (out / "Dockerfile").read_text()
+    # the relative path in the manifest still holds in the image: /app/apps/hello/../../libs/Greeter
+    assert 'COPY ["app/libs/Greeter", "/app/libs/Greeter"]' in dockerfile_text
+    assert '"--project=/app/apps/hello"' in dockerfile_text
+
+
+def test_context_holds_only_what_the_image_needs(tmp_path: Path, example, cli) -> None:
+    project = example("http-service")
+    (project / ".git").mkdir()
+    (project / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    # a stale versioned manifest of an older Julia: the plain one (1.11.5) is newer and wins
+    (project / "Manifest-v1.10.toml").write_text('julia_version = "1.10.4"\nmanifest_format = "2.0"\n')
+    (project / "data").mkdir()
+    (project / "data" / "big.csv").write_text("a,b\n")
+    out = tmp_path / "ctx"
+    result = cli("generate", project, "-o", out, env={})
+    assert result.code == 0, result.err
+    files = tree_files(out)
+    assert ".git" not in " ".join(files)
+    assert "app/Manifest-v1.10.toml" not in files  # Julia 1.11 would not load it
+    assert "app/data/big.csv" in files
+    assert {"Dockerfile", ".dockerignore", "sysimage-docker/plan.toml", "sysimage-docker/julia/build_sysimage.jl",
+            "app/src/GreetService.jl", "app/precompile/workload.jl"} <= set(files)
+    # context_exclude leaves data out
+    out2 = tmp_path / "ctx2"
+    assert cli("generate", project, "-o", out2, env={"SYSIMAGE_DOCKER_CONTEXT_EXCLUDE": "data"}).code == 0
+    assert not any(f.startswith("app/data") for f in tree_files(out2))
+
+
+def test_regenerating_into_an_earlier_output_replaces_it(tmp_path: Path, cli) -> None:
+    out = tmp_path / "ctx"
+    assert cli("generate", EXAMPLES / "hello", "-o", out).code == 0
+    (out / "stale.txt").write_text("old")
+    assert cli("generate", EXAMPLES / "hello", "-o", out).code == 0
+    assert not (out / "stale.txt").exists()
+
+
+@pytest.mark.parametrize("flag", ["--replace-default", "--no-replace-default"])
+def test_replace_default_ships_exactly_one_sysimage(flag: str) -> None:
+    text = prepare(EXAMPLES / "hello", cli={"replace_default": flag == "--replace-default"}).files["Dockerfile"]
+    runtime = text[text.index("AS runtime"):]
+    copies = [line for line in runtime.splitlines() if line.startswith("COPY") and "sys.so" in line]
+    if flag == "--replace-default":
+        assert copies == []  # the staged Julia tree already carries it as lib/julia/sys.so
+        assert "-J/usr/local/julia/lib/julia/sys.so" in runtime
+    else:
+        assert copies == ["COPY --from=builder /opt/sysimage-docker/build/sys.so /opt/sysimage-docker/sys.so"]

@@ -1,0 +1,77 @@
+"""Property: no string placed in a config value can add, remove or break a Dockerfile instruction.
+
+Either the tool refuses the value (UsageError, exit 2) or BuildKit's parser reads exactly the baseline's
+instructions, with exec-form arrays holding the value unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+
+import dockerfile
+from conftest import EXAMPLES
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from sysimage_containers.errors import UsageError
+from sysimage_containers.pipeline import prepare
+
+PROJECT = EXAMPLES / "http-service"
+BASELINE = [c.cmd for c in dockerfile.parse_string(prepare(PROJECT).files["Dockerfile"])]
+# printable and hostile text: quotes, backslashes, $, newlines, Dockerfile keywords, JSON, unicode
+hostile = st.text(
+    alphabet=st.one_of(st.sampled_from(list('"\'\\$`{}[]#;&|<>\n\r\t =,:/')), st.characters(codec="utf-8")),
+    max_size=40,
+) | st.sampled_from(['"\nRUN touch /pwned\n"', "\\\nRUN x", '$(id)', '${HOME}', '["a"]', "a\r\nLABEL x=y"])
+
+FIELDS = {
+    "env": lambda v: {"env": [f"APP_VALUE={v}"]},
+    "labels": lambda v: {"labels": [f"org.example.note={v}"]},
+    "julia_args": lambda v: {"julia_args": [v]},
+    "runtime_image": lambda v: {"runtime_image": v},
+    "builder_image": lambda v: {"builder_image": v},
+    "cpu_target": lambda v: {"cpu_target": v},
+    "healthcheck_path": lambda v: {"healthcheck_path": v},
+    "script": lambda v: {"script": v},
+    "packagecompiler_version": lambda v: {"packagecompiler_version": v},
+}
+
+
+def render_or_refuse(cli: dict) -> str | None:
+    try:
+        return prepare(PROJECT, cli=cli).files["Dockerfile"]
+    except UsageError as exc:
+        assert "\n" not in exc.message
+        return None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field=st.sampled_from(sorted(FIELDS)), value=hostile)
+@example(field="julia_args", value="--eval=$(id) ${HOME} \\$x")
+@example(field="env", value='a"b\\c $HOME ${X:-y}')
+@example(field="labels", value="\\")
+@example(field="healthcheck_path", value="/health?x=$(id)")
+def test_values_never_change_the_instructions(field: str, value: str) -> None:
+    text = render_or_refuse(FIELDS[field](value))
+    if text is None:
+        return
+    commands = dockerfile.parse_string(text)
+    assert [c.cmd for c in commands] == BASELINE
+    assert all(c.json for c in commands if c.cmd in ("ENTRYPOINT", "CMD", "HEALTHCHECK"))
+    entry = next(c for c in commands if c.cmd == "ENTRYPOINT")
+    if field == "julia_args":
+        assert list(entry.value)[-1] == value
+    if field == "env":
+        env_lines = [line for line in text.splitlines() if "APP_VALUE=" in line]
+        assert len(env_lines) == 1  # one logical line: the value did not break out
+
+
+@settings(max_examples=40, deadline=None)
+@given(args=st.lists(hostile, max_size=3))
+def test_exec_form_arrays_roundtrip(args: list[str]) -> None:
+    text = render_or_refuse({"julia_args": args})
+    if text is None:
+        return
+    line = next(line for line in text.splitlines() if line.startswith("ENTRYPOINT "))
+    decoded = json.loads(line[len("ENTRYPOINT "):])
+    assert decoded[4:] == args
