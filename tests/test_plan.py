@@ -65,7 +65,8 @@ def test_monorepo_path_dependency_outside_the_project(tmp_path: Path, cli) -> No
     (lib / "Project.toml").write_text('name = "Greeter"\nuuid = "1b7c2f0e-2a43-4b44-9a0e-3f4d5e6a7b8c"\n')
     (lib / "src" / "Greeter.jl").write_text("module Greeter\nend\n")
     project = repo / "apps" / "hello"
-    text = (project / "Project.toml").read_text().replace("[deps]", '[deps]\nGreeter = "1b7c2f0e-2a43-4b44-9a0e-3f4d5e6a7b8c"')
+    greeter = '[deps]\nGreeter = "1b7c2f0e-2a43-4b44-9a0e-3f4d5e6a7b8c"'
+    text = (project / "Project.toml").read_text().replace("[deps]", greeter)
     (project / "Project.toml").write_text(text)
     with (project / "Manifest.toml").open("a") as fh:
         fh.write('\n[[deps.Greeter]]\npath = "../../libs/Greeter"\nuuid = "1b7c2f0e-2a43-4b44-9a0e-3f4d5e6a7b8c"\n'
