@@ -30,13 +30,16 @@ def warn(message: str) -> None:
     err.print(f"sysimage-docker: warning: {message}", markup=False)
 
 
-def option_flags(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Attach a flag for every option that has one; values arrive in `opts` keyed by option key."""
-    for option in reversed(OPTIONS):
-        if option.flag is None:
-            continue
-        command = _flag(option)(command)
-    return command
+def option_flags(*scopes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Attach a flag for every option of these scopes; values arrive keyed by option key."""
+
+    def attach(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(OPTIONS):
+            if option.flag is not None and option.scope in scopes:
+                command = _flag(option)(command)
+        return command
+
+    return attach
 
 
 def _flag(option: Option) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -91,7 +94,7 @@ config_option = click.option("--config", "config_path", type=click.Path(path_typ
 @config_option
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Write the whole build context into this directory instead of printing the Dockerfile.")
-@option_flags
+@option_flags("image")
 def generate(path: Path, config_path: Path | None, output: Path | None, **params: Any) -> None:
     """Print the Dockerfile for the Julia project at PATH, or write the build context with -o."""
     from sysimage_containers import context
@@ -107,6 +110,81 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
     for note in notes:
         err.print(note, markup=False)
     err.print(f"wrote the build context to {output} (build it with: docker build {output})", markup=False)
+
+
+@main_group.command()
+@project_argument
+@config_option
+@click.option("-t", "--tag", "tags", multiple=True, help="Image name:tag [default: <name>:<version> from Project.toml]")
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Build argument (repeatable).")
+@click.option("--target", default=None, help="Build only up to this stage (builder, runtime).")
+@click.option("--no-cache", is_flag=True, help="Do not use the engine's layer cache.")
+@click.option("--pull", is_flag=True, help="Always pull newer base images.")
+@click.option("--progress", type=click.Choice(["auto", "plain", "tty"]), default="auto", show_default=True,
+              help="Live display on a terminal (tty) or one line per step (plain).")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the Dockerfile; build nothing.")
+@click.option("--platform", "platforms", multiple=True, help="Target platform, e.g. linux/arm64 (several need buildx).")
+@click.option("--push", is_flag=True, help="Push the image after building (buildx).")
+@click.option("--cache-from", "cache_from", multiple=True, help="External cache source (e.g. type=registry,ref=...).")
+@click.option("--cache-to", "cache_to", multiple=True, help="Cache export (buildx), e.g. type=registry,ref=...,mode=max.")
+@click.option("--secret", "secrets", multiple=True, help="Build secret id=...,src=...|env=... (BuildKit).")
+@click.option("--ssh", "ssh", multiple=True, help="SSH agent socket or keys to expose, e.g. default (BuildKit).")
+@click.option("--builder", default=None, help="buildx builder instance (e.g. a remote or kubernetes builder).")
+@click.option("-o", "--output", default=None, help="BuildKit output instead of an image, e.g. type=local,dest=DIR.")
+@option_flags("image", "engine")
+def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_args: tuple[str, ...],
+          target: str | None, no_cache: bool, pull: bool, progress: str, dry_run: bool,
+          platforms: tuple[str, ...], push: bool, cache_from: tuple[str, ...], cache_to: tuple[str, ...],
+          secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None, output: str | None,
+          **params: Any) -> None:
+    """Build the image for the Julia project at PATH (in a temporary build context)."""
+    from sysimage_containers.build import BuildOptions, run_build
+
+    options = BuildOptions(tags=tags, build_args=build_args, target=target, no_cache=no_cache, pull=pull,
+                           progress=progress, dry_run=dry_run, platforms=platforms, push=push,
+                           cache_from=cache_from, cache_to=cache_to, secrets=secrets, ssh=ssh, builder=builder,
+                           output=output)
+    out = Console(highlight=False, soft_wrap=True) if dry_run else err
+    run_build(path, options, console=out, config_path=config_path, environ=os.environ, cli=cli_values(params),
+              warn=warn)
+
+
+@main_group.command(context_settings={"ignore_unknown_options": True})
+@click.argument("target", default=".", required=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@config_option
+@click.option("-t", "--tag", default=None, help="Image to run when TARGET is a project [default: its build tag].")
+@click.option("-p", "--publish", "ports", multiple=True, type=int, help="Publish this port on 127.0.0.1 (repeatable).")
+@click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment variable (repeatable).")
+@click.option("-i", "--interactive", is_flag=True, help="Attach a terminal (for the REPL).")
+@option_flags("engine")
+def run(target: str, args: tuple[str, ...], config_path: Path | None, tag: str | None, ports: tuple[int, ...],
+        env: tuple[str, ...], interactive: bool, **params: Any) -> None:
+    """Run the built image of the project at TARGET (or an image), streaming its output: sysimage-docker run
+    [PATH|IMAGE] [-- ARGS]. The container's exit status becomes this command's."""
+    from sysimage_containers import config as config_module
+    from sysimage_containers.engine import Engine
+    from sysimage_containers.run import resolve_run
+
+    image, run_ports, run_env = resolve_run(target, tag, ports, env, config_path=config_path, environ=os.environ)
+    cfg = config_module.resolve(Path("."), config_path=None, environ=os.environ, cli=cli_values(params)) \
+        if not Path(target).is_dir() else config_module.resolve(Path(target), config_path=config_path,
+                                                                environ=os.environ, cli=cli_values(params))
+    engine = Engine(cfg.engine, cfg.docker_client)
+    engine.detect()
+    if not engine.image_exists(image):
+        raise UsageError(f"no image {image!r}: build it first (sysimage-docker build {target})")
+    sys.exit(engine.run(image, list(args), ports=run_ports, env=run_env, network=cfg.network,
+                        interactive=interactive))
+
+
+@main_group.command()
+@option_flags("engine")
+def doctor(**params: Any) -> None:
+    """Check the container engine for sysimage builds: client, daemon, buildx, BuildKit, podman, memory, disk."""
+    from sysimage_containers.doctor import diagnose
+
+    sys.exit(diagnose(err, os.environ, cli_values(params)))
 
 
 @main_group.command()

@@ -19,6 +19,7 @@ from sysimage_containers.errors import UsageError
 from sysimage_containers.options import BY_KEY, OPTIONS, Option
 
 CONFIG_FILE = "sysimage-docker.toml"
+ENGINES = ("auto", "buildx", "docker", "podman")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # docker reference: [registry[:port]/]name[:tag][@digest], lower-case path components
 IMAGE_RE = re.compile(
@@ -58,6 +59,9 @@ class Config:
     labels: tuple[tuple[str, str], ...] = ()
     user_id: int = 1000
     context_exclude: tuple[str, ...] = ()
+    engine: str = "auto"
+    docker_client: str | None = None
+    network: str | None = None
     # where each value came from: default, file, env or cli
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     config_file: str | None = None
@@ -242,6 +246,10 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         raise UsageError(f"{where}: {value!r} is not a Julia package name")
     if key in ("precompile_files", "statements_files", "script"):
         check_relative_path(value, where)
+    if key == "engine" and value not in ENGINES:
+        raise UsageError(f"{where}: {value!r} is not one of {', '.join(ENGINES)}")
+    if key in ("docker_client", "network") and not re.match(r"^[A-Za-z0-9_./:+-]+$", value):
+        raise UsageError(f"{where}: {value!r} is not a valid {key.replace('_', ' ')}")
     if key == "context_exclude" and (value.startswith("/") or ".." in PurePosixPath(value).parts):
         raise UsageError(f"{where}: {value!r} must be a pattern relative to the project")
     if key == "ports" and not 1 <= value <= 65535:

@@ -23,6 +23,7 @@ class Option:
     flag: str | None = None  # None: config file and env only
     repeatable: bool = False  # a repeatable flag builds the list; otherwise comma-separated
     env: bool = True
+    scope: Literal["image", "engine"] = "image"  # engine options apply to build/run/doctor, not generate
 
     @property
     def env_var(self) -> str | None:
@@ -109,6 +110,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("context_exclude", "list", [],
            "Glob patterns (relative to the project) left out of the build context, besides VCS folders.",
            '["data/*", "docs/build"]'),
+    Option("engine", "str", "auto",
+           "Build back end: auto, buildx, docker (the CLI's own BuildKit, or the classic builder) or podman. "
+           "auto tries them in that order.",
+           '"docker"', flag="--engine", scope="engine"),
+    Option("docker_client", "str", None,
+           "Client binary (path or name). auto: `docker` on PATH, or `podman` for engine = podman.",
+           '"/usr/bin/docker"', flag="--docker-client", scope="engine"),
+    Option("network", "str", None,
+           "Network mode of the RUN steps during the build (e.g. `host`, `none`). auto: the engine's default.",
+           '"host"', flag="--network", scope="engine"),
 )
 
 BY_KEY = {o.key: o for o in OPTIONS}

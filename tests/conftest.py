@@ -66,3 +66,14 @@ def example(tmp_path: Path) -> Iterator[callable]:
 
 def tree_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+
+
+@pytest.fixture(scope="session")
+def docker_env():
+    """A reachable engine with the local base images; removes the images the tests tagged."""
+    from dockerenv import engine_or_skip
+
+    env = engine_or_skip()
+    yield env
+    if env.created:
+        env.docker("image", "rm", "--force", *env.created, check=False)

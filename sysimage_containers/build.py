@@ -1,0 +1,190 @@
+"""`sysimage-docker build`: plan, a temporary build context, the engine, live progress and the summary.
+
+The temporary context is removed on success, failure, Ctrl-C and SIGTERM.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from dataclasses import replace as dataclass_replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from sysimage_containers import context
+from sysimage_containers.engine import DOCKER_BUILDKIT, DOCKER_CLASSIC, BuildRequest, Engine, EngineInfo
+from sysimage_containers.errors import BuildFailed, UsageError
+from sysimage_containers.pipeline import Prepared, prepare
+from sysimage_containers.progress import ProgressView, shorten
+
+TAG_RE = re.compile(r"^[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
+OOM_ADVICE = ("the step was killed for lack of memory (exit 137 / ProcessSignaled(9)): PackageCompiler needs several "
+              "GB for big dependency sets; give the engine more memory (Docker Desktop: Settings > Resources), "
+              "bake fewer packages (packages = [...]), or build on a larger machine or a remote buildx builder")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    tags: tuple[str, ...] = ()
+    build_args: tuple[str, ...] = ()
+    target: str | None = None
+    no_cache: bool = False
+    pull: bool = False
+    progress: str = "auto"
+    dry_run: bool = False
+    platforms: tuple[str, ...] = ()
+    push: bool = False
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    ssh: tuple[str, ...] = ()
+    builder: str | None = None
+    output: str | None = None
+
+
+def default_tag(prepared: Prepared) -> str:
+    """`<name>:<version>` from Project.toml, lower-cased into a valid image reference."""
+    name = re.sub(r"[^a-z0-9._-]+", "-", prepared.plan.project_name.lower()).strip("._-") or "julia-app"
+    version = re.sub(r"[^A-Za-z0-9_.-]+", "-", prepared.plan.project_version or "latest")
+    return f"{name}:{version}"
+
+
+def check_tag(tag: str) -> str:
+    if not TAG_RE.match(tag):
+        raise UsageError(f"--tag: {tag!r} is not a valid image name[:tag] (lower-case name, e.g. myapp:1.0)")
+    return tag
+
+
+@contextmanager
+def temporary_context() -> Iterator[Path]:
+    """A build context directory that disappears whatever happens, SIGTERM included."""
+    path = Path(tempfile.mkdtemp(prefix="sysimage-docker-ctx-"))
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield path
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def run_build(
+    path: Path,
+    options: BuildOptions,
+    *,
+    console: Console,
+    config_path: Path | None,
+    environ: Mapping[str, str],
+    cli: dict[str, Any],
+    warn: Any,
+) -> tuple[Prepared, str | None]:
+    """Build the image; returns what was built and the main tag (None on --dry-run)."""
+    for tag in options.tags:
+        check_tag(tag)
+    prepared = prepare(path, config_path=config_path, environ=environ, cli=cli)
+    cfg = prepared.config
+    engine_info: EngineInfo | None = None
+    engine: Engine | None = None
+    if not options.dry_run:
+        engine = Engine(cfg.engine, cfg.docker_client)
+        engine_info = engine.detect()
+        if not cfg.buildkit and engine_info.backend == DOCKER_BUILDKIT:
+            # asked for the classic rendering: build it with the classic builder too
+            engine_info = dataclass_replace(engine_info, backend=DOCKER_CLASSIC)
+        if not engine_info.buildkit and cfg.buildkit:
+            warn(f"{engine_info.backend} has no BuildKit: rendering without cache mounts (downloads are not cached "
+                 "across builds); install buildx for faster rebuilds")
+            prepared = prepare(path, config_path=config_path, environ=environ, cli={**cli, "buildkit": False})
+    for message in prepared.plan.warnings:
+        warn(message)
+    tags = options.tags or (default_tag(prepared),)
+    if options.dry_run:
+        print_plan(console, prepared, tags)
+        console.print(prepared.files["Dockerfile"], markup=False, highlight=False, end="")
+        return prepared, None
+    assert engine is not None and engine_info is not None
+    request = BuildRequest(
+        context=Path("."), tags=tags, build_args=tuple(_pair(a) for a in options.build_args),
+        target=options.target, network=cfg.network, no_cache=options.no_cache, pull=options.pull,
+        platforms=options.platforms, push=options.push, cache_from=options.cache_from, cache_to=options.cache_to,
+        secrets=options.secrets, ssh=options.ssh, builder=options.builder, output=options.output,
+    )
+    engine.check_capabilities(engine_info, request)
+    console.print(f"building {', '.join(tags)} with {engine_info.backend} ({engine_info.client} "
+                  f"{engine_info.client_version}, engine {engine_info.server_version})", markup=False)
+    started = time.monotonic()
+    with temporary_context() as ctx:
+        context.populate(ctx, prepared.environment, prepared.plan, prepared.files)
+        for note in (f"path dependency {d.name} ({d.written}) copied into the context as {d.context_path}/"
+                     for d in prepared.plan.external_deps):
+            console.print(note, markup=False)
+        view = ProgressView(console, options.progress)
+        try:
+            with view:
+                engine.build(engine_info, replace(request, context=ctx), view.line)
+        except BuildFailed:
+            raise BuildFailed(failure_message(view)) from None
+    print_summary(console, engine, prepared, view, tags, time.monotonic() - started, options)
+    return prepared, tags[0]
+
+
+def _pair(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise UsageError(f"--build-arg: expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    return key, value
+
+
+def failure_message(view: ProgressView) -> str:
+    parser = view.parser
+    step = parser.failed_step
+    where = f"[{step.stage}] {shorten(step.text, 160)}" if step else "the build"
+    tail = list(step.lines)[-12:] if step else []
+    error = parser.error or ""
+    oom = "exit code: 137" in error or any("ProcessSignaled(9)" in line or line.strip() == "Killed" for line in tail)
+    parts = [f"build failed at {where}"]
+    if tail:
+        parts.append("last log lines:\n    " + "\n    ".join(tail))
+    if error:
+        parts.append(error)
+    if oom:
+        parts.append(OOM_ADVICE)
+    return "\n".join(parts)
+
+
+def print_plan(console: Console, prepared: Prepared, tags: tuple[str, ...]) -> None:
+    plan = prepared.plan
+    console.print(f"# plan: {', '.join(tags)}; Julia {plan.julia_version} ({plan.julia_reason}); "
+                  f"builder {plan.builder_image}; runtime {plan.runtime_image}", markup=False, highlight=False)
+    console.print(f"# baked: {' '.join(f'{p.name}@{p.version}' for p in plan.baked) or 'nothing'}", markup=False,
+                  highlight=False)
+
+
+def print_summary(console: Console, engine: Engine, prepared: Prepared, view: ProgressView, tags: tuple[str, ...],
+                  seconds: float, options: BuildOptions) -> None:
+    plan, parser = prepared.plan, view.parser
+    lines = []
+    if not options.push and options.output is None:
+        image = engine.inspect(tags[0])
+        lines.append(f"image {image.id[:19]}  {', '.join(tags)}  {image.size / 1e6:.1f} MB")
+    lines.append(f"built in {seconds:.1f} s; per stage: "
+                 + ", ".join(f"{stage} {secs:.1f} s" for stage, secs in parser.stage_seconds().items()))
+    heavy = parser.heavy_steps()
+    if heavy:
+        lines.append("heavy steps: " + ", ".join(f"{name} {state}" for name, state in heavy.items()))
+    lines.append(f"baked into the sysimage: {' '.join(f'{p.name}@{p.version}' for p in plan.baked) or 'nothing'}")
+    workloads = [*plan.precompile_files, *plan.statements_files]
+    lines.append(f"workloads: {', '.join(workloads) if workloads else 'none (only the packages load code)'}")
+    for line in lines:
+        console.print(line, markup=False, highlight=False)

@@ -1,0 +1,55 @@
+"""`sysimage-docker doctor`: what the engine offers a sysimage build, and what follows from it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sysimage_containers import config as config_module
+from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN, Engine
+from sysimage_containers.errors import EngineUnavailable
+
+GB = 1024**3
+MEMORY_WANTED = 8 * GB  # big dependency sets have needed 8-32 GB (PackageCompiler #1031, #739)
+DISK_WANTED = 20 * GB
+
+
+def diagnose(console: Console, environ: Mapping[str, str], cli: dict[str, Any]) -> int:
+    cfg = config_module.resolve(Path("."), environ=environ, cli=cli)
+    table = Table("check", "found", "consequence for a sysimage build", show_lines=False)
+    status = 0
+    try:
+        engine = Engine(cfg.engine, cfg.docker_client)
+        info = engine.detect()
+    except EngineUnavailable as exc:
+        table.add_row("engine", "unusable", exc.message)
+        console.print(table)
+        return EngineUnavailable.exit_code
+    table.add_row("client", f"{info.client} {info.client_version}", "")
+    table.add_row("daemon", f"engine {info.server_version}", "reachable")
+    consequence = {
+        BUILDX: "BuildKit via buildx: cache mounts, secrets, multi-platform, --push, remote builders",
+        DOCKER_BUILDKIT: "the CLI's own BuildKit (DOCKER_BUILDKIT=1): cache mounts and secrets; no multi-platform, "
+                         "--push or --cache-to (install buildx for those)",
+        DOCKER_CLASSIC: "classic builder only: rendered without cache mounts, no secrets; install buildx",
+        PODMAN: "podman: rendered without BuildKit cache mounts",
+    }[info.backend]
+    table.add_row("build back end", info.backend, consequence)
+    podman = shutil.which("podman")
+    table.add_row("podman", podman or "not installed", "usable with --engine podman" if podman else "")
+    if info.mem_total:
+        advice = "enough for most sysimages" if info.mem_total >= MEMORY_WANTED else (
+            "big sysimage builds may be killed (exit 137): give the engine 8 GB or more")
+        table.add_row("engine memory", f"{info.mem_total / GB:.1f} GB", advice)
+    root = str(info.docker_root) if info.docker_root and os.path.isdir(str(info.docker_root)) else os.getcwd()
+    free = shutil.disk_usage(root).free
+    table.add_row("free disk", f"{free / GB:.1f} GB at {root}",
+                  "enough" if free >= DISK_WANTED else "builder images with a sysimage take several GB: free space")
+    console.print(table)
+    return status

@@ -1,0 +1,287 @@
+"""The container engine: the only module that imports python_on_whales.
+
+Back ends, in the order `auto` tries them: buildx; the docker CLI's own BuildKit (clients before 23, e.g.
+Debian's docker.io 20.10, with DOCKER_BUILDKIT=1); the classic builder; podman. Failures are classified into
+the exit statuses of errors.py: no client / no daemon / no permission is EngineUnavailable (3), a failed
+step is BuildFailed (1), asking a back end for what it cannot do is UsageError (2).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from python_on_whales import ClientNotFoundError, DockerClient
+from python_on_whales.exceptions import DockerException
+from python_on_whales.utils import stream_stdout_and_stderr
+
+from sysimage_containers.errors import BuildFailed, EngineUnavailable, UsageError
+
+BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN = "buildx", "docker-buildkit", "docker-classic", "podman"
+NATIVE_BUILDKIT_BEFORE = 23  # from Docker 23 the CLI builds with BuildKit only through buildx
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    backend: str
+    client: str
+    client_version: str
+    server_version: str
+    mem_total: int | None = None
+    docker_root: str | None = None
+
+    @property
+    def buildkit(self) -> bool:
+        return self.backend in (BUILDX, DOCKER_BUILDKIT)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    context: Path
+    tags: tuple[str, ...]
+    build_args: tuple[tuple[str, str], ...] = ()
+    target: str | None = None
+    network: str | None = None
+    no_cache: bool = False
+    pull: bool = False
+    platforms: tuple[str, ...] = ()
+    push: bool = False
+    load: bool = True
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    ssh: tuple[str, ...] = ()
+    builder: str | None = None
+    output: str | None = None  # BuildKit --output, e.g. type=local,dest=DIR
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    size: int
+    tags: tuple[str, ...]
+    labels: dict[str, str] = field(default_factory=dict)
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    user: str = ""
+    env: tuple[str, ...] = ()
+
+
+def _classify(exc: DockerException, client: str) -> EngineUnavailable | None:
+    text = f"{exc.stderr or ''}{exc.stdout or ''}".lower()
+    if "permission denied" in text and ("docker.sock" in text or "daemon socket" in text):
+        return EngineUnavailable(
+            f"permission denied on the Docker socket: add your user to the docker group or run as root ({client})")
+    if "cannot connect" in text or "is the docker daemon running" in text or "connection refused" in text \
+            or ("no such file or directory" in text and ".sock" in text):
+        return EngineUnavailable(f"no Docker daemon answers ({client}): start it (e.g. `sudo systemctl start docker` "
+                                 "or `dockerd`), or set DOCKER_HOST")
+    return None
+
+
+class Engine:
+    def __init__(self, engine: str = "auto", client: str | None = None) -> None:
+        self.requested = engine
+        binary = client or ("podman" if engine == "podman" else "docker")
+        path = shutil.which(binary)
+        if path is None:
+            raise EngineUnavailable(f"no container client: `{binary}` is not installed or not on PATH "
+                                    "(install Docker or podman, or pass --docker-client PATH)")
+        self.client = path
+        self.is_podman = engine == "podman" or os.path.basename(path).startswith("podman")
+        self.docker = DockerClient(client_call=[path], client_type="podman" if self.is_podman else "docker")
+
+    # -- detection --------------------------------------------------------------------------------------
+    def detect(self) -> EngineInfo:
+        try:
+            version = self.docker.version()
+        except ClientNotFoundError:
+            raise EngineUnavailable(f"the container client {self.client} cannot be run") from None
+        except DockerException as exc:
+            raise (_classify(exc, self.client) or EngineUnavailable(
+                f"the engine does not answer: {_first_line(exc)}")) from None
+        client_version = _version_text(getattr(version, "client", None))
+        server = getattr(version, "server", None)
+        if server is None:
+            raise EngineUnavailable(f"no Docker daemon answers ({self.client}): start it, or set DOCKER_HOST")
+        server_version = _version_text(server)
+        mem_total = docker_root = None
+        try:
+            info = self.docker.system.info()
+            mem_total, docker_root = info.mem_total, info.docker_root_dir
+        except DockerException:
+            pass
+        return EngineInfo(backend=self._backend(client_version), client=self.client,
+                          client_version=client_version, server_version=server_version,
+                          mem_total=mem_total, docker_root=docker_root)
+
+    def _backend(self, client_version: str) -> str:
+        if self.is_podman:
+            return PODMAN
+        has_buildx = self.docker.buildx.is_installed()
+        native = _major(client_version) < NATIVE_BUILDKIT_BEFORE
+        if self.requested == "buildx":
+            if not has_buildx:
+                raise UsageError(f"engine buildx: the buildx plugin is not installed for {self.client} "
+                                 "(install docker-buildx, or use --engine docker)")
+            return BUILDX
+        if self.requested == "auto" and has_buildx:
+            return BUILDX
+        return DOCKER_BUILDKIT if native else DOCKER_CLASSIC
+
+    # -- building -----------------------------------------------------------------------------------------
+    def check_capabilities(self, info: EngineInfo, request: BuildRequest) -> None:
+        """Refuse up front what the back end cannot do, with the way out."""
+        needs_buildx = {
+            "--push": request.push,
+            "--cache-to": bool(request.cache_to),
+            "--builder": request.builder is not None,
+            "several --platform values": len(request.platforms) > 1,
+        }
+        for what, asked in needs_buildx.items():
+            if asked and info.backend != BUILDX:
+                raise UsageError(f"{what} needs buildx, and {info.backend} is in use ({self.client}): install the "
+                                 "buildx plugin (docker-buildx) or leave it out")
+        needs_buildkit = {"--secret": bool(request.secrets), "--ssh": bool(request.ssh),
+                          "--output": request.output is not None}
+        for what, asked in needs_buildkit.items():
+            if asked and not info.buildkit:
+                raise UsageError(f"{what} needs BuildKit, which {info.backend} lacks: use buildx, or a docker "
+                                 "client before 23 with its own BuildKit")
+
+    def build(self, info: EngineInfo, request: BuildRequest, on_line: Callable[[str], None]) -> None:
+        if info.backend == BUILDX:
+            lines = self._buildx_lines(request)
+        else:
+            lines = self._cli_lines(info, request)
+        try:
+            for line in lines:
+                on_line(line)
+        except DockerException as exc:
+            unavailable = _classify(exc, self.client)
+            if unavailable is not None:
+                raise unavailable from None
+            raise BuildFailed(f"exit {exc.return_code}") from None
+        except KeyboardInterrupt:
+            _interrupt_children()
+            raise
+
+    def _buildx_lines(self, request: BuildRequest) -> Iterator[str]:
+        outputs = {}
+        if request.output:
+            outputs = dict(part.split("=", 1) for part in request.output.split(","))
+        logs = self.docker.buildx.build(
+            str(request.context), tags=list(request.tags), build_args=dict(request.build_args),
+            target=request.target, network=request.network, cache=not request.no_cache, pull=request.pull,
+            platforms=list(request.platforms) or None, push=request.push, load=request.load and not request.push
+            and not request.output and len(request.platforms) <= 1,
+            cache_from=list(request.cache_from) or None, cache_to=list(request.cache_to) or None,
+            secrets=list(request.secrets), ssh=",".join(request.ssh) or None, builder=request.builder,
+            output=outputs, progress="plain", stream_logs=True,
+        )
+        yield from logs
+
+    def _cli_lines(self, info: EngineInfo, request: BuildRequest) -> Iterator[str]:
+        cmd: list[str] = [*map(str, self.docker.client_config.docker_cmd), "build"]
+        env = {}
+        if info.backend == DOCKER_BUILDKIT:
+            env["DOCKER_BUILDKIT"] = "1"
+            cmd += ["--progress", "plain"]
+        elif info.backend == DOCKER_CLASSIC:
+            env["DOCKER_BUILDKIT"] = "0"
+        for tag in request.tags:
+            cmd += ["--tag", tag]
+        for key, value in request.build_args:
+            cmd += ["--build-arg", f"{key}={value}"]
+        for flag, value in (("--target", request.target), ("--network", request.network)):
+            if value:
+                cmd += [flag, value]
+        cmd += ["--no-cache"] if request.no_cache else []
+        cmd += ["--pull"] if request.pull else []
+        cmd += [f"--platform={p}" for p in request.platforms]
+        cmd += [f"--cache-from={c}" for c in request.cache_from]
+        cmd += [f"--secret={s}" for s in request.secrets]
+        cmd += [f"--ssh={s}" for s in request.ssh]
+        if request.output:
+            cmd += ["--output", request.output]
+        cmd.append(str(request.context))
+        for _, raw in stream_stdout_and_stderr(cmd, env=env):
+            yield raw.decode("utf-8", errors="replace")
+
+    # -- images and containers ----------------------------------------------------------------------------
+    def inspect(self, reference: str) -> ImageInfo:
+        try:
+            image = self.docker.image.inspect(reference)
+        except DockerException as exc:
+            raise (_classify(exc, self.client) or UsageError(f"no image {reference!r} in the engine")) from None
+        config = image.config
+        return ImageInfo(
+            id=image.id, size=image.size or 0, tags=tuple(image.repo_tags or ()),
+            labels=dict(config.labels or {}), entrypoint=tuple(config.entrypoint or ()),
+            cmd=tuple(config.cmd or ()), user=config.user or "", env=tuple(config.env or ()),
+        )
+
+    def image_exists(self, reference: str) -> bool:
+        return self.docker.image.exists(reference)
+
+    def run(self, image: str, args: Sequence[str], *, ports: Sequence[int] = (), env: Sequence[tuple[str, str]] = (),
+            network: str | None = None, interactive: bool = False) -> int:
+        """Run a container in the foreground with the terminal's streams; returns its exit status."""
+        cmd = [*map(str, self.docker.client_config.docker_cmd), "run", "--rm", "--init"]
+        if interactive:
+            cmd.append("-it")
+        if network:
+            cmd += ["--network", network]
+        for port in ports:
+            cmd += ["--publish", f"127.0.0.1:{port}:{port}"]
+        for key, value in env:
+            cmd += ["--env", f"{key}={value}"]
+        cmd += [image, *args]
+        try:
+            return subprocess.call(cmd)
+        except KeyboardInterrupt:
+            return 130
+
+    def remove_images(self, references: Sequence[str]) -> None:
+        self.docker.image.remove(list(references), force=True)
+
+
+def _version_text(part: object) -> str:
+    return str(getattr(part, "version", None) or "unknown")
+
+
+def _major(version: str) -> int:
+    try:
+        return int(version.split(".")[0])
+    except ValueError:
+        return NATIVE_BUILDKIT_BEFORE
+
+
+def _first_line(exc: DockerException) -> str:
+    text = (exc.stderr or exc.stdout or "").strip() or f"exit {exc.return_code}"
+    return text.splitlines()[0]
+
+
+def _interrupt_children() -> None:
+    """Stop the client process we spawned (it shares our process group only on a terminal)."""
+    me = str(os.getpid())
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[-1].split()[1] == me:
+            try:
+                os.kill(int(entry.name), signal.SIGINT)
+            except OSError:
+                pass

@@ -1,0 +1,195 @@
+"""Build progress: parse the engine's log (BuildKit `--progress plain` or the classic builder) into steps,
+show them live (rich on a terminal, plain lines otherwise) and summarise per stage at the end.
+
+Parsing is pure and tested without docker; the engine module feeds it one line at a time.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+# heavy steps are recognised by the static script they run
+HEAVY_STEPS = {
+    "install_packagecompiler.jl": "PackageCompiler install",
+    "instantiate.jl": "instantiate",
+    "build_sysimage.jl": "sysimage",
+    "precompile_app.jl": "app precompile",
+}
+BK_START = re.compile(r"^#(\d+) \[(?:(\S+)\s+)?(\d+)/(\d+)\] (.*)$")
+BK_DONE = re.compile(r"^#(\d+) DONE (\d+(?:\.\d+)?)s$")
+BK_CACHED = re.compile(r"^#(\d+) CACHED$")
+BK_ERROR = re.compile(r"^#(\d+) ERROR: (.*)$")
+BK_LOG = re.compile(r"^#(\d+) (\d+\.\d+) (.*)$")
+CLASSIC_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+CLASSIC_FROM = re.compile(r"^FROM \S+(?: AS (\S+))?$", re.IGNORECASE)
+TAIL_LINES = 30
+
+
+@dataclass
+class Step:
+    key: str
+    stage: str
+    text: str
+    started: float
+    seconds: float | None = None
+    cached: bool = False
+    failed: bool = False
+    lines: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+
+    @property
+    def heavy(self) -> str | None:
+        return next((name for script, name in HEAVY_STEPS.items() if script in self.text), None)
+
+
+class LogParser:
+    """Turns log lines into Steps; knows both BuildKit's plain format and the classic builder's."""
+
+    def __init__(self, clock: callable = time.monotonic) -> None:
+        self.clock = clock
+        self.steps: dict[str, Step] = {}
+        self.order: list[str] = []
+        self.current: Step | None = None
+        self._classic_stage = "stage-0"
+        self._classic_stages = 0
+        self.error: str | None = None
+
+    def feed(self, line: str) -> Step | None:
+        """Consume one line; returns the step that started with it, if any."""
+        line = line.rstrip("\r\n")
+        now = self.clock()
+        if m := BK_START.match(line):
+            key = m.group(1)
+            if key in self.steps:
+                return None
+            stage = m.group(2) or "stage"
+            return self._start(key, stage, m.group(5), now)
+        if (m := BK_DONE.match(line)) and m.group(1) in self.steps:
+            step = self.steps[m.group(1)]
+            if not step.cached:
+                step.seconds = float(m.group(2))
+            return None
+        if (m := BK_CACHED.match(line)) and m.group(1) in self.steps:
+            step = self.steps[m.group(1)]
+            step.cached, step.seconds = True, 0.0
+            return None
+        if (m := BK_ERROR.match(line)) and m.group(1) in self.steps:
+            step = self.steps[m.group(1)]
+            step.failed = True
+            self.error = m.group(2)
+            return None
+        if (m := BK_LOG.match(line)) and m.group(1) in self.steps:
+            self.steps[m.group(1)].lines.append(m.group(3))
+            return None
+        if m := CLASSIC_STEP.match(line):
+            text = m.group(3)
+            if f := CLASSIC_FROM.match(text):
+                self._classic_stages += 1
+                self._classic_stage = f.group(1) or f"stage-{self._classic_stages - 1}"
+            self._finish_classic(now)
+            return self._start(f"classic-{m.group(1)}", self._classic_stage, text, now)
+        if self.current is not None and self.current.key.startswith("classic-"):
+            if line.strip() == "---> Using cache":
+                self.current.cached = True
+            elif not line.startswith(" ---> ") and not line.startswith("Removing intermediate"):
+                self.current.lines.append(line)
+        return None
+
+    def _start(self, key: str, stage: str, text: str, now: float) -> Step:
+        step = Step(key=key, stage=stage, text=text, started=now)
+        self.steps[key] = step
+        self.order.append(key)
+        self.current = step
+        return step
+
+    def _finish_classic(self, now: float) -> None:
+        step = self.current
+        if step is not None and step.key.startswith("classic-") and step.seconds is None:
+            step.seconds = 0.0 if step.cached else now - step.started
+
+    def finish(self) -> None:
+        self._finish_classic(self.clock())
+
+    @property
+    def failed_step(self) -> Step | None:
+        failed = [self.steps[k] for k in self.order if self.steps[k].failed]
+        if failed:
+            return failed[0]
+        # the classic builder names no failing step: it is the last one that started
+        return self.steps[self.order[-1]] if self.order and self.error is None else None
+
+    def stage_seconds(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for key in self.order:
+            step = self.steps[key]
+            totals[step.stage] = totals.get(step.stage, 0.0) + (step.seconds or 0.0)
+        return totals
+
+    def heavy_steps(self) -> dict[str, str]:
+        """Heavy step name -> "cached" or "ran (N s)"."""
+        found = {}
+        for key in self.order:
+            step = self.steps[key]
+            if step.heavy:
+                found[step.heavy] = step
+        out = {}
+        for name in HEAVY_STEPS.values():
+            if name in found:
+                step = found[name]
+                out[name] = ("failed" if step.failed else "cached" if step.cached
+                             else f"ran ({step.seconds or 0.0:.1f} s)")
+        return out
+
+
+class ProgressView:
+    """Live view on a terminal; one line per step otherwise (CI logs)."""
+
+    def __init__(self, console: Console, mode: str) -> None:
+        self.console = console
+        self.tty = mode == "tty" or (mode == "auto" and console.is_terminal)
+        self.parser = LogParser()
+        self.started = time.monotonic()
+        self._live: Live | None = None
+
+    def __enter__(self) -> ProgressView:
+        if self.tty:
+            self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.parser.finish()
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+
+    def line(self, text: str) -> None:
+        step = self.parser.feed(text)
+        if self._live is not None:
+            self._live.update(self._render())
+            if step is not None:
+                self._live.console.print(Text(f"[{step.stage}] {shorten(step.text)}"))
+        elif step is not None:
+            self.console.print(f"[{step.stage}] {shorten(step.text)}", markup=False, highlight=False)
+        elif self.parser.current is not None and self.parser.current.heavy and text.startswith("#"):
+            m = BK_LOG.match(text.rstrip())
+            if m:
+                self.console.print(f"    | {m.group(3)}", markup=False, highlight=False)
+
+    def _render(self) -> Text:
+        step = self.parser.current
+        elapsed = time.monotonic() - self.started
+        if step is None:
+            return Text(f"starting build… {elapsed:.0f}s")
+        return Text(f"[{step.stage}] {shorten(step.text)}  {time.monotonic() - step.started:.0f}s "
+                    f"(total {elapsed:.0f}s)")
+
+
+def shorten(text: str, width: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

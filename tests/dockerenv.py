@@ -1,0 +1,139 @@
+"""The docker side of the tests: a local engine, base images made from Debian's busybox-static, cleanup.
+
+No registry is reachable where the tests run, so the builder and runtime base images are assembled here as
+tarballs and `docker import`ed, tagged by a hash of their contents so later runs reuse them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+STANDIN = Path(__file__).resolve().parent / "standin"
+BUSYBOX = Path("/bin/busybox")
+APPLETS = ["sh", "ash", "ls", "cat", "cp", "mkdir", "rm", "env", "echo", "grep", "sed", "wc", "sort", "chmod", "mv", "ln", "head", "tail", "id", "tr", "printf", "test", "[", "basename", "dirname", "kill", "sleep", "find", "stat", "touch", "true", "false", "which", "du", "xargs"]
+PATH_ENV = "ENV PATH=/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass
+class DockerEnv:
+    client: str
+    builder_image: str
+    runtime_image: str
+    created: list[str] = field(default_factory=list)
+
+    def docker(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([self.client, *args], capture_output=True, text=True, check=check, timeout=timeout)
+
+    def unique_tag(self, name: str) -> str:
+        tag = f"sysimage-docker-test/{name}:{uuid.uuid4().hex[:10]}"
+        self.created.append(tag)
+        return tag
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment for a `sysimage-docker build` against the local engine and images."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith("SYSIMAGE_DOCKER_")}
+        base.update({
+            "SYSIMAGE_DOCKER_DOCKER_CLIENT": self.client,
+            "SYSIMAGE_DOCKER_NETWORK": "none",
+            "SYSIMAGE_DOCKER_BUILDER_IMAGE": self.builder_image,
+            "SYSIMAGE_DOCKER_RUNTIME_IMAGE": self.runtime_image,
+        })
+        base.update(extra)
+        return base
+
+    def run(self, image: str, *args: str, entrypoint: str | None = None) -> subprocess.CompletedProcess[str]:
+        cmd = ["run", "--rm", "--network", "none"]
+        if entrypoint is not None:
+            cmd += ["--entrypoint", entrypoint]
+        return self.docker(*cmd, image, *args, check=False)
+
+    def sh(self, image: str, script: str) -> str:
+        """Run a shell script in the image (as root) and return its stdout."""
+        result = self.docker("run", "--rm", "--network", "none", "--user", "0:0", "--entrypoint", "/bin/sh",
+                             image, "-c", script, check=False)
+        return result.stdout
+
+
+def _tar(files: dict[str, tuple[bytes, int]], links: dict[str, str], dirs: dict[str, int]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, mode in sorted(dirs.items()):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, mode
+            tar.addfile(info)
+        for name, (data, mode) in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+        for name, target in sorted(links.items()):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return buffer.getvalue()
+
+
+def base_image_tar(kind: str) -> bytes:
+    dirs = {d: 0o755 for d in ("bin", "etc", "usr", "usr/local", "usr/local/bin", "var", "var/log", "root")}
+    dirs["tmp"] = 0o1777
+    files = {
+        "bin/busybox": (BUSYBOX.read_bytes(), 0o755),
+        "etc/passwd": (b"root:x:0:0:root:/root:/bin/sh\n", 0o644),
+        "etc/group": (b"root:x:0:\n", 0o644),
+    }
+    links = {f"bin/{a}": "busybox" for a in APPLETS}
+    if kind == "builder":
+        for d in ("usr/local/julia", "usr/local/julia/bin", "usr/local/julia/lib", "usr/local/julia/lib/julia"):
+            dirs[d] = 0o755
+        files["usr/local/julia/bin/julia"] = ((STANDIN / "julia").read_bytes(), 0o755)
+        files["usr/local/julia/lib/julia/sys.so"] = (b"stock sysimage (stand-in)\n", 0o644)
+        files["usr/local/bin/g++"] = ((STANDIN / "g++").read_bytes(), 0o755)
+    return _tar(files, links, dirs)
+
+
+def ensure_image(client: str, kind: str) -> str:
+    data = base_image_tar(kind)
+    tag = f"sysimage-docker-test-{kind}:{hashlib.sha256(data).hexdigest()[:12]}"
+    exists = subprocess.run([client, "image", "inspect", tag], capture_output=True)
+    if exists.returncode != 0:
+        subprocess.run([client, "import", "--change", PATH_ENV, "-", tag], input=data, capture_output=True,
+                       check=True)
+    return tag
+
+
+def find_client() -> str | None:
+    # Debian's 20.10 client has BuildKit built in; a newer client without buildx can only use the classic builder
+    for candidate in ("/usr/bin/docker", shutil.which("docker")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def engine_or_skip() -> DockerEnv:
+    required = os.environ.get("SYSIMAGE_DOCKER_REQUIRE_DOCKER") == "1"
+    client = find_client()
+    reason = None
+    if client is None:
+        reason = "no docker client installed"
+    elif not BUSYBOX.exists():
+        reason = "busybox-static is not installed (/bin/busybox), needed for the test base images"
+    else:
+        ping = subprocess.run([client, "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True)
+        if ping.returncode != 0:
+            reason = f"no Docker daemon answers: {ping.stderr.strip().splitlines()[-1] if ping.stderr else ''}"
+    if reason is not None:
+        if required:
+            pytest.fail(f"SYSIMAGE_DOCKER_REQUIRE_DOCKER=1 but {reason}")
+        pytest.skip(f"docker tests need an engine: {reason}")
+    assert client is not None
+    return DockerEnv(client=client, builder_image=ensure_image(client, "builder"),
+                     runtime_image=ensure_image(client, "runtime"))
