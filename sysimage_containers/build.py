@@ -25,7 +25,9 @@ from sysimage_containers.errors import BuildFailed, UsageError
 from sysimage_containers.pipeline import Prepared, prepare
 from sysimage_containers.progress import ProgressView, shorten
 
-TAG_RE = re.compile(r"^[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
+TAG_RE = re.compile(
+    r"^[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
+)
 OOM_ADVICE = ("the step was killed for lack of memory (exit 137 / ProcessSignaled(9)): PackageCompiler needs several "
               "GB for big dependency sets; give the engine more memory (Docker Desktop: Settings > Resources), "
               "bake fewer packages (packages = [...]), or build on a larger machine or a remote buildx builder")

@@ -126,7 +126,7 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
 @click.option("--platform", "platforms", multiple=True, help="Target platform, e.g. linux/arm64 (several need buildx).")
 @click.option("--push", is_flag=True, help="Push the image after building (buildx).")
 @click.option("--cache-from", "cache_from", multiple=True, help="External cache source (e.g. type=registry,ref=...).")
-@click.option("--cache-to", "cache_to", multiple=True, help="Cache export (buildx), e.g. type=registry,ref=...,mode=max.")
+@click.option("--cache-to", "cache_to", multiple=True, help="Cache export (buildx), e.g. type=registry,ref=R,mode=max.")
 @click.option("--secret", "secrets", multiple=True, help="Build secret id=...,src=...|env=... (BuildKit).")
 @click.option("--ssh", "ssh", multiple=True, help="SSH agent socket or keys to expose, e.g. default (BuildKit).")
 @click.option("--builder", default=None, help="buildx builder instance (e.g. a remote or kubernetes builder).")

@@ -8,6 +8,7 @@ step is BuildFailed (1), asking a back end for what it cannot do is UsageError (
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -155,10 +156,7 @@ class Engine:
                                  "client before 23 with its own BuildKit")
 
     def build(self, info: EngineInfo, request: BuildRequest, on_line: Callable[[str], None]) -> None:
-        if info.backend == BUILDX:
-            lines = self._buildx_lines(request)
-        else:
-            lines = self._cli_lines(info, request)
+        lines = self._buildx_lines(request) if info.backend == BUILDX else self._cli_lines(info, request)
         try:
             for line in lines:
                 on_line(line)
@@ -281,7 +279,5 @@ def _interrupt_children() -> None:
         except OSError:
             continue
         if stat.rsplit(")", 1)[-1].split()[1] == me:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(int(entry.name), signal.SIGINT)
-            except OSError:
-                pass

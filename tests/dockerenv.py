@@ -20,7 +20,11 @@ import pytest
 
 STANDIN = Path(__file__).resolve().parent / "standin"
 BUSYBOX = Path("/bin/busybox")
-APPLETS = ["sh", "ash", "ls", "cat", "cp", "mkdir", "rm", "env", "echo", "grep", "sed", "wc", "sort", "chmod", "mv", "ln", "head", "tail", "id", "tr", "printf", "test", "[", "basename", "dirname", "kill", "sleep", "find", "stat", "touch", "true", "false", "which", "du", "xargs"]
+APPLETS = (
+    "sh", "ash", "ls", "cat", "cp", "mkdir", "rm", "env", "echo", "grep", "sed", "wc", "sort", "chmod", "mv", "ln",
+    "head", "tail", "id", "tr", "printf", "test", "[", "basename", "dirname", "kill", "sleep", "find", "stat",
+    "touch", "true", "false", "which", "du", "xargs",
+)
 PATH_ENV = "ENV PATH=/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
