@@ -23,7 +23,7 @@ from sysimage_containers import context
 from sysimage_containers.engine import DOCKER_BUILDKIT, DOCKER_CLASSIC, BuildRequest, Engine, EngineInfo
 from sysimage_containers.errors import BuildFailed, UsageError
 from sysimage_containers.pipeline import Prepared, prepare
-from sysimage_containers.progress import ProgressView, shorten
+from sysimage_containers.progress import ProgressView, step_line
 
 TAG_RE = re.compile(
     r"^[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
@@ -151,7 +151,7 @@ def _pair(text: str) -> tuple[str, str]:
 def failure_message(view: ProgressView) -> str:
     parser = view.parser
     step = parser.failed_step
-    where = f"[{step.stage}] {shorten(step.text, 160)}" if step else "the build"
+    where = step_line(step) if step else "the build"
     tail = list(step.lines)[-12:] if step else []
     error = parser.error or ""
     oom = "exit code: 137" in error or any("ProcessSignaled(9)" in line or line.strip() == "Killed" for line in tail)

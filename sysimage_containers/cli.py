@@ -161,7 +161,8 @@ def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_arg
 def run(target: str, args: tuple[str, ...], config_path: Path | None, tag: str | None, ports: tuple[int, ...],
         env: tuple[str, ...], interactive: bool, **params: Any) -> None:
     """Run the built image of the project at TARGET (or an image), streaming its output: sysimage-docker run
-    [PATH|IMAGE] [-- ARGS]. The container's exit status becomes this command's."""
+    [PATH|IMAGE] [-- ARGS]. ARGS go to the app (after the image's CMD: the script or julia_main); the
+    container's exit status becomes this command's."""
     from sysimage_containers import config as config_module
     from sysimage_containers.engine import Engine
     from sysimage_containers.run import resolve_run
@@ -174,8 +175,9 @@ def run(target: str, args: tuple[str, ...], config_path: Path | None, tag: str |
     engine.detect()
     if not engine.image_exists(image):
         raise UsageError(f"no image {image!r}: build it first (sysimage-docker build {target})")
-    sys.exit(engine.run(image, list(args), ports=run_ports, env=run_env, network=cfg.network,
-                        interactive=interactive))
+    # docker would replace the CMD (the app's script) with ARGS; keep it and pass ARGS to the app
+    command = [*engine.inspect(image).cmd, *args]
+    sys.exit(engine.run(image, command, ports=run_ports, env=run_env, network=cfg.network, interactive=interactive))
 
 
 @main_group.command()

@@ -173,9 +173,9 @@ class ProgressView:
         if self._live is not None:
             self._live.update(self._render())
             if step is not None:
-                self._live.console.print(Text(f"[{step.stage}] {shorten(step.text)}"))
+                self._live.console.print(Text(step_line(step)))
         elif step is not None:
-            self.console.print(f"[{step.stage}] {shorten(step.text)}", markup=False, highlight=False)
+            self.console.print(step_line(step), markup=False, highlight=False)
         elif self.parser.current is not None and self.parser.current.heavy and text.startswith("#"):
             m = BK_LOG.match(text.rstrip())
             if m:
@@ -186,8 +186,13 @@ class ProgressView:
         elapsed = time.monotonic() - self.started
         if step is None:
             return Text(f"starting build… {elapsed:.0f}s")
-        return Text(f"[{step.stage}] {shorten(step.text)}  {time.monotonic() - step.started:.0f}s "
+        return Text(f"{step_line(step)}  {time.monotonic() - step.started:.0f}s "
                     f"(total {elapsed:.0f}s)")
+
+
+def step_line(step: Step) -> str:
+    label = f"({step.heavy}) " if step.heavy else ""
+    return f"[{step.stage}] {label}{shorten(step.text)}"
 
 
 def shorten(text: str, width: int = 100) -> str:

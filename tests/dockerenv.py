@@ -106,11 +106,14 @@ def base_image_tar(kind: str) -> bytes:
 
 def ensure_image(client: str, kind: str) -> str:
     data = base_image_tar(kind)
-    tag = f"sysimage-docker-test-{kind}:{hashlib.sha256(data).hexdigest()[:12]}"
+    tag = f"sysimage-docker-test-{kind}:{hashlib.sha256(data + PATH_ENV.encode()).hexdigest()[:12]}"
     exists = subprocess.run([client, "image", "inspect", tag], capture_output=True)
     if exists.returncode != 0:
-        subprocess.run([client, "import", "--change", PATH_ENV, "-", tag], input=data, capture_output=True,
-                       check=True)
+        changes = ["--change", PATH_ENV]
+        if kind == "builder":
+            # a base that sets threads, as some do: the sysimage step must run without it (PackageCompiler hangs)
+            changes += ["--change", "ENV JULIA_NUM_THREADS=4"]
+        subprocess.run([client, "import", *changes, "-", tag], input=data, capture_output=True, check=True)
     return tag
 
 

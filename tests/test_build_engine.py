@@ -1,0 +1,258 @@
+"""`sysimage-docker build`/`run` on a real engine, with local busybox base images and the stand-in julia
+(tests/standin/julia, which records its calls and implements no Julia semantics)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+
+pytestmark = pytest.mark.docker
+CLI = [sys.executable, "-m", "sysimage_containers"]
+PORTABLE_AMD64 = "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)"
+
+
+def build(docker_env, project: Path, *args: str, env: dict[str, str] | None = None,
+          timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, "build", str(project), "--progress", "plain", *args], capture_output=True,
+                          text=True, env=docker_env.env(**(env or {})), timeout=timeout)
+
+
+def inspect(docker_env, tag: str, fmt: str) -> str:
+    return docker_env.docker("image", "inspect", "--format", fmt, tag).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def service_image(docker_env) -> str:
+    tag = docker_env.unique_tag("service")
+    result = build(docker_env, EXAMPLES / "http-service", "-t", tag)
+    assert result.returncode == 0, result.stderr
+    return tag
+
+
+def test_runtime_entrypoint_and_user(docker_env, service_image: str) -> None:
+    assert inspect(docker_env, service_image, "{{json .Config.Entrypoint}}") == (
+        '["/usr/local/julia/bin/julia","-J/opt/sysimage-docker/sys.so","--project=/app","--startup-file=no",'
+        '"--threads=auto"]')
+    assert inspect(docker_env, service_image, "{{json .Config.Cmd}}") == '["/app/bin/server.jl"]'
+    assert inspect(docker_env, service_image, "{{.Config.User}}") == "1000:1000"
+    run = docker_env.run(service_image)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ("julia-standin argv: -J/opt/sysimage-docker/sys.so --project=/app "
+                                  "--startup-file=no --threads=auto /app/bin/server.jl")
+    assert docker_env.run(service_image, entrypoint="id").stdout.split()[0] == "uid=1000"
+
+
+def test_runtime_layout(docker_env, service_image: str) -> None:
+    sh = docker_env.sh
+    # exactly one custom sysimage, holding the planned packages and the portable target
+    found = sh(service_image, "find / -xdev -type f -exec grep -lx 'standin sysimage' {} + 2>/dev/null").split()
+    assert found == ["/opt/sysimage-docker/sys.so"]
+    sysimage = sh(service_image, "cat /opt/sysimage-docker/sys.so")
+    assert "packages: HTTP  JSON3" in sysimage and f'amd64 = "{PORTABLE_AMD64}"' in sysimage
+    # the depot has only what the app needs at run time
+    assert sh(service_image, "ls /opt/julia/depot").split() == ["artifacts", "compiled", "packages"]
+    assert sh(service_image, "ls /opt/julia/depot/packages").split() == ["HTTP", "JSON3"]
+    assert sh(service_image, "ls /opt/julia/depot/artifacts").split() == ["standin0"]
+    # the app's caches were compiled against the custom sysimage; stock-sysimage caches stayed behind
+    assert sh(service_image, "ls /opt/julia/depot/compiled/v1").split() == ["GreetService"]
+    assert sh(service_image, "cat /opt/julia/depot/compiled/v1/GreetService/standin.ji").strip() == (
+        "compiled against /opt/sysimage-docker/build/sys.so")
+    assert sh(service_image, "command -v g++ gcc cc c++ || echo none").strip() == "none"
+    assert sh(service_image, "stat -c %u /home/julia/.julia").strip() == "1000"
+
+
+def test_labels_and_env(docker_env, service_image: str) -> None:
+    labels = inspect(docker_env, service_image, "{{json .Config.Labels}}")
+    for expected in ('"dev.sysimage-docker.packages":"HTTP@1.10.16 JSON3@1.14.2"',
+                     '"dev.sysimage-docker.julia-version":"1.11.5"', '"org.opencontainers.image.title":"GreetService"',
+                     '"org.opencontainers.image.description":"Greets people over HTTP"'):
+        assert expected in labels
+    env = inspect(docker_env, service_image, "{{json .Config.Env}}")
+    assert '"JULIA_DEPOT_PATH=/home/julia/.julia:/opt/julia/depot:"' in env
+    assert inspect(docker_env, service_image, "{{json .Config.ExposedPorts}}") == '{"8080/tcp":{}}'
+    assert "healthcheck.jl" in inspect(docker_env, service_image, "{{json .Config.Healthcheck}}")
+
+
+def test_builder_stage_records(docker_env) -> None:
+    tag = docker_env.unique_tag("service-builder")
+    result = build(docker_env, EXAMPLES / "http-service", "-t", tag, "--target", "builder")
+    assert result.returncode == 0, result.stderr
+    # same baked depot path as the runtime stage
+    assert '"JULIA_DEPOT_PATH=/opt/julia/depot:"' in inspect(docker_env, tag, "{{json .Config.Env}}")
+    calls = docker_env.sh(tag, "cat /var/log/julia-standin/*")
+    sysimage_call = next(c for c in calls.split("argv:") if "build_sysimage.jl" in c)
+    assert "JULIA_NUM_THREADS" not in sysimage_call  # removed although the base image sets it
+    assert "JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot:" in sysimage_call
+    assert "--project=/opt/sysimage-docker/pc-env" in sysimage_call
+    app_call = next(c for c in calls.split("argv:") if "precompile_app.jl" in c)
+    assert "-J/opt/sysimage-docker/build/sys.so" in app_call and "--project=/app" in app_call
+    assert "/usr/local/bin/g++" in docker_env.sh(tag, "command -v g++")
+
+
+def test_replace_default(docker_env, example) -> None:
+    tag = docker_env.unique_tag("hello-replace")
+    result = build(docker_env, example("hello"), "-t", tag, "--replace-default")
+    assert result.returncode == 0, result.stderr
+    sh = docker_env.sh
+    assert sh(tag, "head -n 1 /usr/local/julia/lib/julia/sys.so").strip() == "standin sysimage"
+    # the custom sysimage is the default one, and no stock sysimage is left beside it
+    assert sh(tag, "find / -xdev -type f -exec grep -lx 'standin sysimage' {} + 2>/dev/null").split() == [
+        "/usr/local/julia/lib/julia/sys.so"]
+    assert sh(tag, "find / -xdev -type f -exec grep -lx 'stock sysimage (stand-in)' {} + 2>/dev/null").split() == []
+    run = docker_env.run(tag, "/app/bin/hello.jl", "Ada")
+    assert run.stdout.strip() == ("julia-standin argv: -J/usr/local/julia/lib/julia/sys.so --project=/app "
+                                  "--startup-file=no /app/bin/hello.jl Ada")
+
+
+def test_no_buildkit_rendering_builds_on_the_classic_builder(docker_env, example) -> None:
+    tag = docker_env.unique_tag("hello-classic")
+    result = build(docker_env, example("hello"), "-t", tag, "--no-buildkit")
+    assert result.returncode == 0, result.stderr
+    assert f"building {tag} with docker-classic" in result.stderr
+    assert "[builder] (sysimage) RUN env -u JULIA_NUM_THREADS" in result.stderr
+    assert docker_env.run(tag).stdout.startswith("julia-standin argv: -J/opt/sysimage-docker/sys.so")
+
+
+def heavy(result: subprocess.CompletedProcess[str]) -> str:
+    return next(line for line in result.stderr.splitlines() if line.startswith("heavy steps: "))
+
+
+def test_rebuilds_reuse_the_heavy_layers(docker_env, example) -> None:
+    project = example("http-service")
+    tag = docker_env.unique_tag("rebuild")
+    assert build(docker_env, project, "-t", tag).returncode == 0
+    again = build(docker_env, project, "-t", tag)
+    assert heavy(again) == ("heavy steps: PackageCompiler install cached, instantiate cached, sysimage cached, "
+                            "app precompile cached")
+    with (project / "src" / "GreetService.jl").open("a") as fh:
+        fh.write(f"# edited {uuid.uuid4()}\n")
+    edited = build(docker_env, project, "-t", tag)
+    assert heavy(edited).startswith("heavy steps: PackageCompiler install cached, instantiate cached, "
+                                    "sysimage cached, app precompile ran")
+    with (project / "Manifest.toml").open("a") as fh:
+        fh.write(f"# re-resolved {uuid.uuid4()}\n")
+    resolved = build(docker_env, project, "-t", tag)
+    summary = heavy(resolved)
+    assert "instantiate ran" in summary and "sysimage ran" in summary and "PackageCompiler install cached" in summary
+
+
+def test_failing_workload_names_the_step(docker_env, example) -> None:
+    project = example("hello")
+    (project / "precompile" / "workload.jl").write_text("error(\"boom\")  # STANDIN_FAIL\n")
+    result = build(docker_env, project, "-t", docker_env.unique_tag("failing"))
+    assert result.returncode == 1
+    assert "sysimage-docker: error: build failed at [builder] (sysimage) RUN env -u JULIA_NUM_THREADS" in result.stderr
+    assert "build_sysimage.jl" in result.stderr
+    assert "ERROR: LoadError: workload failed" in result.stderr
+    assert "in expression starting at /app/precompile/workload.jl:1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_out_of_memory_kill_is_named(docker_env, example) -> None:
+    project = example("hello")
+    (project / "precompile" / "workload.jl").write_text("# STANDIN_OOM\n")
+    result = build(docker_env, project, "-t", docker_env.unique_tag("oom"))
+    assert result.returncode == 1
+    assert "killed for lack of memory (exit 137 / ProcessSignaled(9))" in result.stderr
+
+
+def test_ctrl_c_leaves_no_context_behind(docker_env, example, tmp_path: Path) -> None:
+    project = example("http-service")
+    (project / "precompile" / "workload.jl").write_text("# STANDIN_SLEEP\n")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = docker_env.env(TMPDIR=str(tmpdir))
+    proc = subprocess.Popen([*CLI, "build", str(project), "--progress", "plain", "-t",
+                             docker_env.unique_tag("interrupted")], stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in proc.stderr:
+        if "(sysimage) RUN" in line or time.monotonic() > deadline:
+            break
+    assert list(tmpdir.glob("sysimage-docker-ctx-*")), "the build context should exist during the build"
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, rest
+    assert "sysimage-docker: error: interrupted" in rest
+    assert not list(tmpdir.glob("sysimage-docker-ctx-*"))
+
+
+def test_run_streams_output_and_propagates_exit_code(docker_env, example, tmp_path: Path) -> None:
+    name = f"hello-{uuid.uuid4().hex[:8]}"
+    project = tmp_path / name
+    shutil.copytree(EXAMPLES / "hello", project)
+    docker_env.created.append(f"{name}:latest")
+    assert build(docker_env, project).returncode == 0  # default tag: <name>:<version>
+    ok = subprocess.run([*CLI, "run", str(project), "--", "Grace"], capture_output=True, text=True,
+                        env=docker_env.env())
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip().endswith("/app/bin/hello.jl Grace")
+    failing = subprocess.run([*CLI, "run", f"{name}:latest", "-e", "JULIA_STANDIN_EXIT=3"], capture_output=True,
+                             text=True, env=docker_env.env())
+    assert failing.returncode == 3
+
+
+def test_missing_image_for_run(docker_env) -> None:
+    result = subprocess.run([*CLI, "run", "sysimage-docker-test/none:missing"], capture_output=True, text=True,
+                            env=docker_env.env())
+    assert result.returncode == 2
+    assert result.stderr == ("sysimage-docker: error: no image 'sysimage-docker-test/none:missing': build it first "
+                             "(sysimage-docker build sysimage-docker-test/none:missing)\n")
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--platform", "linux/amd64", "--platform", "linux/arm64"], "several --platform values needs buildx"),
+    (["--push"], "--push needs buildx"),
+    (["--cache-to", "type=local,dest=/tmp/x"], "--cache-to needs buildx"),
+])
+def test_capabilities_are_checked_up_front(docker_env, flags: list[str], message: str) -> None:
+    result = build(docker_env, EXAMPLES / "hello", "-t", docker_env.unique_tag("cap"), *flags)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].startswith(f"sysimage-docker: error: {message}, and docker-buildkit")
+
+
+def test_secret_on_the_classic_builder_is_refused(docker_env, tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("s3cret")
+    result = build(docker_env, EXAMPLES / "hello", "--no-buildkit", "--secret", f"id=token,src={secret}")
+    assert result.returncode == 2
+    assert "--secret needs BuildKit, which docker-classic lacks" in result.stderr
+
+
+def test_stopped_daemon_exits_3(docker_env) -> None:
+    # an engine socket that nobody serves is what a stopped daemon looks like to the client
+    env = {"DOCKER_HOST": "unix:///tmp/sysimage-docker-no-daemon.sock"}
+    result = build(docker_env, EXAMPLES / "hello", env=env)
+    assert result.returncode == 3
+    assert result.stderr.startswith("sysimage-docker: error: no Docker daemon answers")
+    assert result.stderr.count("\n") == 1
+
+
+def test_missing_client_exits_3(docker_env) -> None:
+    result = build(docker_env, EXAMPLES / "hello", env={"SYSIMAGE_DOCKER_DOCKER_CLIENT": "/nonexistent/docker"})
+    assert (result.returncode, result.stderr) == (3, "sysimage-docker: error: no container client: "
+                                                  "`/nonexistent/docker` is not installed or not on PATH (install "
+                                                  "Docker or podman, or pass --docker-client PATH)\n")
+
+
+def test_doctor_reports_the_back_end(docker_env) -> None:
+    result = subprocess.run([*CLI, "doctor"], capture_output=True, text=True, env={**docker_env.env(),
+                            "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "docker-buildkit" in result.stderr and "engine memory" in result.stderr
+
+
+def test_environment_is_clean_of_test_images_from_earlier_runs(docker_env) -> None:
+    listed = docker_env.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    assert docker_env.builder_image in listed and docker_env.runtime_image in listed
+    assert os.environ.get("SYSIMAGE_DOCKER_REQUIRE_DOCKER") in (None, "0", "1")
