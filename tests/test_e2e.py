@@ -1,0 +1,102 @@
+"""Opt-in end-to-end test with the real official julia images and network access:
+SYSIMAGE_DOCKER_E2E=1 python -m pytest tests/test_e2e.py -s
+
+It builds the examples for real (PackageCompiler runs), checks that the sysimage is loaded with its packages,
+that the service answers, and prints the start-up time with and without the sysimage. It cannot run where no
+registry is reachable, so it is skipped unless asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+
+pytestmark = pytest.mark.skipif(os.environ.get("SYSIMAGE_DOCKER_E2E") != "1",
+                                reason="opt-in: set SYSIMAGE_DOCKER_E2E=1 (needs network and the julia images)")
+CLI = [sys.executable, "-m", "sysimage_containers"]
+DOCKER = os.environ.get("SYSIMAGE_DOCKER_DOCKER_CLIENT") or shutil.which("docker") or "docker"
+
+
+def build(project: Path, tag: str) -> None:
+    result = subprocess.run([*CLI, "build", str(project), "-t", tag, "--progress", "plain"], text=True,
+                            stderr=subprocess.PIPE, timeout=3600)
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
+def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=check, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def images():
+    suffix = uuid.uuid4().hex[:8]
+    tags = {name: f"sysimage-docker-e2e/{name}:{suffix}" for name in ("hello", "http-service", "cli-tool")}
+    for name, tag in tags.items():
+        build(EXAMPLES / name, tag)
+    yield tags
+    docker("image", "rm", "--force", *tags.values(), check=False)
+
+
+def test_hello_runs(images) -> None:
+    out = docker("run", "--rm", images["hello"], "/app/bin/hello.jl", "e2e").stdout
+    assert out.startswith("Hello, e2e! It is ")
+
+
+def test_sysimage_is_loaded_with_its_packages(images) -> None:
+    http = 'Base.PkgId(Base.UUID("cd3eb016-35fb-5094-929b-558a96fad6f3"), "HTTP")'
+    script = f"println(unsafe_string(Base.JLOptions().image_file)); println({http} in keys(Base.loaded_modules))"
+    out = docker("run", "--rm", images["http-service"], "-e", script).stdout.split()
+    assert out == ["/opt/sysimage-docker/sys.so", "true"]
+
+
+def test_service_answers_and_is_healthy(images) -> None:
+    name = f"sysimage-docker-e2e-{uuid.uuid4().hex[:8]}"
+    docker("run", "-d", "--name", name, "-p", "127.0.0.1:18080:8080", images["http-service"])
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:18080/greet/e2e", timeout=5) as reply:
+                    assert json.load(reply)["greeting"] == "Hello, e2e!"
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        while docker("inspect", "--format", "{{.State.Health.Status}}", name).stdout.strip() == "starting":
+            assert time.monotonic() < deadline + 120
+            time.sleep(2)
+        assert docker("inspect", "--format", "{{.State.Health.Status}}", name).stdout.strip() == "healthy"
+    finally:
+        docker("rm", "--force", name, check=False)
+
+
+def test_cli_tool_julia_main(images, tmp_path: Path) -> None:
+    (tmp_path / "text.txt").write_text("the cat and the hat")
+    out = docker("run", "--rm", "-v", f"{tmp_path}:/data:ro", images["cli-tool"],
+                 "/opt/sysimage-docker/julia/run_main.jl", "/data/text.txt").stdout
+    assert json.loads(out)["words"] == 5
+
+
+def test_startup_time_with_and_without_sysimage(images) -> None:
+    def timed(*julia_args: str) -> float:
+        start = time.monotonic()
+        docker("run", "--rm", "--entrypoint", "/usr/local/julia/bin/julia", images["http-service"], *julia_args,
+               "--project=/app", "--startup-file=no", "-e", "using HTTP, JSON3")
+        return time.monotonic() - start
+
+    with_sysimage = min(timed("-J/opt/sysimage-docker/sys.so") for _ in range(3))
+    without = min(timed() for _ in range(3))
+    print(f"\n`using HTTP, JSON3` incl. container start: {with_sysimage:.2f} s with the sysimage, "
+          f"{without:.2f} s without")
+    assert with_sysimage < without
