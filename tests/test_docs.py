@@ -1,0 +1,46 @@
+"""README, --help and the options table stay true."""
+
+from __future__ import annotations
+
+from conftest import REPO
+
+from sysimage_containers.errors import EXIT_CODES
+from sysimage_containers.options import OPTIONS
+from sysimage_containers.options_doc import markdown_table
+
+
+def test_readme_options_table_is_generated_from_the_option_table() -> None:
+    assert markdown_table() in (REPO / "README.md").read_text()
+
+
+def test_every_flag_is_in_help(cli) -> None:
+    generate = cli("generate", "--help").out
+    build = cli("build", "--help").out
+    for option in OPTIONS:
+        if option.flag is None:
+            continue
+        assert option.flag in build
+        assert (option.flag in generate) == (option.scope == "image")
+
+
+def test_exit_codes_documented(cli) -> None:
+    text = cli("--help").out
+    readme = (REPO / "README.md").read_text()
+    for code in EXIT_CODES:
+        assert f"  {code}  " in text
+        assert f"| {code} |" in readme
+
+
+def test_readme_names_the_test_command() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert ".venv/bin/python -m pytest" in readme
+    assert ".venv/bin/python -m pytest" in (REPO / ".ci" / "run").read_text()
+
+
+def test_build_dry_run_needs_no_engine(cli) -> None:
+    result = cli("build", REPO / "examples" / "hello", "--dry-run",
+                 env={"SYSIMAGE_DOCKER_DOCKER_CLIENT": "/nonexistent/docker"})
+    assert result.code == 0, result.err
+    assert result.out.startswith("# plan: hello:latest; Julia 1.11.5 (julia_version of Manifest.toml); ")
+    assert "# baked: Dates@stdlib Printf@stdlib" in result.out
+    assert "FROM julia:1.11.5 AS builder" in result.out
