@@ -1,9 +1,9 @@
 """Opt-in end-to-end test with the real official julia images and network access:
-SYSIMAGE_DOCKER_E2E=1 python -m pytest tests/test_e2e.py -s
+SYSIMAGE_DOCKER_E2E=1 python -m pytest e2e -s
 
 It builds the examples for real (PackageCompiler runs), checks that the sysimage is loaded with its packages,
 that the service answers, and prints the start-up time with and without the sysimage. It cannot run where no
-registry is reachable, so it is skipped unless asked for.
+registry is reachable, so it lives outside tests/ (CI does not collect it) and is skipped unless asked for.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
 
 pytestmark = pytest.mark.skipif(os.environ.get("SYSIMAGE_DOCKER_E2E") != "1",
                                 reason="opt-in: set SYSIMAGE_DOCKER_E2E=1 (needs network and the julia images)")
 CLI = [sys.executable, "-m", "sysimage_containers"]
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DOCKER = os.environ.get("SYSIMAGE_DOCKER_DOCKER_CLIENT") or shutil.which("docker") or "docker"
 
 
