@@ -90,6 +90,8 @@ class Engine:
         self.requested = engine
         binary = client or ("podman" if engine == "podman" else "docker")
         path = shutil.which(binary)
+        if path is None and client is None and engine == "auto":
+            binary, path = "docker", shutil.which("podman")  # auto: podman comes last
         if path is None:
             raise EngineUnavailable(f"no container client: `{binary}` is not installed or not on PATH "
                                     "(install Docker or podman, or pass --docker-client PATH)")
@@ -192,6 +194,7 @@ class Engine:
             cmd += ["--progress", "plain"]
         elif info.backend == DOCKER_CLASSIC:
             env["DOCKER_BUILDKIT"] = "0"
+            cmd.append("--force-rm")  # a failed classic build otherwise leaves its container behind
         for tag in request.tags:
             cmd += ["--tag", tag]
         for key, value in request.build_args:

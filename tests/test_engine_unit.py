@@ -1,0 +1,55 @@
+"""Engine decisions that need no daemon: failure classification and back-end capabilities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from python_on_whales.exceptions import DockerException
+
+from sysimage_containers import engine as engine_module
+from sysimage_containers.engine import BuildRequest, EngineInfo
+from sysimage_containers.errors import EngineUnavailable, UsageError
+
+
+def exc(stderr: str) -> DockerException:
+    return DockerException(["docker", "version"], 1, stdout=b"", stderr=stderr.encode())
+
+
+@pytest.mark.parametrize(("stderr", "start"), [
+    ("Got permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock",
+     "permission denied on the Docker socket"),
+    ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+     "no Docker daemon answers"),
+])
+def test_unavailable_engine_is_classified(stderr: str, start: str) -> None:
+    found = engine_module._classify(exc(stderr), "/usr/bin/docker")
+    assert isinstance(found, EngineUnavailable) and found.message.startswith(start)
+    assert found.exit_code == 3
+
+
+def test_other_failures_are_not_engine_unavailable() -> None:
+    assert engine_module._classify(exc("failed to solve: executor failed running"), "docker") is None
+
+
+@pytest.mark.parametrize(("backend", "request_kw", "message"), [
+    ("docker-buildkit", {"platforms": ("linux/amd64", "linux/arm64")}, "several --platform values needs buildx"),
+    ("docker-classic", {"secrets": ("id=a,src=b",)}, "--secret needs BuildKit"),
+    ("docker-classic", {"ssh": ("default",)}, "--ssh needs BuildKit"),
+    ("podman", {"builder": "remote"}, "--builder needs buildx"),
+])
+def test_capabilities(backend: str, request_kw: dict, message: str) -> None:
+    info = EngineInfo(backend=backend, client="docker", client_version="20.10", server_version="20.10")
+    engine = engine_module.Engine.__new__(engine_module.Engine)
+    engine.client = "docker"
+    with pytest.raises(UsageError, match=message.replace("-", r"\-")):
+        engine.check_capabilities(info, BuildRequest(context=Path("."), tags=("a:b",), **request_kw))
+
+
+def test_buildx_may_do_everything() -> None:
+    info = EngineInfo(backend="buildx", client="docker", client_version="28", server_version="28")
+    engine = engine_module.Engine.__new__(engine_module.Engine)
+    engine.client = "docker"
+    engine.check_capabilities(info, BuildRequest(context=Path("."), tags=("a:b",), push=True, builder="k8s",
+                                                 platforms=("linux/amd64", "linux/arm64"), cache_to=("x",),
+                                                 secrets=("id=a",)))

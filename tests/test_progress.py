@@ -1,0 +1,59 @@
+"""The build-log parser: BuildKit's plain format and the classic builder's."""
+
+from __future__ import annotations
+
+from sysimage_containers.progress import LogParser
+
+BUILDKIT = """\
+#1 [internal] load build definition from Dockerfile
+#1 DONE 0.0s
+#6 [builder  1/12] FROM docker.io/library/julia:1.11.5
+#6 CACHED
+#9 [builder  4/12] RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/install_packagecompiler.jl
+#9 CACHED
+#11 [builder  6/12] RUN julia --project=/app /opt/sysimage-docker/julia/instantiate.jl
+#11 0.51 Installing packages
+#11 DONE 12.5s
+#12 [builder  8/12] RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/build_sysimage.jl
+#12 1.02 baking HTTP
+#12 ERROR: executor failed running [/bin/sh -c env]: exit code: 137
+"""
+
+CLASSIC = """\
+Step 1/20 : FROM julia:1.11.5 AS builder
+ ---> 1234
+Step 2/20 : RUN julia --project=/app /opt/sysimage-docker/julia/instantiate.jl
+ ---> Using cache
+ ---> abcd
+Step 3/20 : RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/build_sysimage.jl
+ ---> Running in 42
+baking
+ERROR: LoadError: workload failed
+"""
+
+
+def feed(text: str) -> LogParser:
+    ticks = iter(range(1000))
+    parser = LogParser(clock=lambda: float(next(ticks)))
+    for line in text.splitlines():
+        parser.feed(line)
+    parser.finish()
+    return parser
+
+
+def test_buildkit_log() -> None:
+    parser = feed(BUILDKIT)
+    assert parser.heavy_steps() == {"PackageCompiler install": "cached", "instantiate": "ran (12.5 s)",
+                                    "sysimage": "failed"}
+    assert parser.stage_seconds() == {"builder": 12.5}
+    failed = parser.failed_step
+    assert failed is not None and "build_sysimage.jl" in failed.text and list(failed.lines) == ["baking HTTP"]
+    assert parser.error == "executor failed running [/bin/sh -c env]: exit code: 137"
+
+
+def test_classic_log() -> None:
+    parser = feed(CLASSIC)
+    assert parser.heavy_steps()["instantiate"] == "cached"
+    failed = parser.failed_step
+    assert failed is not None and failed.stage == "builder" and "build_sysimage.jl" in failed.text
+    assert list(failed.lines) == ["baking", "ERROR: LoadError: workload failed"]
