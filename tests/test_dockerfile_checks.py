@@ -54,11 +54,15 @@ def test_examples_parse_and_lint(cli, name: str, flags: list[str], tmp_path: Pat
 
 
 @pytest.mark.parametrize("project", sorted(GENERATES))
-def test_corpus_dockerfiles_parse(cli, project: str) -> None:
+def test_corpus_dockerfiles_parse_and_lint(cli, project: str, tmp_path: Path) -> None:
     result = cli("generate", CORPUS / project)
     assert result.code == 0, result.err
     cmds = instructions(result.out)
     assert cmds[0] == "FROM" and cmds.count("FROM") == 2
+    (tmp_path / "Dockerfile").write_text(result.out)
+    lint = subprocess.run([HADOLINT, "--failure-threshold", "info", str(tmp_path / "Dockerfile")],
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def test_julia_scripts_parse_with_tree_sitter() -> None:
