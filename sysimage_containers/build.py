@@ -126,8 +126,11 @@ def run_build(
     console.print(f"building {', '.join(tags)} with {engine_info.backend} ({engine_info.client} "
                   f"{engine_info.client_version}, engine {engine_info.server_version})", markup=False)
     started = time.monotonic()
+    leave_out = secret_files_inside(prepared.environment.project.root, options.secrets)
+    for rel in leave_out:
+        warn(f"the secret file {rel} is inside the project: it is left out of the build context")
     with temporary_context() as ctx:
-        context.populate(ctx, prepared.environment, prepared.plan, prepared.files)
+        context.populate(ctx, prepared.environment, prepared.plan, prepared.files, extra_exclude=leave_out)
         for note in (f"path dependency {d.name} ({d.written}) copied into the context as {d.context_path}/"
                      for d in prepared.plan.external_deps):
             console.print(note, markup=False)
@@ -139,6 +142,20 @@ def run_build(
             raise BuildFailed(failure_message(view)) from None
     print_summary(console, engine, prepared, view, tags, time.monotonic() - started, options)
     return prepared, tags[0]
+
+
+def secret_files_inside(root: Path, secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Source files of --secret that lie in the project: they must never be copied into the context."""
+    inside = []
+    for spec in secrets:
+        fields = dict(part.split("=", 1) for part in spec.split(",") if "=" in part)
+        source = fields.get("src") or fields.get("source")
+        if source is None:
+            continue
+        path = Path(source).expanduser().resolve()
+        if path.is_relative_to(root):
+            inside.append(path.relative_to(root).as_posix())
+    return tuple(inside)
 
 
 def _pair(text: str) -> tuple[str, str]:

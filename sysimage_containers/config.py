@@ -20,6 +20,14 @@ from sysimage_containers.options import BY_KEY, OPTIONS, Option
 
 CONFIG_FILE = "sysimage-docker.toml"
 ENGINES = ("auto", "buildx", "docker", "podman")
+PRIVATE_GIT = ("none", "token", "ssh")
+REGISTRY_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+# https URLs without credentials in them, scp-like git@host:path, ssh:// URLs
+GIT_URL_RE = re.compile(
+    r"^(?:https://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~%/-]*)?"
+    r"|[A-Za-z0-9_.-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+"
+    r"|ssh://(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9.-]+(?::\d+)?/[A-Za-z0-9._~/-]+)$"
+)
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # docker reference: [registry[:port]/]name[:tag][@digest], lower-case path components
 IMAGE_RE = re.compile(
@@ -57,6 +65,8 @@ class Config:
     healthcheck_path: str | None = None
     env: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
+    registries: tuple[tuple[str, str], ...] = ()
+    private_git: str = "none"
     user_id: int = 1000
     context_exclude: tuple[str, ...] = ()
     engine: str = "auto"
@@ -202,7 +212,7 @@ def _coerce(option: Option, raw: Any, where: str, from_file: bool = False) -> An
             raw = dict(pairs)
         if not isinstance(raw, dict):
             raise UsageError(f"{where}: expected a table, got {_type_name(raw)}")
-        return tuple(sorted((_check_table_key(option.key, k, where), _check_text(v, f"{where}.{k}"))
+        return tuple(sorted((_check_table_key(option.key, k, where), _check_table_value(option.key, v, f"{where}.{k}"))
                             for k, v in raw.items()))
     if raw is None:
         return None
@@ -219,9 +229,19 @@ def _check_text(value: str, where: str) -> str:
     return value
 
 
+def _check_table_value(table: str, value: str, where: str) -> str:
+    _check_text(value, where)
+    if table == "registries" and not GIT_URL_RE.match(value):
+        raise UsageError(f"{where}: {value!r} is not a git URL without credentials (https://host/path, "
+                         "git@host:path or ssh://host/path; pass tokens as the git-credentials secret)")
+    return value
+
+
 def _check_table_key(table: str, key: str, where: str) -> str:
     if table == "env" and not ENV_NAME_RE.match(key):
         raise UsageError(f"{where}: {key!r} is not a valid environment variable name")
+    if table == "registries" and not REGISTRY_NAME_RE.match(key):
+        raise UsageError(f"{where}: {key!r} is not a valid registry name")
     if table == "labels" and not LABEL_KEY_RE.match(key):
         raise UsageError(f"{where}: {key!r} is not a valid label key (lower-case letters, digits, . _ -)")
     return key
@@ -246,6 +266,8 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         raise UsageError(f"{where}: {value!r} is not a Julia package name")
     if key in ("precompile_files", "statements_files", "script"):
         check_relative_path(value, where)
+    if key == "private_git" and value not in PRIVATE_GIT:
+        raise UsageError(f"{where}: {value!r} is not one of {', '.join(PRIVATE_GIT)}")
     if key == "engine" and value not in ENGINES:
         raise UsageError(f"{where}: {value!r} is not one of {', '.join(ENGINES)}")
     if key in ("docker_client", "network") and not re.match(r"^[A-Za-z0-9_./:+-]+$", value):
@@ -274,6 +296,9 @@ def check_relative_path(value: str, where: str) -> str:
 
 
 def _check_combinations(config: Config) -> None:
+    if config.private_git != "none" and not config.buildkit:
+        raise UsageError(f"private_git = {config.private_git} needs BuildKit (secret and ssh mounts exist only there): "
+                         "use buildx or a docker client before 23, not --no-buildkit")
     if config.script is not None and config.julia_main:
         raise UsageError("script and julia_main both set: the container runs one of them")
     if config.healthcheck_path is not None and not config.ports:

@@ -58,12 +58,13 @@ def write_context(dest: Path, environment: Environment, plan: BuildPlan, files: 
 
 
 def populate(target: Path, environment: Environment, plan: BuildPlan, files: dict[str, str],
-             skip: Path | None = None) -> None:
+             skip: Path | None = None, extra_exclude: tuple[str, ...] = ()) -> None:
     project = environment.project
     selected = environment.manifest.file if environment.manifest else None
+    exclude = (*plan.context_exclude, *extra_exclude)
     for external, dep in zip(plan.external_deps, _external_sources(environment, plan), strict=True):
         _copy_tree(dep, target / external.context_path, dep, plan.context_exclude, skip, selected=None)
-    _copy_tree(project.root, target / plan.app_context, project.root, plan.context_exclude, skip, selected)
+    _copy_tree(project.root, target / plan.app_context, project.root, exclude, skip, selected)
     for rel, text in files.items():
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)

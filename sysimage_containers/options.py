@@ -104,6 +104,17 @@ OPTIONS: tuple[Option, ...] = (
            "Extra image labels (OCI labels and the baked package list are always set).",
            '{ "org.opencontainers.image.source" = "https://example.com/app" }',
            flag="--label", repeatable=True, env=False),
+    Option("registries", "table", {},
+           "Extra Pkg registries (name = git URL), added before instantiating, e.g. a private registry; "
+           "General stays.",
+           '{ MyRegistry = "https://github.com/org/MyRegistry.git" }', flag="--registry", repeatable=True,
+           env=False),
+    Option("private_git", "str", "none",
+           "Credentials for private registries and repo-url packages, used only by the instantiate step: "
+           "`token` mounts the BuildKit secret `git-credentials` (a git-credentials file, pass it with "
+           "`--secret id=git-credentials,src=FILE`), `ssh` forwards the SSH agent (`--ssh default`); "
+           "needs BuildKit.",
+           '"token"', flag="--private-git"),
     Option("user_id", "int", 1000,
            "Numeric uid:gid the runtime stage runs as (never root).",
            "10001", flag="--user-id"),

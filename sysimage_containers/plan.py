@@ -19,6 +19,8 @@ DEPOT = "/opt/julia/depot"
 TOOL_DIR = "/opt/sysimage-docker"
 SCRIPTS_DIR = f"{TOOL_DIR}/julia"
 PLAN_FILE = f"{TOOL_DIR}/plan.toml"
+INSTANTIATE_FILE = f"{TOOL_DIR}/instantiate.toml"
+GIT_SECRET_ID = "git-credentials"
 PC_DEPOT = f"{TOOL_DIR}/pc-depot"
 PC_ENV = f"{TOOL_DIR}/pc-env"
 BUILT_SYSIMAGE = f"{TOOL_DIR}/build/sys.so"
@@ -83,6 +85,8 @@ class BuildPlan:
     buildkit: bool
     replace_default: bool
     resolve: bool
+    registries: tuple[tuple[str, str], ...]
+    private_git: str
     sysimage_path: str  # in the runtime image
     entrypoint: tuple[str, ...]
     cmd: tuple[str, ...]
@@ -108,6 +112,10 @@ class BuildPlan:
     def depot_path_runtime(self) -> str:
         # a writable per-user depot stacked in front of the read-only baked one
         return f"{USER_HOME}/.julia:{DEPOT}:"
+
+    def instantiate_data(self) -> dict[str, object]:
+        """What instantiate.jl reads: kept apart from the plan so that sysimage settings do not re-run it."""
+        return {"resolve": self.resolve, "registries": dict(self.registries)}
 
     def builder_data(self) -> dict[str, object]:
         """What the static Julia scripts read (the plan data file)."""
@@ -237,6 +245,8 @@ def make_plan(
         buildkit=config.buildkit,
         replace_default=config.replace_default,
         resolve=config.resolve,
+        registries=config.registries,
+        private_git=config.private_git,
         sysimage_path=sysimage_path,
         entrypoint=entrypoint,
         cmd=cmd,

@@ -100,7 +100,8 @@ def base_image_tar(kind: str) -> bytes:
             dirs[d] = 0o755
         files["usr/local/julia/bin/julia"] = ((STANDIN / "julia").read_bytes(), 0o755)
         files["usr/local/julia/lib/julia/sys.so"] = (b"stock sysimage (stand-in)\n", 0o644)
-        files["usr/local/bin/g++"] = ((STANDIN / "g++").read_bytes(), 0o755)
+        for tool in ("g++", "git", "ssh"):
+            files[f"usr/local/bin/{tool}"] = ((STANDIN / "tool").read_bytes(), 0o755)
     return _tar(files, links, dirs)
 
 

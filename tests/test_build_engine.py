@@ -66,7 +66,8 @@ def test_runtime_layout(docker_env, service_image: str) -> None:
     assert sh(service_image, "ls /opt/julia/depot/compiled/v1").split() == ["GreetService"]
     assert sh(service_image, "cat /opt/julia/depot/compiled/v1/GreetService/standin.ji").strip() == (
         "compiled against /opt/sysimage-docker/build/sys.so")
-    assert sh(service_image, "command -v g++ gcc cc c++ || echo none").strip() == "none"
+    for tool in ("g++", "gcc", "cc", "c++", "git", "ssh"):
+        assert sh(service_image, f"command -v {tool} || echo none").strip() == "none", tool
     assert sh(service_image, "stat -c %u /home/julia/.julia").strip() == "1000"
 
 

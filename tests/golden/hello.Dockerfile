@@ -12,10 +12,10 @@ ENV JULIA_DEPOT_PATH=/opt/julia/depot: \
     SYSIMAGE_DOCKER_PLAN=/opt/sysimage-docker/plan.toml \
     PATH=/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-# PackageCompiler links the sysimage with a C++ compiler, which the official julia images lack. Unpinned on
-# purpose: the builder's own Debian release decides, and the compiler never reaches the runtime image.
+# PackageCompiler links the sysimage with a C++ compiler, which the official julia images lack.
+# Unpinned on purpose: the builder's own Debian release decides, and none of it reaches the runtime image.
 # hadolint ignore=DL3008
-RUN if ! command -v g++ >/dev/null 2>&1; then \
+RUN if ! { command -v g++; } >/dev/null 2>&1; then \
         apt-get update && apt-get install -y --no-install-recommends g++ && rm -rf /var/lib/apt/lists/*; \
     fi && \
     mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/home/.julia
@@ -32,8 +32,9 @@ RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/
 # Dependencies first: editing only the app's source leaves these layers and the sysimage cached.
 COPY ["app/Project.toml", "/app/Project.toml"]
 COPY ["app/Manifest.toml", "/app/Manifest.toml"]
+COPY ["sysimage-docker/instantiate.toml", "/opt/sysimage-docker/instantiate.toml"]
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
-    SYSIMAGE_DOCKER_RESOLVE=0 \
+    SYSIMAGE_DOCKER_INSTANTIATE=/opt/sysimage-docker/instantiate.toml \
     julia --startup-file=no --project=/app /opt/sysimage-docker/julia/instantiate.jl
 
 # The sysimage, from the dependencies only, for a portable CPU target.

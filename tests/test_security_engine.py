@@ -1,0 +1,128 @@
+"""Secrets, injection attempts and concurrent builds on a real engine (local images, stand-in julia)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.docker
+CLI = [sys.executable, "-m", "sysimage_containers"]
+
+
+def build(docker_env, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, "build", str(project), "--progress", "plain", *args], capture_output=True,
+                          text=True, env=docker_env.env(), timeout=300)
+
+
+def saved(docker_env, tag: str) -> bytes:
+    """The image as `docker save` writes it: every layer's files, the config and the history."""
+    return subprocess.run([docker_env.client, "save", tag], capture_output=True, check=True, timeout=120).stdout
+
+
+def traces(docker_env, tag: str) -> str:
+    history = docker_env.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", tag).stdout
+    inspect = docker_env.docker("image", "inspect", tag).stdout
+    return history + inspect
+
+
+def test_a_secret_reaches_the_step_and_no_image(docker_env, example, tmp_path: Path) -> None:
+    token = f"ghp_{uuid.uuid4().hex}"
+    credentials = tmp_path / "git-credentials"
+    credentials.write_text(f"https://ci:{token}@git.example.com\n")
+    project = example("http-service")
+    runtime, builder = docker_env.unique_tag("secret"), docker_env.unique_tag("secret-builder")
+    secret = f"id=git-credentials,src={credentials}"
+    for tag, extra in ((runtime, []), (builder, ["--target", "builder"])):
+        result = build(docker_env, project, "-t", tag, "--private-git", "token", "--secret", secret, *extra)
+        assert result.returncode == 0, result.stderr
+    # the instantiate step saw the secret (the stand-in records names and sizes only)
+    calls = docker_env.sh(builder, "cat /var/log/julia-standin/*").split("argv:")
+    instantiate = next(c for c in calls if "instantiate.jl" in c)
+    assert f"git-credentials {len(credentials.read_bytes())} bytes" in instantiate
+    assert "GIT_CONFIG_VALUE_0=store --file=/run/secrets/git-credentials" in instantiate
+    assert "JULIA_PKG_USE_CLI_GIT=true" in instantiate
+    sysimage = next(c for c in calls if "build_sysimage.jl" in c)
+    assert "git-credentials" not in sysimage  # mounted for the instantiate step only
+    for tag in (runtime, builder):
+        data = saved(docker_env, tag)
+        assert b"julia-standin" in data  # the scan does reach the layers' files
+        assert token.encode() not in data, tag
+        assert token not in traces(docker_env, tag)
+    assert docker_env.sh(builder, "ls /run/secrets 2>/dev/null; echo end").strip() == "end"
+
+
+def test_a_secret_file_inside_the_project_is_left_out(docker_env, example) -> None:
+    token = f"glpat-{uuid.uuid4().hex}"
+    project = example("hello")
+    (project / ".git-credentials").write_text(f"https://ci:{token}@gitlab.example.com\n")
+    tag = docker_env.unique_tag("secret-inside")
+    result = build(docker_env, project, "-t", tag, "--private-git", "token", "--secret",
+                   f"id=git-credentials,src={project / '.git-credentials'}")
+    assert result.returncode == 0, result.stderr
+    assert "the secret file .git-credentials is inside the project: it is left out of the build context" in \
+        result.stderr
+    assert docker_env.sh(tag, "ls -a /app").split().count(".git-credentials") == 0
+    assert token.encode() not in saved(docker_env, tag)
+
+
+HOSTILE_ENV = {
+    "SUBST": "$(touch /pwned-subst)",
+    "TICKS": "`touch /pwned-tick`",
+    "QUOTES": '"; touch /pwned-quote; "',
+    "BRACES": "${PATH:+x} \\ \\\\ $HOME",
+}
+HOSTILE_LABEL = 'x" && touch /pwned-label && echo "'
+
+
+def test_injection_attempts_stay_values(docker_env, example) -> None:
+    project = example("hello")
+    (project / "bin" / "run me.jl").write_text('println("spaces in a path")\n')
+    env_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in HOSTILE_ENV.items())
+    (project / "sysimage-docker.toml").write_text(
+        'script = "bin/run me.jl"\nprecompile_files = ["precompile/workload.jl"]\n'
+        f'julia_args = ["--eval=run(`touch /pwned-arg`)"]\n[env]\n{env_lines}\n'
+        f'[labels]\n"org.example.note" = {json.dumps(HOSTILE_LABEL)}\n')
+    project_toml = (project / "Project.toml").read_text()
+    (project / "Project.toml").write_text('version = "1.0.0-$(touch /pwned-version)"\n' + project_toml)
+    tag, builder = docker_env.unique_tag("hostile"), docker_env.unique_tag("hostile-builder")
+    for t, extra in ((tag, []), (builder, ["--target", "builder"])):
+        result = build(docker_env, project, "-t", t, *extra)
+        assert result.returncode == 0, result.stderr
+    for t in (tag, builder):
+        assert docker_env.sh(t, "find / -xdev -name 'pwned*' 2>/dev/null; echo end").strip() == "end"
+        for line in docker_env.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", t).stdout.splitlines():
+            if "pwned" in line:
+                assert line.replace("/bin/sh -c #(nop) ", "").lstrip().startswith(("ENV ", "LABEL ", "ENTRYPOINT ")), line
+    config = json.loads(docker_env.docker("image", "inspect", "--format", "{{json .Config}}", tag).stdout)
+    env = dict(item.split("=", 1) for item in config["Env"])
+    for key, value in HOSTILE_ENV.items():
+        assert env[key] == value
+    assert config["Labels"]["org.example.note"] == HOSTILE_LABEL
+    assert config["Labels"]["org.opencontainers.image.version"] == "1.0.0-$(touch /pwned-version)"
+    assert config["Cmd"] == ["/app/bin/run me.jl"]
+    assert config["Entrypoint"][-1] == "--eval=run(`touch /pwned-arg`)"
+
+
+def test_two_builds_at_once_do_not_interfere(docker_env, example) -> None:
+    hello, cli_tool = example("hello"), example("cli-tool")
+    tags = {"hello": docker_env.unique_tag("par-hello"), "cli-tool": docker_env.unique_tag("par-cli")}
+    procs = {
+        name: subprocess.Popen([*CLI, "build", str(path), "--progress", "plain", "-t", tags[name]],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=docker_env.env())
+        for name, path in (("hello", hello), ("cli-tool", cli_tool))
+    }
+    for name, proc in procs.items():
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, (name, err)
+    labels = {n: json.loads(docker_env.docker("image", "inspect", "--format", "{{json .Config.Labels}}", t).stdout)
+              for n, t in tags.items()}
+    assert labels["hello"]["dev.sysimage-docker.packages"] == "Dates@stdlib Printf@stdlib"
+    assert labels["cli-tool"]["dev.sysimage-docker.packages"] == "JSON3@1.14.2"
+    assert docker_env.run(tags["hello"]).stdout.strip().endswith("/app/bin/hello.jl")
+    assert docker_env.run(tags["cli-tool"]).stdout.strip().endswith("/opt/sysimage-docker/julia/run_main.jl")
+    assert docker_env.sh(tags["cli-tool"], "ls /opt/julia/depot/packages").split() == ["JSON3"]
