@@ -96,7 +96,7 @@ def resolve(
     path = config_path if config_path is not None else project_dir / CONFIG_FILE
     if config_path is not None or path.is_file():
         shown_file = str(config_path) if config_path is not None else CONFIG_FILE
-        text = tomlfiles.read_text(path, shown_file)
+        text = tomlfiles.read_text(path, shown_file, tomlfiles.MAX_SMALL_TOML_BYTES)
         digest = hashlib.sha256(text.encode()).hexdigest()
         for key, value in _read_file(text, shown_file).items():
             values[key], sources[key] = value, "file"

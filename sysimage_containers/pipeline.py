@@ -10,9 +10,10 @@ from typing import Any
 from sysimage_containers import __version__, context
 from sysimage_containers import config as config_module
 from sysimage_containers import project as project_module
+from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import KnownReleases, choose_julia_version, resolve_configured
 from sysimage_containers.plan import BuildPlan, make_plan
-from sysimage_containers.render import render_all
+from sysimage_containers.render import UnsafeValue, render_all
 
 
 @dataclass(frozen=True)
@@ -48,4 +49,8 @@ def prepare(
         known=known,
     )
     plan = make_plan(environment, cfg, choice, tool_version=__version__)
-    return Prepared(environment=environment, config=cfg, plan=plan, files=render_all(plan))
+    try:
+        files = render_all(plan)
+    except UnsafeValue as exc:  # validation should have refused it earlier; the template guard still does
+        raise UsageError(f"a value cannot be placed safely in a Dockerfile: {exc}") from None
+    return Prepared(environment=environment, config=cfg, plan=plan, files=files)

@@ -13,6 +13,7 @@ from sysimage_containers.config import Config, check_relative_path
 from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import JuliaChoice, packagecompiler_for
 from sysimage_containers.project import Environment
+from sysimage_containers.tomlfiles import names as name_list
 
 # Fixed locations. The baked depot path is the same in builder and runtime: caches record absolute paths.
 DEPOT = "/opt/julia/depot"
@@ -299,8 +300,8 @@ def _baked_packages(environment: Environment, config: Config) -> tuple[BakedPack
         unknown = [p for p in config.packages if p not in deps]
         if unknown:
             raise UsageError(
-                f"packages: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a dependency in "
-                f"{project.project_file} (direct dependencies: {', '.join(deps) or 'none'})"
+                f"packages: {name_list(unknown)} {'is' if len(unknown) == 1 else 'are'} not a dependency in "
+                f"{project.project_file} (direct dependencies: {name_list(list(deps)) or 'none'})"
             )
         names = list(dict.fromkeys(config.packages))
     baked = []

@@ -22,6 +22,8 @@ PROJECT_FILES = ("JuliaProject.toml", "Project.toml")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Julia identifiers as Pkg accepts them for package names (ASCII letters, digits, underscore, `!`)
 PKG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_!]*$")
+# Julia's VersionNumber syntax (Base.VERSION_REGEX): numbers, then optional -prerelease and +build parts
+JULIA_VERSION_RE = re.compile(r"^v?\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$")
 VERSIONED_MANIFEST_RE = re.compile(r"^(Julia)?Manifest-v(\d+)\.(\d+)\.toml$")
 
 
@@ -107,7 +109,7 @@ def read_project(directory: Path) -> JuliaProject:
     project_file = next((n for n in PROJECT_FILES if (root / n).is_file()), None)
     if project_file is None:
         raise UsageError(f"{directory}: no Project.toml or JuliaProject.toml (is this a Julia project?)")
-    text = tomlfiles.read_text(root / project_file, project_file)
+    text = tomlfiles.read_text(root / project_file, project_file, tomlfiles.MAX_SMALL_TOML_BYTES)
     data = _load_text(text, project_file)
 
     name = _opt_str(data, "name", project_file)
@@ -117,6 +119,8 @@ def read_project(directory: Path) -> JuliaProject:
     if uuid is not None and not UUID_RE.match(uuid):
         raise UsageError(f"{project_file}: uuid {uuid!r} is not a UUID")
     version = _opt_str(data, "version", project_file)
+    if version is not None and not JULIA_VERSION_RE.match(version):
+        raise UsageError(f"{project_file}: version {version!r} is not a version number (e.g. 1.2.0)")
     deps = _uuid_table(data, "deps", project_file)
     compat = _str_table(data, "compat", project_file)
     for dep, spec in compat:
@@ -203,7 +207,7 @@ def _workspace_members(root: Path, data: dict[str, Any], shown: str, seen: set[P
         except ValueError:
             raise UsageError(f"{shown}: [workspace] project {rel!r} lies outside the project") from None
         members.append(relative.as_posix())
-        member_data = tomlfiles.load(member_file, relative.as_posix())
+        member_data = tomlfiles.load(member_file, relative.as_posix(), tomlfiles.MAX_SMALL_TOML_BYTES)
         members.extend(_workspace_members(root, member_data, relative.as_posix(), seen))
     return tuple(members)
 
@@ -325,11 +329,11 @@ def load_environment(project: JuliaProject, series: tuple[int, int] | None, reso
     missing = [dep for dep in project.dep_names if manifest.get(dep) is None]
     if missing and not resolve:
         raise UsageError(
-            f"{name} is out of sync with {project.project_file}: it lacks {', '.join(missing)}; "
+            f"{name} is out of sync with {project.project_file}: it lacks {tomlfiles.names(missing)}; "
             "re-resolve (julia --project -e 'using Pkg; Pkg.resolve()') or set resolve = true"
         )
     if missing:
-        warnings.append(f"{name} lacks {', '.join(missing)}: resolving in the builder (resolve = true)")
+        warnings.append(f"{name} lacks {tomlfiles.names(missing)}: resolving in the builder (resolve = true)")
     for dep in project.dep_names:
         entry, spec = manifest.get(dep), project.compat_for(dep)
         if entry is None or spec is None or entry.version is None or entry.is_stdlib:

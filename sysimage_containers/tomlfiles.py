@@ -14,13 +14,15 @@ from sysimage_containers.errors import UsageError
 
 # Large enough for any real manifest (the biggest in the corpus is 0.2 MB); a guard against pathological input.
 MAX_TOML_BYTES = 64 * 1024 * 1024
+# Project and config files are a few KB in practice
+MAX_SMALL_TOML_BYTES = 1024 * 1024
 
 
-def read_text(path: Path, shown: str) -> str:
+def read_text(path: Path, shown: str, limit: int = MAX_TOML_BYTES) -> str:
     try:
         size = path.stat().st_size
-        if size > MAX_TOML_BYTES:
-            raise UsageError(f"{shown}: file is {size} bytes, over the {MAX_TOML_BYTES} byte limit")
+        if size > limit:
+            raise UsageError(f"{shown}: file is {size} bytes, over the {limit} byte limit")
         raw = path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{shown}: file not found") from None
@@ -37,9 +39,9 @@ def read_text(path: Path, shown: str) -> str:
         raise UsageError(f"{shown}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x})") from None
 
 
-def load(path: Path, shown: str) -> dict[str, Any]:
-    """Parse with the fast stdlib parser; on error, ask tomlkit for the position."""
-    text = read_text(path, shown)
+def load(path: Path, shown: str, limit: int = MAX_TOML_BYTES) -> dict[str, Any]:
+    """Parse with the fast stdlib parser; errors carry file:line:col."""
+    text = read_text(path, shown, limit)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -82,3 +84,9 @@ def locate_key(text: str, key: str, table: str | None = None) -> tuple[int, int]
         if "=" in stripped and name == key and current == table:
             return number, line.index(stripped[0]) + 1
     return 1, 1
+
+
+def names(items: list[str], limit: int = 10) -> str:
+    """A readable list for one-line messages, however many items there are."""
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"

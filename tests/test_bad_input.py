@@ -20,6 +20,8 @@ CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str],
     "project not utf-8": ({"Project.toml": b'name = "\xff"\n'}, [], {}, "Project.toml:1: not valid UTF-8 (byte 0xff)"),
     "dep uuid not a uuid": ({"Project.toml": '[deps]\nHTTP = "nope"\n'}, [], {},
                             "Project.toml: [deps] HTTP: 'nope' is not a UUID"),
+    "project version injection": ({"Project.toml": 'version = "1.0.0-$(touch /pwned)"\n'}, [], {},
+                                  "Project.toml: version '1.0.0-$(touch /pwned)' is not a version number (e.g. 1.2.0)"),
     "bad package name": ({"Project.toml": 'name = "my app"\n'}, [], {},
                          "Project.toml: name 'my app' is not a valid Julia package name"),
     "bad compat": ({"Project.toml": HELLO_PROJECT.replace('julia = "1.10"', 'julia = "one"')}, [], {},
@@ -98,6 +100,16 @@ CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str],
     "pc version injection": ({}, ["--packagecompiler-version", "2.4; rm -rf /"], {},
                              "--packagecompiler-version: '2.4; rm -rf /' is not a version such as 2.4 or 2.4.0"),
     "julia path relative": ({}, ["--julia-path", "usr/julia"], {}, "--julia-path: 'usr/julia' is not an absolute path"),
+    "registry url with a token": ({}, ["--registry", "Mine=https://user:tok@github.com/org/Mine.git"], {},
+                                  "--registry.Mine: 'https://user:tok@github.com/org/Mine.git' is not a git URL without credentials (https://host/path, git@host:path or ssh://host/path; pass tokens as the git-credentials secret)"),
+    "registry name invalid": ({}, ["--registry", "my reg=https://github.com/org/R.git"], {}, "--registry: 'my reg' is not a valid registry name"),
+    "private git unknown": ({}, ["--private-git", "password"], {}, "--private-git: 'password' is not one of none, token, ssh"),
+    "private git without buildkit": ({}, ["--private-git", "ssh", "--no-buildkit"], {},
+                                     "private_git = ssh needs BuildKit (secret and ssh mounts exist only there): use buildx or a docker client before 23, not --no-buildkit"),
+    "config file too big": ({"sysimage-docker.toml": "# " + "x" * (1024 * 1024) + "\n"}, [], {},
+                            "sysimage-docker.toml: file is 1048579 bytes, over the 1048576 byte limit"),
+    "huge list of missing deps": ({"Project.toml": "[deps]\n" + "".join(f'P{i} = "00000000-0000-0000-0000-{i:012d}"\n' for i in range(500))}, [], {},
+                                  "Manifest.toml is out of sync with Project.toml: it lacks P0, P1, P10, P100, P101, P102, P103, P104, P105, P106 and 490 more; re-resolve (julia --project -e 'using Pkg; Pkg.resolve()') or set resolve = true"),
     "context exclude escapes": ({"sysimage-docker.toml": 'context_exclude = ["../x"]\n'}, [], {},
                                 "sysimage-docker.toml:1:1: context_exclude: '../x' must be a pattern relative to the project"),
 }
@@ -178,3 +190,34 @@ def test_output_dir_that_is_not_ours_is_not_overwritten(cli, tmp_path: Path) -> 
     assert result.code == 2
     assert "exists and is not empty (and not an earlier sysimage-docker output)" in result.err
     assert (out / "precious.txt").read_text() == "keep"
+
+
+def test_a_directory_name_that_cannot_be_a_label(cli, tmp_path: Path) -> None:
+    # a plain environment's title comes from its directory name; the template guard refuses a newline in it
+    project = tmp_path / "evil\nLABEL x=y"
+    shutil.copytree(EXAMPLES / "hello", project)
+    result = cli("generate", project)
+    assert result.code == 2
+    assert result.err.startswith("sysimage-docker: error: a value cannot be placed safely in a Dockerfile: ")
+    assert result.err.count("\n") == 1
+
+
+def test_a_100k_entry_manifest_works(cli, tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    extra = "".join(f'[[deps.Pkg{i}]]\nuuid = "00000000-0000-4000-8000-{i:012d}"\nversion = "1.0.{i}"\n\n'
+                    for i in range(100_000))
+    with (project / "Manifest.toml").open("a") as fh:
+        fh.write("\n" + extra)
+    result = cli("generate", project)
+    assert result.code == 0, result.err
+    assert 'dev.sysimage-docker.packages="HTTP@1.10.16 JSON3@1.14.2"' in result.out
+
+
+def test_a_10_mb_project_file_is_refused_in_one_line(cli, tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    with (project / "Project.toml").open("a") as fh:
+        fh.write("# padding\n" * 1_000_000)
+    result = cli("generate", project)
+    assert (result.code, result.err) == (
+        2, f"sysimage-docker: error: Project.toml: file is {(project / 'Project.toml').stat().st_size} bytes, "
+           "over the 1048576 byte limit\n")

@@ -88,7 +88,8 @@ def test_injection_attempts_stay_values(docker_env, example) -> None:
         f'julia_args = ["--eval=run(`touch /pwned-arg`)"]\n[env]\n{env_lines}\n'
         f'[labels]\n"org.example.note" = {json.dumps(HOSTILE_LABEL)}\n')
     project_toml = (project / "Project.toml").read_text()
-    (project / "Project.toml").write_text('version = "1.0.0-$(touch /pwned-version)"\n' + project_toml)
+    (project / "Project.toml").write_text('name = "Hello"\nuuid = "0b5a6c4e-8f35-4b3c-9a7e-2d1f0c9e8b7a"\n'
+                                          'version = "1.0.0-rc.1+build-7"\n' + project_toml)
     tag, builder = docker_env.unique_tag("hostile"), docker_env.unique_tag("hostile-builder")
     for t, extra in ((tag, []), (builder, ["--target", "builder"])):
         result = build(docker_env, project, "-t", t, *extra)
@@ -104,7 +105,7 @@ def test_injection_attempts_stay_values(docker_env, example) -> None:
     for key, value in HOSTILE_ENV.items():
         assert env[key] == value
     assert config["Labels"]["org.example.note"] == HOSTILE_LABEL
-    assert config["Labels"]["org.opencontainers.image.version"] == "1.0.0-$(touch /pwned-version)"
+    assert config["Labels"]["org.opencontainers.image.version"] == "1.0.0-rc.1+build-7"
     assert config["Cmd"] == ["/app/bin/run me.jl"]
     assert config["Entrypoint"][-1] == "--eval=run(`touch /pwned-arg`)"
 

@@ -1,0 +1,124 @@
+"""Fuzzing the inputs: Project.toml, Manifest.toml and sysimage-docker.toml contents, and raw bytes.
+
+For any input the tool either renders a Dockerfile that BuildKit's parser reads as exactly the planned
+instructions, or refuses with one line (UsageError, exit 2). Nothing else: no traceback, no other exception.
+Examples per test: SYSIMAGE_DOCKER_FUZZ_EXAMPLES (default 60; CI uses the default, about 10 s in all).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tomllib
+from pathlib import Path
+
+import dockerfile
+import tomlkit
+from conftest import EXAMPLES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sysimage_containers.errors import UsageError
+from sysimage_containers.options import OPTIONS
+from sysimage_containers.pipeline import prepare
+from sysimage_containers.plan import BuildPlan
+
+EXAMPLES_PER_TEST = int(os.environ.get("SYSIMAGE_DOCKER_FUZZ_EXAMPLES", "60"))
+SETTINGS = settings(max_examples=EXAMPLES_PER_TEST, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+BASE = EXAMPLES / "http-service"
+
+scalars = st.one_of(
+    st.text(max_size=30), st.integers(min_value=-(2**63), max_value=2**63 - 1), st.booleans(),
+    st.floats(allow_nan=False), st.sampled_from(["1.6", "^1.10", "1.11.5", "..", "../x", "/etc", "a b", "$(id)",
+                                                 "cd3eb016-35fb-5094-929b-558a96fad6f3", "HTTP", "\n", "8080"]),
+)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                                             max_size=4), max_leaves=12)
+keys = st.text(max_size=16) | st.sampled_from(["name", "uuid", "version", "deps", "compat", "weakdeps", "extras",
+                                                "targets", "workspace", "manifest", "sources"])
+
+
+def planned_instructions(plan: BuildPlan) -> list[str]:
+    """The instruction sequence the template must produce for this plan."""
+    builder = ["FROM", "ARG", "ENV", "RUN", "COPY", "ENV", "RUN"]
+    builder += ["COPY"] * len(plan.dependency_copies) + ["COPY", "RUN", "COPY"]
+    builder += ["COPY"] * len(plan.workload_copies) + ["RUN", "COPY", "RUN"]
+    builder += ["RUN"] if plan.replace_default else []
+    runtime = ["FROM"] + ["COPY"] * (1 if plan.replace_default else 2) + ["COPY"] * 6 + ["ENV", "USER", "WORKDIR"]
+    runtime += ["EXPOSE"] * len(plan.ports) + (["HEALTHCHECK"] if plan.healthcheck else [])
+    return [*builder, *runtime, "LABEL", "ENTRYPOINT", "CMD"]
+
+
+def check(project: Path) -> None:
+    try:
+        prepared = prepare(project)
+    except UsageError as exc:
+        assert exc.message and "\n" not in exc.message
+        return
+    commands = dockerfile.parse_string(prepared.files["Dockerfile"])
+    assert [c.cmd for c in commands] == planned_instructions(prepared.plan)
+    assert next(c for c in commands if c.cmd == "ENTRYPOINT").value == prepared.plan.entrypoint
+    assert next(c for c in commands if c.cmd == "CMD").value == prepared.plan.cmd
+
+
+def fresh(tmp_path_factory) -> Path:
+    project = tmp_path_factory.mktemp("fuzz") / "p"
+    shutil.copytree(BASE, project)
+    return project
+
+
+def dumps(data: dict) -> str | None:
+    try:
+        return tomlkit.dumps(data)
+    except Exception:  # a value TOML cannot hold (tomlkit refuses): not an input a user can write
+        return None
+
+
+def test_planned_instructions_match_the_examples() -> None:
+    for name in ("hello", "http-service", "cli-tool"):
+        check(EXAMPLES / name)
+
+
+@SETTINGS
+@given(changes=st.dictionaries(keys, values, max_size=4))
+def test_fuzz_project_toml(tmp_path_factory, changes: dict) -> None:
+    project = fresh(tmp_path_factory)
+    data = {**tomllib.loads((project / "Project.toml").read_text()), **changes}
+    text = dumps(data)
+    if text is not None:
+        (project / "Project.toml").write_text(text)
+        check(project)
+
+
+@SETTINGS
+@given(entry=st.sampled_from(["HTTP", "JSON3", "Dates", "NewPkg"]), field=st.sampled_from(
+    ["uuid", "version", "path", "repo-url", "git-tree-sha1", "deps"]), value=values, top=st.dictionaries(
+    st.sampled_from(["julia_version", "manifest_format", "project_hash", "deps"]), values, max_size=1))
+def test_fuzz_manifest_toml(tmp_path_factory, entry: str, field: str, value: object, top: dict) -> None:
+    project = fresh(tmp_path_factory)
+    data = tomllib.loads((project / "Manifest.toml").read_text())
+    data["deps"].setdefault(entry, [{"uuid": "00000000-0000-0000-0000-000000000001"}])[0][field] = value
+    data.update(top)
+    text = dumps(data)
+    if text is not None:
+        (project / "Manifest.toml").write_text(text)
+        check(project)
+
+
+@SETTINGS
+@given(config=st.dictionaries(st.sampled_from([o.key for o in OPTIONS]) | st.text(max_size=10), values, max_size=4))
+def test_fuzz_config_file(tmp_path_factory, config: dict) -> None:
+    project = fresh(tmp_path_factory)
+    text = dumps(config)
+    if text is not None:
+        (project / "sysimage-docker.toml").write_text(text)
+        check(project)
+
+
+@SETTINGS
+@given(which=st.sampled_from(["Project.toml", "Manifest.toml", "sysimage-docker.toml"]), raw=st.binary(max_size=200))
+def test_fuzz_raw_bytes(tmp_path_factory, which: str, raw: bytes) -> None:
+    project = fresh(tmp_path_factory)
+    (project / which).write_bytes(raw)
+    check(project)
