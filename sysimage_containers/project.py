@@ -23,7 +23,8 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 # Julia identifiers as Pkg accepts them for package names (ASCII letters, digits, underscore, `!`)
 PKG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_!]*$")
 # Julia's VersionNumber syntax (Base.VERSION_REGEX): numbers, then optional -prerelease and +build parts
-JULIA_VERSION_RE = re.compile(r"^v?\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$")
+_IDENTIFIERS = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
+JULIA_VERSION_RE = re.compile(rf"^v?\d+(?:\.\d+){{0,2}}(?:-{_IDENTIFIERS})?(?:\+{_IDENTIFIERS})?$")
 VERSIONED_MANIFEST_RE = re.compile(r"^(Julia)?Manifest-v(\d+)\.(\d+)\.toml$")
 
 
