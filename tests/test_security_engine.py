@@ -14,9 +14,9 @@ pytestmark = pytest.mark.docker
 CLI = [sys.executable, "-m", "sysimage_containers"]
 
 
-def build(docker_env, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def build(docker_env, project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, "build", str(project), "--progress", "plain", *args], capture_output=True,
-                          text=True, env=docker_env.env(), timeout=300)
+                          text=True, env=docker_env.env(**env), timeout=300)
 
 
 def saved(docker_env, tag: str) -> bytes:
@@ -37,9 +37,14 @@ def test_a_secret_reaches_the_step_and_no_image(docker_env, example, tmp_path: P
     project = example("http-service")
     runtime, builder = docker_env.unique_tag("secret"), docker_env.unique_tag("secret-builder")
     secret = f"id=git-credentials,src={credentials}"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     for tag, extra in ((runtime, []), (builder, ["--target", "builder"])):
-        result = build(docker_env, project, "-t", tag, "--private-git", "token", "--secret", secret, *extra)
+        result = build(docker_env, project, "-t", tag, "--private-git", "token", "--secret", secret, *extra,
+                       TMPDIR=str(scratch))
         assert result.returncode == 0, result.stderr
+    assert list(scratch.iterdir()) == []  # no build context left on disk
+    assert not [p for p in project.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
     # the instantiate step saw the secret (the stand-in records names and sizes only)
     calls = docker_env.sh(builder, "cat /var/log/julia-standin/*").split("argv:")
     instantiate = next(c for c in calls if "instantiate.jl" in c)
