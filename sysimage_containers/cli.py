@@ -6,6 +6,7 @@ exit status its class carries (see errors.EXIT_CODES); click's own usage errors 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import click
 from rich.console import Console
 
 from sysimage_containers import __version__
-from sysimage_containers.errors import EXIT_CODES, SysimageDockerError, UsageError
+from sysimage_containers.errors import EXIT_CODES, BuildFailed, SysimageDockerError, UsageError
 from sysimage_containers.options import OPTIONS, Option
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -131,12 +132,13 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
 @click.option("--ssh", "ssh", multiple=True, help="SSH agent socket or keys to expose, e.g. default (BuildKit).")
 @click.option("--builder", default=None, help="buildx builder instance (e.g. a remote or kubernetes builder).")
 @click.option("-o", "--output", default=None, help="BuildKit output instead of an image, e.g. type=local,dest=DIR.")
+@click.option("--verify", "verify_after", is_flag=True, help="Run `verify` on the image right after the build.")
 @option_flags("image", "engine")
 def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_args: tuple[str, ...],
           target: str | None, no_cache: bool, pull: bool, progress: str, dry_run: bool,
           platforms: tuple[str, ...], push: bool, cache_from: tuple[str, ...], cache_to: tuple[str, ...],
           secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None, output: str | None,
-          **params: Any) -> None:
+          verify_after: bool, **params: Any) -> None:
     """Build the image for the Julia project at PATH (in a temporary build context)."""
     from sysimage_containers.build import BuildOptions, run_build
 
@@ -145,8 +147,17 @@ def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_arg
                            cache_from=cache_from, cache_to=cache_to, secrets=secrets, ssh=ssh, builder=builder,
                            output=output)
     out = Console(highlight=False, soft_wrap=True) if dry_run else err
-    run_build(path, options, console=out, config_path=config_path, environ=os.environ, cli=cli_values(params),
-              warn=warn)
+    prepared, tag = run_build(path, options, console=out, config_path=config_path, environ=os.environ,
+                              cli=cli_values(params), warn=warn)
+    if verify_after and tag is not None:
+        from sysimage_containers.engine import Engine
+        from sysimage_containers.verify import run_verify, show, summary_error
+
+        cfg = prepared.config
+        verdict = run_verify(Engine(cfg.engine, cfg.docker_client), tag, cfg.network)
+        show(err, tag, verdict)
+        if not verdict.ok:
+            raise BuildFailed(summary_error(tag, verdict))
 
 
 @main_group.command(context_settings={"ignore_unknown_options": True})
@@ -178,6 +189,29 @@ def run(target: str, args: tuple[str, ...], config_path: Path | None, tag: str |
     # docker would replace the CMD (the app's script) with ARGS; keep it and pass ARGS to the app
     command = [*engine.inspect(image).cmd, *args]
     sys.exit(engine.run(image, command, ports=run_ports, env=run_env, network=cfg.network, interactive=interactive))
+
+
+@main_group.command()
+@click.argument("image")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for CI).")
+@option_flags("engine")
+def verify(image: str, as_json: bool, **params: Any) -> None:
+    """Check what IMAGE really loads: its sysimage, Julia, CPU target, each baked package's version against the
+    image's manifest (a mismatch exits 1), packages loaded from the depot instead, missing artifacts."""
+    from sysimage_containers import config as config_module
+    from sysimage_containers.engine import Engine
+    from sysimage_containers.verify import run_verify, show, summary_error
+
+    cfg = config_module.resolve(Path("."), environ=os.environ, cli=cli_values(params))
+    engine = Engine(cfg.engine, cfg.docker_client)
+    engine.detect()
+    verdict = run_verify(engine, image, cfg.network)
+    if as_json:
+        click.echo(json.dumps({**verdict.report, "mismatched": list(verdict.mismatched), "ok": verdict.ok}))
+    else:
+        show(Console(highlight=False, soft_wrap=True), image, verdict)
+    if not verdict.ok:
+        raise BuildFailed(summary_error(image, verdict))
 
 
 @main_group.command()

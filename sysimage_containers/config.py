@@ -28,7 +28,8 @@ GIT_URL_RE = re.compile(
     r"|[A-Za-z0-9_.-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+"
     r"|ssh://(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9.-]+(?::\d+)?/[A-Za-z0-9._~/-]+)$"
 )
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# control characters and Unicode line separators: nothing that could end a line in any reader
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 # docker reference: [registry[:port]/]name[:tag][@digest], lower-case path components
 IMAGE_RE = re.compile(
     r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
@@ -44,6 +45,20 @@ SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9._+@=, -]+(?:/[A-Za-z0-9._+@=, -]+)*$")
 ABS_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._+@=-]+/?)*$")
 
 
+MODES = ("sysimage", "pkgimage", "app")
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class Request:
+    """A warm-up request sent to the app during the trace."""
+
+    method: str = "GET"
+    path: str = "/"
+    body: str = ""
+    status: int = 200
+
+
 @dataclass(frozen=True)
 class Config:
     julia_version: str | None = None
@@ -51,9 +66,18 @@ class Config:
     runtime_image: str = "debian:trixie-slim"
     julia_path: str = "/usr/local/julia"
     cpu_target: str = "portable"
+    mode: str = "sysimage"
+    incremental: bool = True
+    filter_stdlibs: bool = False
     packages: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    include_project: bool = False
     precompile_files: tuple[str, ...] = ()
     statements_files: tuple[str, ...] = ()
+    test_workload: bool = False
+    warmup: tuple[Request, ...] = ()
+    trace: bool = False
+    allow_workload_errors: bool = False
     replace_default: bool = False
     buildkit: bool = True
     resolve: bool = False
@@ -202,6 +226,10 @@ def _coerce(option: Option, raw: Any, where: str, from_file: bool = False) -> An
                 noun = "whole numbers" if want is int else "strings"
                 raise UsageError(f"{where}: expected an array of {noun}, got an item of type {_type_name(item)}")
         return tuple(_check_value(option.key, item, where) for item in raw)
+    if kind == "requests":
+        if not isinstance(raw, list | tuple):
+            raise UsageError(f"{where}: expected an array of tables such as [{{ path = \"/health\" }}]")
+        return tuple(_request(item, f"{where}[{i}]") for i, item in enumerate(raw))
     if kind == "table":
         if isinstance(raw, list | tuple):  # K=V pairs from the command line
             pairs = []
@@ -219,6 +247,25 @@ def _coerce(option: Option, raw: Any, where: str, from_file: bool = False) -> An
     if not isinstance(raw, str):
         raise UsageError(f"{where}: expected a string, got {_type_name(raw)}")
     return _check_value(option.key, raw, where)
+
+
+def _request(item: Any, where: str) -> Request:
+    if not isinstance(item, dict):
+        raise UsageError(f"{where}: expected a table with path (and method, body, status)")
+    unknown = set(item) - {"method", "path", "body", "status"}
+    if unknown:
+        raise UsageError(f"{where}: unknown key {sorted(unknown)[0]!r} (method, path, body, status)")
+    method, path, body, status = (item.get("method", "GET"), item.get("path"), item.get("body", ""),
+                                  item.get("status", 200))
+    if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
+        raise UsageError(f"{where}.method: {method!r} is not one of {', '.join(HTTP_METHODS)}")
+    if not isinstance(path, str) or not URL_PATH_RE.match(path):
+        raise UsageError(f"{where}.path: {path!r} is not an absolute URL path such as /health")
+    if not isinstance(body, str) or "\x00" in body or len(body) > 65536:
+        raise UsageError(f"{where}.body: expected a string (at most 64 KiB, no NUL)")
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise UsageError(f"{where}.status: {status!r} is not an HTTP status (100-599)")
+    return Request(method=method.upper(), path=path, body=body, status=status)
 
 
 def _check_text(value: str, where: str) -> str:
@@ -262,7 +309,9 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         pattern, message = checks[key]
         if not pattern.match(value):
             raise UsageError(f"{where}: {value!r} {message}")
-    if key == "packages" and not re.match(r"^[A-Za-z_][A-Za-z0-9_!]*$", value):
+    if key == "mode" and value not in MODES:
+        raise UsageError(f"{where}: {value!r} is not one of {', '.join(MODES)}")
+    if key in ("packages", "exclude") and not re.match(r"^[A-Za-z_][A-Za-z0-9_!]*$", value):
         raise UsageError(f"{where}: {value!r} is not a Julia package name")
     if key in ("precompile_files", "statements_files", "script"):
         check_relative_path(value, where)
@@ -296,6 +345,25 @@ def check_relative_path(value: str, where: str) -> str:
 
 
 def _check_combinations(config: Config) -> None:
+    if config.filter_stdlibs and config.incremental:
+        raise UsageError("filter_stdlibs needs incremental = false (PackageCompiler filters stdlibs only in a "
+                         "sysimage built from scratch)")
+    if config.mode == "pkgimage":
+        for key in ("replace_default", "include_project", "filter_stdlibs"):
+            if getattr(config, key):
+                raise UsageError(f"{key} does not apply to mode = pkgimage: there is no sysimage")
+        if config.packages is not None or config.exclude:
+            raise UsageError("packages and exclude choose what goes into a sysimage; mode = pkgimage builds none")
+    if config.mode == "app":
+        if config.replace_default:
+            raise UsageError("replace_default does not apply to mode = app: the bundle carries its own sysimage "
+                             "and the runtime image has no Julia installation")
+        if config.script is not None:
+            raise UsageError("mode = app runs the package's julia_main(); leave script out")
+        if config.julia_args:
+            raise UsageError("julia_args go to the julia command; mode = app runs the bundle's executable")
+    if config.warmup and (config.script is None or not config.ports):
+        raise UsageError("warmup needs script (the app to start) and ports (where it listens)")
     if config.private_git != "none" and not config.buildkit:
         raise UsageError(f"private_git = {config.private_git} needs BuildKit (secret and ssh mounts exist only there): "
                          "use buildx or a docker client before 23, not --no-buildkit")

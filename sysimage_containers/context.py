@@ -26,6 +26,8 @@ def check_inputs(root: Path, config: Config) -> None:
     named += [("statements_files", f) for f in config.statements_files]
     if config.script is not None:
         named.append(("script", config.script))
+    if config.test_workload:
+        named.append(("test_workload", "test/runtests.jl"))
     for key, rel in named:
         path = root / rel
         if not path.exists():

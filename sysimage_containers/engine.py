@@ -248,6 +248,15 @@ class Engine:
         except KeyboardInterrupt:
             return 130
 
+    def run_capture(self, image: str, entrypoint: str, args: Sequence[str], network: str | None = None
+                    ) -> tuple[int, str, str]:
+        """Run a one-off container with another entrypoint; returns (status, stdout, stderr)."""
+        cmd = [*map(str, self.docker.client_config.docker_cmd), "run", "--rm", "--entrypoint", entrypoint]
+        if network:
+            cmd += ["--network", network]
+        done = subprocess.run([*cmd, image, *args], capture_output=True, text=True)
+        return done.returncode, done.stdout, done.stderr
+
     def remove_images(self, references: Sequence[str]) -> None:
         self.docker.image.remove(list(references), force=True)
 

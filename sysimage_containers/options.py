@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["str", "bool", "int", "list", "intlist", "table"]
+Kind = Literal["str", "bool", "int", "list", "intlist", "table", "requests"]
 ENV_PREFIX = "SYSIMAGE_DOCKER_"
 
 
@@ -58,9 +58,29 @@ OPTIONS: tuple[Option, ...] = (
            "CPU target of the sysimage: `portable` (a multi-target list per architecture), `native` "
            "(this machine only), or a Julia cpu-target string.",
            '"generic;haswell,clone_all"', flag="--cpu-target"),
+    Option("mode", "str", "sysimage",
+           "What the builder makes: `sysimage` (a custom sysimage, -J in the entrypoint), `pkgimage` (no sysimage: "
+           "the depot precompiled for the portable CPU target; fastest rebuilds) or `app` (a PackageCompiler "
+           "create_app bundle of a package with julia_main; no Julia installation in the runtime image).",
+           '"pkgimage"', flag="--mode"),
+    Option("incremental", "bool", True,
+           "Build the sysimage on top of Julia's own (true) or from an empty one (false: about 70 MB smaller, "
+           "loses the REPL/Pkg precompiles).",
+           "false", flag="--incremental"),
+    Option("filter_stdlibs", "bool", False,
+           "Keep only the stdlibs the project uses (needs incremental = false; code that loads another stdlib "
+           "at run time fails).",
+           "true", flag="--filter-stdlibs"),
     Option("packages", "list", None,
            "Packages baked into the sysimage (direct dependencies). auto: every direct dependency.",
            '["HTTP", "JSON3"]', flag="--packages"),
+    Option("exclude", "list", [],
+           "Direct dependencies left out of the sysimage (they load from the precompiled depot instead).",
+           '["Plots"]', flag="--exclude"),
+    Option("include_project", "bool", False,
+           "Bake the project's own package too. Then the source is copied before the sysimage step, so every "
+           "source edit rebuilds the sysimage.",
+           "true", flag="--include-project"),
     Option("precompile_files", "list", [],
            "Precompile execution scripts (PackageCompiler `precompile_execution_file`), relative to the "
            "project. They run before your source is copied, so they may use dependencies only.",
@@ -68,6 +88,22 @@ OPTIONS: tuple[Option, ...] = (
     Option("statements_files", "list", [],
            "Ready-made `precompile(...)` statement files, e.g. from `julia --trace-compile`.",
            '["precompile/statements.jl"]', flag="--statements-file", repeatable=True),
+    Option("test_workload", "bool", False,
+           "Use the project's test suite (test/runtests.jl, with its test-only dependencies) as a workload. It "
+           "loads the project, so source edits re-run the trace.",
+           "true", flag="--test-workload"),
+    Option("warmup", "requests", [],
+           "HTTP requests sent to the running app during the trace (needs script and ports): the app is started, "
+           "each request must answer its status (default 200), then it is stopped.",
+           '[{ path = "/health" }, { method = "POST", path = "/echo", body = "hi", status = 200 }]', env=False),
+    Option("trace", "bool", False,
+           "Run the workloads in a separate trace stage with --trace-compile and feed the statements to the "
+           "sysimage step; export them with `build --target trace -o DIR`. Implied by test_workload and warmup.",
+           "true", flag="--trace"),
+    Option("allow_workload_errors", "bool", False,
+           "Keep building when a workload fails (a warning instead of an error), e.g. a test suite that fails "
+           "in a container.",
+           "true", flag="--allow-workload-errors"),
     Option("replace_default", "bool", False,
            "Install the sysimage as Julia's default sys.so in the runtime image, so plain `julia` uses it "
            "and no stock sysimage is left.",

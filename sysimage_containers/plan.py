@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from sysimage_containers.config import Config, check_relative_path
+from sysimage_containers.config import Config, Request, check_relative_path
 from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import JuliaChoice, packagecompiler_for
 from sysimage_containers.project import Environment
@@ -25,6 +25,10 @@ GIT_SECRET_ID = "git-credentials"
 PC_DEPOT = f"{TOOL_DIR}/pc-depot"
 PC_ENV = f"{TOOL_DIR}/pc-env"
 BUILT_SYSIMAGE = f"{TOOL_DIR}/build/sys.so"
+TRACE_FILE = f"{TOOL_DIR}/trace/precompile_statements.jl"
+TEST_ENV = f"{TOOL_DIR}/test-env"
+APP_BUNDLE = f"{TOOL_DIR}/app"
+RUNTIME_APP = "/opt/app"
 RUNTIME_SYSIMAGE = f"{TOOL_DIR}/sys.so"
 TREE_DIR = "/app"
 USER_HOME = "/home/julia"
@@ -83,6 +87,16 @@ class BuildPlan:
     workload_copies: tuple[Copy, ...]  # copied before the sysimage step
     precompile_files: tuple[str, ...]  # absolute, in the image
     statements_files: tuple[str, ...]
+    mode: str
+    incremental: bool | None  # None: PackageCompiler's default for the mode
+    filter_stdlibs: bool
+    include_project: bool
+    trace: bool  # workloads run in their own stage; statements exported and fed to the sysimage step
+    test_workload: bool
+    warmup: tuple[Request, ...]
+    allow_workload_errors: bool
+    script_path: str | None
+    app_name: str | None
     buildkit: bool
     replace_default: bool
     resolve: bool
@@ -118,17 +132,39 @@ class BuildPlan:
         """What instantiate.jl reads: kept apart from the plan so that sysimage settings do not re-run it."""
         return {"resolve": self.resolve, "registries": dict(self.registries)}
 
+    @property
+    def has_workloads(self) -> bool:
+        return bool(self.precompile_files or self.test_workload or self.warmup)
+
+    @property
+    def source_early(self) -> bool:
+        """The app source is needed before the sysimage/bundle step (its own package is compiled in)."""
+        return self.include_project or self.mode == "app"
+
     def builder_data(self) -> dict[str, object]:
         """What the static Julia scripts read (the plan data file)."""
-        return {
+        data: dict[str, object] = {
             "julia_version": self.julia_version,
+            "mode": self.mode,
             "app_dir": self.app_dir,
             "sysimage_path": BUILT_SYSIMAGE,
+            "app_bundle": APP_BUNDLE,
             "packages": [p.name for p in self.baked],
             "precompile_files": list(self.precompile_files),
-            "statements_files": list(self.statements_files),
+            "statements_files": [*self.statements_files, *([TRACE_FILE] if self.trace else [])],
+            "run_workloads": self.has_workloads and not self.trace,
+            "filter_stdlibs": self.filter_stdlibs,
+            "allow_workload_errors": self.allow_workload_errors,
+            "test_workload": self.test_workload,
+            "test_env": TEST_ENV,
+            "warmup": [{"method": r.method, "path": r.path, "body": r.body, "status": r.status} for r in self.warmup],
+            "script": self.script_path or "",
+            "port": self.ports[0] if self.ports else 0,
             "cpu_target": dict(self.cpu_targets),
         }
+        if self.incremental is not None:
+            data["incremental"] = self.incremental
+        return data
 
 
 def make_plan(
@@ -168,15 +204,23 @@ def make_plan(
     workloads = (*config.precompile_files, *config.statements_files)
     workload_copies = tuple(Copy(f"{app_context}/{f}", f"{app_dir}/{f}") for f in workloads)
 
-    sysimage_path = (
-        f"{config.julia_path}/lib/julia/sys.so" if config.replace_default else RUNTIME_SYSIMAGE
-    )
+    _check_mode(environment, config)
+    if config.replace_default:
+        sysimage_path = f"{config.julia_path}/lib/julia/sys.so"
+    elif config.mode == "sysimage":
+        sysimage_path = RUNTIME_SYSIMAGE
+    else:
+        sysimage_path = ""
+    sysimage_flag = (f"-J{sysimage_path}",) if config.mode == "sysimage" else ()
     julia_bin = f"{config.julia_path}/bin/julia"
-    entrypoint = (julia_bin, f"-J{sysimage_path}", f"--project={app_dir}", "--startup-file=no",
-                  *config.julia_args)
+    app_name = project.name if config.mode == "app" else None
+    if config.mode == "app":
+        entrypoint: tuple[str, ...] = (f"{RUNTIME_APP}/bin/{app_name}",)
+    else:
+        entrypoint = (julia_bin, *sysimage_flag, f"--project={app_dir}", "--startup-file=no", *config.julia_args)
     if config.script is not None:
         cmd: tuple[str, ...] = (f"{app_dir}/{config.script}",)
-    elif config.julia_main:
+    elif config.julia_main and config.mode != "app":
         if not project.is_package:
             raise UsageError("julia_main needs a package project (name and uuid in Project.toml)")
         cmd = (f"{SCRIPTS_DIR}/run_main.jl",)
@@ -184,7 +228,8 @@ def make_plan(
         cmd = ()
     healthcheck = None
     if config.healthcheck_path is not None:
-        healthcheck = (julia_bin, f"-J{sysimage_path}", "--startup-file=no", f"{SCRIPTS_DIR}/healthcheck.jl",
+        probe = (julia_bin, *sysimage_flag) if config.mode != "app" else (f"{RUNTIME_APP}/bin/julia",)
+        healthcheck = (*probe, "--startup-file=no", f"{SCRIPTS_DIR}/healthcheck.jl",
                        str(config.ports[0]), config.healthcheck_path)
 
     for name, _ in config.env:
@@ -212,7 +257,8 @@ def make_plan(
         "dev.sysimage-docker.version": tool_version,
         "dev.sysimage-docker.julia-version": str(version),
         "dev.sysimage-docker.cpu-target": config.cpu_target,
-        "dev.sysimage-docker.sysimage": sysimage_path,
+        "dev.sysimage-docker.mode": config.mode,
+        "dev.sysimage-docker.sysimage": sysimage_path or "none",
         "dev.sysimage-docker.packages": " ".join(f"{p.name}@{p.version}" for p in baked),
     })
 
@@ -243,6 +289,17 @@ def make_plan(
         workload_copies=workload_copies,
         precompile_files=tuple(f"{app_dir}/{f}" for f in config.precompile_files),
         statements_files=tuple(f"{app_dir}/{f}" for f in config.statements_files),
+        mode=config.mode,
+        incremental=config.incremental if config.mode != "app" or config.sources.get("incremental", "default") !=
+        "default" else None,
+        filter_stdlibs=config.filter_stdlibs,
+        include_project=config.include_project,
+        trace=config.trace or config.test_workload or bool(config.warmup),
+        test_workload=config.test_workload,
+        warmup=config.warmup,
+        allow_workload_errors=config.allow_workload_errors,
+        script_path=f"{app_dir}/{config.script}" if config.script else None,
+        app_name=app_name,
         buildkit=config.buildkit,
         replace_default=config.replace_default,
         resolve=config.resolve,
@@ -294,8 +351,14 @@ def _tree_layout(environment: Environment) -> tuple[str, tuple[ExternalDependenc
 def _baked_packages(environment: Environment, config: Config) -> tuple[BakedPackage, ...]:
     project, manifest = environment.project, environment.manifest
     deps = project.dep_names
+    if config.mode == "pkgimage":
+        return ()
+    unknown_excluded = [p for p in config.exclude if p not in deps]
+    if unknown_excluded:
+        raise UsageError(f"exclude: {name_list(unknown_excluded)} {'is' if len(unknown_excluded) == 1 else 'are'} "
+                         f"not a dependency in {project.project_file}")
     if config.packages is None:
-        names = [d for d in deps if d != project.name]
+        names = [d for d in deps if d != project.name and d not in config.exclude]
     else:
         unknown = [p for p in config.packages if p not in deps]
         if unknown:
@@ -303,7 +366,7 @@ def _baked_packages(environment: Environment, config: Config) -> tuple[BakedPack
                 f"packages: {name_list(unknown)} {'is' if len(unknown) == 1 else 'are'} not a dependency in "
                 f"{project.project_file} (direct dependencies: {name_list(list(deps)) or 'none'})"
             )
-        names = list(dict.fromkeys(config.packages))
+        names = [p for p in dict.fromkeys(config.packages) if p not in config.exclude]
     baked = []
     for name in names:
         entry = manifest.get(name) if manifest is not None else None
@@ -318,7 +381,20 @@ def _baked_packages(environment: Environment, config: Config) -> tuple[BakedPack
         else:
             version = "git"
         baked.append(BakedPackage(name=name, version=version))
+    if config.include_project and config.mode == "sysimage":
+        assert project.name is not None  # checked in _check_mode
+        baked.append(BakedPackage(name=project.name, version=project.version or "project"))
     return tuple(baked)
+
+
+def _check_mode(environment: Environment, config: Config) -> None:
+    project = environment.project
+    if (config.include_project or config.mode == "app") and not project.is_package:
+        what = "include_project" if config.include_project else "mode = app"
+        raise UsageError(f"{what} needs a package project (name and uuid in {project.project_file})")
+    if config.mode == "pkgimage" and (config.precompile_files or config.statements_files or config.trace
+                                      or config.test_workload or config.warmup):
+        raise UsageError("workloads compile code into a sysimage or an app; mode = pkgimage builds neither")
 
 
 def _cpu_targets(setting: str) -> tuple[tuple[str, str], ...]:

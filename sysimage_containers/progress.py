@@ -19,7 +19,10 @@ from rich.text import Text
 HEAVY_STEPS = {
     "install_packagecompiler.jl": "PackageCompiler install",
     "instantiate.jl": "instantiate",
+    "test_env.jl": "test environment",
+    "run_workloads.jl": "trace",
     "build_sysimage.jl": "sysimage",
+    "build_app.jl": "app bundle",
     "precompile_app.jl": "app precompile",
 }
 BK_START = re.compile(r"^#(\d+) \[(?:(\S+)\s+)?(\d+)/(\d+)\] (.*)$")

@@ -17,9 +17,9 @@ from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from sysimage_containers import plan as plan_module
+from sysimage_containers.config import CONTROL_RE
 from sysimage_containers.plan import BuildPlan
 
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 COPY_UNSAFE_RE = re.compile(r"[$*?\[\]\\\"'`]")
 JULIA_SCRIPTS = (
     "common.jl",
@@ -29,6 +29,10 @@ JULIA_SCRIPTS = (
     "precompile_app.jl",
     "run_main.jl",
     "healthcheck.jl",
+    "run_workloads.jl",
+    "test_env.jl",
+    "build_app.jl",
+    "verify.jl",
 )
 
 
@@ -47,7 +51,7 @@ def dockerfile_json(values: Any) -> str:
     items = [values] if isinstance(values, str) else list(values)
     for item in items:
         _finalize(item)
-    return json.dumps(items, ensure_ascii=False)
+    return json.dumps(items)  # ASCII-only: non-ASCII text is escaped, and Docker's JSON parser restores it
 
 
 def dockerfile_copy_json(values: Any) -> str:

@@ -42,7 +42,7 @@ def test_examples_parse_and_lint(cli, name: str, flags: list[str], tmp_path: Pat
     text = generated(cli, EXAMPLES / name, *flags)
     commands = dockerfile.parse_string(text)
     cmds = [c.cmd for c in commands]
-    assert cmds.count("FROM") == 2
+    assert cmds.count("FROM") == 3  # deps, builder, runtime
     assert cmds[-2:] == ["ENTRYPOINT", "CMD"]
     assert all(c.json for c in commands if c.cmd in ("ENTRYPOINT", "CMD"))
     mounts = [f for c in commands for f in c.flags if f.startswith("--mount")]
@@ -58,7 +58,7 @@ def test_corpus_dockerfiles_parse_and_lint(cli, project: str, tmp_path: Path) ->
     result = cli("generate", CORPUS / project)
     assert result.code == 0, result.err
     cmds = instructions(result.out)
-    assert cmds[0] == "FROM" and cmds.count("FROM") == 2
+    assert cmds[0] == "FROM" and cmds.count("FROM") == 3
     (tmp_path / "Dockerfile").write_text(result.out)
     lint = subprocess.run([HADOLINT, "--failure-threshold", "info", str(tmp_path / "Dockerfile")],
                           capture_output=True, text=True)

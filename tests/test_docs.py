@@ -43,4 +43,4 @@ def test_build_dry_run_needs_no_engine(cli) -> None:
     assert result.code == 0, result.err
     assert result.out.startswith("# plan: hello:latest; Julia 1.11.5 (julia_version of Manifest.toml); ")
     assert "# baked: Dates@stdlib Printf@stdlib" in result.out
-    assert "FROM julia:1.11.5 AS builder" in result.out
+    assert "FROM julia:1.11.5 AS deps" in result.out

@@ -40,14 +40,26 @@ keys = st.text(max_size=16) | st.sampled_from(["name", "uuid", "version", "deps"
 
 
 def planned_instructions(plan: BuildPlan) -> list[str]:
-    """The instruction sequence the template must produce for this plan."""
-    builder = ["FROM", "ARG", "ENV", "RUN", "COPY", "ENV", "RUN"]
-    builder += ["COPY"] * len(plan.dependency_copies) + ["COPY", "RUN", "COPY"]
-    builder += ["COPY"] * len(plan.workload_copies) + ["RUN", "COPY", "RUN"]
+    """The instruction sequence the template must produce for this plan (stages deps, tracer, trace, builder,
+    runtime)."""
+    deps = ["FROM", "ARG", "ENV", "RUN", "COPY"] + (["ENV", "RUN"] if plan.mode != "pkgimage" else [])
+    deps += ["COPY"] * len(plan.dependency_copies) + ["COPY", "RUN", "COPY"] + ["COPY"] * len(plan.workload_copies)
+    deps += ["COPY"] if plan.source_early else []
+    trace = []
+    if plan.trace:
+        trace = ["FROM"] + (["COPY"] if (plan.test_workload or plan.warmup) and not plan.source_early else [])
+        trace += (["RUN"] if plan.test_workload else []) + ["RUN", "FROM", "COPY"]
+    builder = ["FROM"] + (["COPY"] if plan.trace else []) + (["RUN"] if plan.mode != "pkgimage" else [])
+    builder += ([] if plan.source_early else ["COPY"]) + ([] if plan.mode == "app" else ["RUN"])
     builder += ["RUN"] if plan.replace_default else []
-    runtime = ["FROM"] + ["COPY"] * (1 if plan.replace_default else 2) + ["COPY"] * 6 + ["ENV", "USER", "WORKDIR"]
-    runtime += ["EXPOSE"] * len(plan.ports) + (["HEALTHCHECK"] if plan.healthcheck else [])
-    return [*builder, *runtime, "LABEL", "ENTRYPOINT", "CMD"]
+    if plan.mode == "app":
+        runtime = ["FROM", "COPY"]
+    else:
+        sysimage_copy = plan.mode == "sysimage" and not plan.replace_default
+        runtime = ["FROM", "COPY"] + (["COPY"] if sysimage_copy else []) + ["COPY"] * 3
+    runtime += ["COPY"] * 4 + ["ENV", "USER", "WORKDIR"] + ["EXPOSE"] * len(plan.ports)
+    runtime += ["HEALTHCHECK"] if plan.healthcheck else []
+    return [*deps, *trace, *builder, *runtime, "LABEL", "ENTRYPOINT", "CMD"]
 
 
 def check(project: Path) -> None:

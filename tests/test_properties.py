@@ -62,7 +62,7 @@ def test_values_never_change_the_instructions(field: str, value: str) -> None:
     if field == "julia_args":
         assert list(entry.value)[-1] == value
     if field == "env":
-        env_lines = [line for line in text.splitlines() if "APP_VALUE=" in line]
+        env_lines = [line for line in text.split("\n") if "APP_VALUE=" in line]
         assert len(env_lines) == 1  # one logical line: the value did not break out
 
 
@@ -72,6 +72,6 @@ def test_exec_form_arrays_roundtrip(args: list[str]) -> None:
     text = render_or_refuse({"julia_args": args})
     if text is None:
         return
-    line = next(line for line in text.splitlines() if line.startswith("ENTRYPOINT "))
+    line = next(line for line in text.split("\n") if line.startswith("ENTRYPOINT "))
     decoded = json.loads(line[len("ENTRYPOINT "):])
     assert decoded[4:] == args

@@ -17,3 +17,21 @@ function cpu_target(plan)
     haskey(targets, arch) || error("sysimage-docker: no portable CPU target for $arch; set cpu_target")
     return targets[arch]
 end
+
+function existing(files)
+    for file in files
+        isfile(file) || error("sysimage-docker: workload file not found: $file")
+    end
+    return String.(files)
+end
+
+# Keyword arguments shared by create_sysimage and create_app: workloads and image options.
+function compile_options(plan)
+    options = Dict{Symbol,Any}(
+        :precompile_execution_file => plan["run_workloads"] ? [joinpath(@__DIR__, "run_workloads.jl")] : String[],
+        :precompile_statements_file => existing(plan["statements_files"]),
+        :filter_stdlibs => plan["filter_stdlibs"],
+    )
+    haskey(plan, "incremental") && (options[:incremental] = plan["incremental"])
+    return options
+end
