@@ -179,9 +179,9 @@ def run(target: str, args: tuple[str, ...], config_path: Path | None, tag: str |
     from sysimage_containers.run import resolve_run
 
     image, run_ports, run_env = resolve_run(target, tag, ports, env, config_path=config_path, environ=os.environ)
-    cfg = config_module.resolve(Path("."), config_path=None, environ=os.environ, cli=cli_values(params)) \
-        if not Path(target).is_dir() else config_module.resolve(Path(target), config_path=config_path,
-                                                                environ=os.environ, cli=cli_values(params))
+    project = Path(target) if Path(target).is_dir() else None
+    cfg = config_module.resolve(project, config_path=config_path if project else None, environ=os.environ,
+                                cli=cli_values(params))
     engine = Engine(cfg.engine, cfg.docker_client)
     engine.detect()
     if not engine.image_exists(image):
@@ -202,7 +202,7 @@ def verify(image: str, as_json: bool, **params: Any) -> None:
     from sysimage_containers.engine import Engine
     from sysimage_containers.verify import run_verify, show, summary_error
 
-    cfg = config_module.resolve(Path("."), environ=os.environ, cli=cli_values(params))
+    cfg = config_module.resolve(None, environ=os.environ, cli=cli_values(params))
     engine = Engine(cfg.engine, cfg.docker_client)
     engine.detect()
     verdict = run_verify(engine, image, cfg.network)

@@ -107,7 +107,7 @@ def config_keys() -> set[str]:
 
 
 def resolve(
-    project_dir: Path,
+    project_dir: Path | None,
     *,
     config_path: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -117,8 +117,8 @@ def resolve(
     sources = dict.fromkeys(values, "default")
 
     shown_file, digest = None, ""
-    path = config_path if config_path is not None else project_dir / CONFIG_FILE
-    if config_path is not None or path.is_file():
+    path = config_path if config_path is not None else (project_dir / CONFIG_FILE if project_dir else None)
+    if path is not None and (config_path is not None or path.is_file()):
         shown_file = str(config_path) if config_path is not None else CONFIG_FILE
         text = tomlfiles.read_text(path, shown_file, tomlfiles.MAX_SMALL_TOML_BYTES)
         digest = hashlib.sha256(text.encode()).hexdigest()
@@ -138,6 +138,7 @@ def resolve(
         values[key] = _coerce(option, raw, f"{option.flag}")
         sources[key] = "cli"
 
+    # project_dir None: engine-only commands (doctor, verify, run IMAGE) read no project file
     config = Config(**values, sources=sources, config_file=shown_file, config_sha256=digest)
     _check_combinations(config)
     return config
@@ -352,8 +353,6 @@ def _check_combinations(config: Config) -> None:
         for key in ("replace_default", "include_project", "filter_stdlibs"):
             if getattr(config, key):
                 raise UsageError(f"{key} does not apply to mode = pkgimage: there is no sysimage")
-        if config.packages is not None or config.exclude:
-            raise UsageError("packages and exclude choose what goes into a sysimage; mode = pkgimage builds none")
     if config.mode == "app":
         if config.replace_default:
             raise UsageError("replace_default does not apply to mode = app: the bundle carries its own sysimage "
@@ -362,6 +361,9 @@ def _check_combinations(config: Config) -> None:
             raise UsageError("mode = app runs the package's julia_main(); leave script out")
         if config.julia_args:
             raise UsageError("julia_args go to the julia command; mode = app runs the bundle's executable")
+        if config.healthcheck_path is not None:
+            raise UsageError("healthcheck_path probes with julia, which mode = app images do not have; use the "
+                             "orchestrator's HTTP probe instead")
     if config.warmup and (config.script is None or not config.ports):
         raise UsageError("warmup needs script (the app to start) and ports (where it listens)")
     if config.private_git != "none" and not config.buildkit:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -21,7 +20,7 @@ DISK_WANTED = 20 * GB
 
 
 def diagnose(console: Console, environ: Mapping[str, str], cli: dict[str, Any]) -> int:
-    cfg = config_module.resolve(Path("."), environ=environ, cli=cli)
+    cfg = config_module.resolve(None, environ=environ, cli=cli)
     table = Table("check", "found", "consequence for a sysimage build", show_lines=False)
     status = 0
     try:

@@ -102,6 +102,7 @@ class BuildPlan:
     resolve: bool
     registries: tuple[tuple[str, str], ...]
     private_git: str
+    builder_tools: tuple[tuple[str, str], ...]  # (command to probe, Debian package) installed when missing
     sysimage_path: str  # in the runtime image
     entrypoint: tuple[str, ...]
     cmd: tuple[str, ...]
@@ -177,6 +178,7 @@ def make_plan(
     project = environment.project
     manifest = environment.manifest
     version = julia.version
+    _check_mode(environment, config)
 
     app_rel, external = _tree_layout(environment)
     app_dir = f"{TREE_DIR}/{app_rel}" if app_rel else TREE_DIR
@@ -201,10 +203,9 @@ def make_plan(
     for ext in external:
         dependency_copies.append(Copy(ext.context_path, f"{TREE_DIR}/{ext.context_path[len(CONTEXT_APP) + 1:]}"))
 
-    workloads = (*config.precompile_files, *config.statements_files)
+    workloads = (*config.precompile_files, *config.statements_files) if config.mode != "pkgimage" else ()
     workload_copies = tuple(Copy(f"{app_context}/{f}", f"{app_dir}/{f}") for f in workloads)
 
-    _check_mode(environment, config)
     if config.replace_default:
         sysimage_path = f"{config.julia_path}/lib/julia/sys.so"
     elif config.mode == "sysimage":
@@ -228,19 +229,22 @@ def make_plan(
         cmd = ()
     healthcheck = None
     if config.healthcheck_path is not None:
-        probe = (julia_bin, *sysimage_flag) if config.mode != "app" else (f"{RUNTIME_APP}/bin/julia",)
-        healthcheck = (*probe, "--startup-file=no", f"{SCRIPTS_DIR}/healthcheck.jl",
+        healthcheck = (julia_bin, *sysimage_flag, "--startup-file=no", f"{SCRIPTS_DIR}/healthcheck.jl",
                        str(config.ports[0]), config.healthcheck_path)
 
     for name, _ in config.env:
         if name in RESERVED_ENV:
             raise UsageError(f"env: {name} is managed by sysimage-docker (the baked depot must stay in it)")
-    runtime_env = (
-        ("HOME", USER_HOME),
-        ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia:{DEPOT}:"),
-        ("PATH", f"{config.julia_path}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
-        *config.env,
-    )
+    system_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    if config.mode == "app":  # the bundle finds its own depot (share/julia) next to its executable
+        runtime_env: tuple[tuple[str, str], ...] = (("HOME", USER_HOME), ("PATH", f"{RUNTIME_APP}/bin:{system_path}"))
+    else:
+        runtime_env = (
+            ("HOME", USER_HOME),
+            ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia:{DEPOT}:"),
+            ("PATH", f"{config.julia_path}/bin:{system_path}"),
+        )
+    runtime_env = (*runtime_env, *config.env)
 
     project_name = project.name or project.root.name
     labels = {
@@ -287,16 +291,15 @@ def make_plan(
         external_deps=external,
         dependency_copies=tuple(dependency_copies),
         workload_copies=workload_copies,
-        precompile_files=tuple(f"{app_dir}/{f}" for f in config.precompile_files),
-        statements_files=tuple(f"{app_dir}/{f}" for f in config.statements_files),
+        precompile_files=tuple(f"{app_dir}/{f}" for f in config.precompile_files if config.mode != "pkgimage"),
+        statements_files=tuple(f"{app_dir}/{f}" for f in config.statements_files if config.mode != "pkgimage"),
         mode=config.mode,
-        incremental=config.incremental if config.mode != "app" or config.sources.get("incremental", "default") !=
-        "default" else None,
+        incremental=_incremental(config),
         filter_stdlibs=config.filter_stdlibs,
         include_project=config.include_project,
-        trace=config.trace or config.test_workload or bool(config.warmup),
-        test_workload=config.test_workload,
-        warmup=config.warmup,
+        trace=pkgimage_off(config, config.trace or config.test_workload or bool(config.warmup)),
+        test_workload=pkgimage_off(config, config.test_workload),
+        warmup=config.warmup if config.mode != "pkgimage" else (),
         allow_workload_errors=config.allow_workload_errors,
         script_path=f"{app_dir}/{config.script}" if config.script else None,
         app_name=app_name,
@@ -305,6 +308,7 @@ def make_plan(
         resolve=config.resolve,
         registries=config.registries,
         private_git=config.private_git,
+        builder_tools=_builder_tools(config),
         sysimage_path=sysimage_path,
         entrypoint=entrypoint,
         cmd=cmd,
@@ -315,7 +319,7 @@ def make_plan(
         user_id=config.user_id,
         inputs=tuple(inputs),
         context_exclude=config.context_exclude,
-        warnings=(*julia.warnings, *environment.warnings),
+        warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config)),
     )
 
 
@@ -387,14 +391,43 @@ def _baked_packages(environment: Environment, config: Config) -> tuple[BakedPack
     return tuple(baked)
 
 
+def _builder_tools(config: Config) -> tuple[tuple[str, str], ...]:
+    """PackageCompiler links with a C++ compiler; private packages are fetched with git (and ssh)."""
+    tools = [] if config.mode == "pkgimage" else [("g++", "g++")]
+    if config.private_git != "none":
+        tools.append(("git", "git"))
+        tools.append(("ssh", "openssh-client") if config.private_git == "ssh" else ("git", "ca-certificates"))
+    return tuple(tools)
+
+
+def pkgimage_off(config: Config, value: bool) -> bool:
+    return value and config.mode != "pkgimage"
+
+
+def _incremental(config: Config) -> bool | None:
+    """create_app has its own default (a non-incremental image); keep it unless the user chose."""
+    if config.mode == "app" and config.sources.get("incremental", "default") == "default":
+        return None
+    return config.incremental
+
+
 def _check_mode(environment: Environment, config: Config) -> None:
     project = environment.project
     if (config.include_project or config.mode == "app") and not project.is_package:
         what = "include_project" if config.include_project else "mode = app"
         raise UsageError(f"{what} needs a package project (name and uuid in {project.project_file})")
-    if config.mode == "pkgimage" and (config.precompile_files or config.statements_files or config.trace
-                                      or config.test_workload or config.warmup):
-        raise UsageError("workloads compile code into a sysimage or an app; mode = pkgimage builds neither")
+
+
+
+def _mode_warnings(config: Config) -> tuple[str, ...]:
+    if config.mode != "pkgimage":
+        return ()
+    unused = [key for key in ("precompile_files", "statements_files", "trace", "test_workload", "warmup", "packages",
+                              "exclude") if getattr(config, key) not in (None, (), False)]
+    if not unused:
+        return ()
+    return (f"mode = pkgimage builds no sysimage: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} "
+            "not used",)
 
 
 def _cpu_targets(setting: str) -> tuple[tuple[str, str], ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -110,6 +109,28 @@ CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str],
                             "sysimage-docker.toml: file is 1048579 bytes, over the 1048576 byte limit"),
     "huge list of missing deps": ({"Project.toml": "[deps]\n" + "".join(f'P{i} = "00000000-0000-0000-0000-{i:012d}"\n' for i in range(500))}, [], {},
                                   "Manifest.toml is out of sync with Project.toml: it lacks P0, P1, P10, P100, P101, P102, P103, P104, P105, P106 and 490 more; re-resolve (julia --project -e 'using Pkg; Pkg.resolve()') or set resolve = true"),
+    "filter stdlibs incremental": ({}, ["--filter-stdlibs"], {},
+                                   "filter_stdlibs needs incremental = false (PackageCompiler filters stdlibs only in a sysimage built from scratch)"),
+    "pkgimage replace default": ({}, ["--mode", "pkgimage", "--replace-default"], {},
+                                 "replace_default does not apply to mode = pkgimage: there is no sysimage"),
+    "app replace default": ({"sysimage-docker.toml": 'julia_main = true\n'}, ["--mode", "app", "--replace-default"], {},
+                            "replace_default does not apply to mode = app: the bundle carries its own sysimage and the runtime image has no Julia installation"),
+    "app with script": ({}, ["--mode", "app"], {}, "mode = app runs the package's julia_main(); leave script out"),
+    "app on a plain environment": ({"Project.toml": HELLO_PROJECT, "sysimage-docker.toml": ""}, ["--mode", "app"], {},
+                                   "mode = app needs a package project (name and uuid in Project.toml)"),
+    "include project on a plain environment": ({"Project.toml": HELLO_PROJECT}, ["--include-project"], {},
+                                               "include_project needs a package project (name and uuid in Project.toml)"),
+    "unknown mode": ({}, ["--mode", "fast"], {}, "--mode: 'fast' is not one of sysimage, pkgimage, app"),
+    "exclude unknown": ({}, ["--exclude", "Plots"], {}, "exclude: Plots is not a dependency in Project.toml"),
+    "warmup without ports": ({"sysimage-docker.toml": 'script = "bin/server.jl"\nwarmup = [{ path = "/health" }]\n'}, [], {},
+                             "warmup needs script (the app to start) and ports (where it listens)"),
+    "warmup bad method": ({"sysimage-docker.toml": 'script = "bin/server.jl"\nports = [8080]\nwarmup = [{ method = "FETCH", path = "/" }]\n'}, [], {},
+                          "sysimage-docker.toml:3:1: warmup[0].method: 'FETCH' is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+    "warmup bad status": ({"sysimage-docker.toml": 'script = "bin/server.jl"\nports = [8080]\nwarmup = [{ path = "/", status = 99 }]\n'}, [], {},
+                          "sysimage-docker.toml:3:1: warmup[0].status: 99 is not an HTTP status (100-599)"),
+    "warmup unknown key": ({"sysimage-docker.toml": 'script = "bin/server.jl"\nports = [8080]\nwarmup = [{ url = "/" }]\n'}, [], {},
+                           "sysimage-docker.toml:3:1: warmup[0]: unknown key 'url' (method, path, body, status)"),
+    "test workload without tests": ({}, ["--test-workload"], {}, "test_workload: test/runtests.jl: file not found in the project"),
     "context exclude escapes": ({"sysimage-docker.toml": 'context_exclude = ["../x"]\n'}, [], {},
                                 "sysimage-docker.toml:1:1: context_exclude: '../x' must be a pattern relative to the project"),
 }
@@ -130,11 +151,11 @@ def make_project(tmp_path: Path, files: dict[str, str | bytes | None]) -> Path:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input(case: str, cli, tmp_path: Path) -> None:
+def test_bad_input(case: str, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files, args, env, expected = CASES[case]
     project = make_project(tmp_path, files)
     out = tmp_path / "out"
-    os.chdir(project)  # relative --config paths resolve from here
+    monkeypatch.chdir(project)  # relative --config paths resolve from here
     result = cli("generate", project, "-o", out, *args, env=env)
     message = expected.format(p=project, name=project.name)
     assert (result.code, result.err) == (2, f"sysimage-docker: error: {message}\n")

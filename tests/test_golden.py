@@ -14,6 +14,10 @@ CASES = {
     "cli-tool": [],
     "hello.no-buildkit": ["--no-buildkit"],
     "http-service.replace-default": ["--replace-default", "--cpu-target", "native"],
+    "http-service.trace": ["--trace", "--exclude", "JSON3"],
+    "hello.pkgimage": ["--mode", "pkgimage"],
+    "cli-tool.app": ["--mode", "app"],
+    "cli-tool.test-workload": ["--test-workload", "--include-project", "--no-incremental"],
 }
 
 

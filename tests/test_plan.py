@@ -10,7 +10,7 @@ import pytest
 from conftest import EXAMPLES, tree_files
 
 from sysimage_containers.pipeline import prepare
-from sysimage_containers.plan import PORTABLE_CPU_TARGETS
+from sysimage_containers.plan import PORTABLE_CPU_TARGETS, TRACE_FILE
 
 
 def steps(text: str) -> list[str]:
@@ -124,3 +124,42 @@ def test_replace_default_ships_exactly_one_sysimage(flag: str) -> None:
         assert "-J/usr/local/julia/lib/julia/sys.so" in runtime
     else:
         assert copies == ["COPY --from=builder /opt/sysimage-docker/build/sys.so /opt/sysimage-docker/sys.so"]
+
+
+def test_workload_kinds_reach_the_scripts_data() -> None:
+    data = prepare(EXAMPLES / "http-service", cli={
+        "allow_workload_errors": True, "trace": True, "statements_files": ["precompile/workload.jl"],
+    }).plan.builder_data()
+    assert data["allow_workload_errors"] is True
+    assert data["run_workloads"] is False  # the trace stage runs them; the sysimage step gets statements
+    assert data["statements_files"] == ["/app/precompile/workload.jl", TRACE_FILE]
+    assert data["precompile_files"] == ["/app/precompile/workload.jl"]
+    plain = prepare(EXAMPLES / "http-service").plan.builder_data()
+    assert plain["run_workloads"] is True and plain["statements_files"] == []
+
+
+def test_warmup_requests_in_the_data_file(example, tmp_path: Path) -> None:
+    project = example("http-service")
+    config = project / "sysimage-docker.toml"
+    warmup = 'warmup = [{ path = "/health" }, { method = "post", path = "/greet/x", body = "{}", status = 201 }]\n'
+    config.write_text(warmup + config.read_text())
+    prepared = prepare(project)
+    assert prepared.plan.trace  # implied
+    assert prepared.plan.builder_data()["warmup"] == [
+        {"method": "GET", "path": "/health", "body": "", "status": 200},
+        {"method": "POST", "path": "/greet/x", "body": "{}", "status": 201},
+    ]
+    assert 'script = "/app/bin/server.jl"' in prepared.files["sysimage-docker/plan.toml"]
+    # the tracer stage needs the app source; the builder's sysimage step does not
+    text = prepared.files["Dockerfile"]
+    tracer = text[text.index("AS tracer"):text.index("AS trace\n")]
+    builder = text[text.index("AS builder"):text.index("AS runtime")]
+    assert 'COPY ["app/", "/app/"]' in tracer
+    assert builder.index("build_sysimage.jl") < builder.index('COPY ["app/", "/app/"]')
+
+
+def test_app_mode_has_no_julia_installation_in_the_runtime() -> None:
+    text = prepare(EXAMPLES / "cli-tool", cli={"mode": "app", "precompile_files": None}).files["Dockerfile"]
+    runtime = text[text.index("AS runtime"):]
+    assert "/usr/local/julia" not in runtime and "/opt/julia/depot" not in runtime
+    assert 'ENTRYPOINT ["/opt/app/bin/WordStats"]' in runtime
