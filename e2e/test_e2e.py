@@ -100,3 +100,56 @@ def test_startup_time_with_and_without_sysimage(images) -> None:
     print(f"\n`using HTTP, JSON3` incl. container start: {with_sysimage:.2f} s with the sysimage, "
           f"{without:.2f} s without")
     assert with_sysimage < without
+
+
+def test_verify_the_real_image(images) -> None:
+    result = subprocess.run([*CLI, "verify", images["http-service"], "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] and report["sysimage"] == "/opt/sysimage-docker/sys.so"
+    assert {p["name"] for p in report["baked"]} >= {"HTTP", "JSON3"}
+    assert report["missing_artifacts"] == []
+
+
+def build_variant(tmp_path: Path, name: str, config_extra: str, *flags: str) -> tuple[str, subprocess.CompletedProcess]:
+    project = tmp_path / name
+    shutil.copytree(EXAMPLES / name, project)
+    config = project / "sysimage-docker.toml"
+    config.write_text(config_extra + config.read_text())
+    tag = f"sysimage-docker-e2e/{name}-variant:{uuid.uuid4().hex[:8]}"
+    result = subprocess.run([*CLI, "build", str(project), "-t", tag, "--progress", "plain", *flags], text=True,
+                            stderr=subprocess.PIPE, timeout=3600)
+    return tag, result
+
+
+def test_warmup_and_a_failing_warmup_request(tmp_path: Path) -> None:
+    tag, ok = build_variant(tmp_path, "http-service", 'warmup = [{ path = "/health" }, { path = "/greet/x" }]\n')
+    try:
+        assert ok.returncode == 0, ok.stderr[-3000:]
+        assert "warm-up GET /health -> 200" in ok.stderr
+    finally:
+        docker("image", "rm", "--force", tag, check=False)
+    tag, bad = build_variant(tmp_path / "bad", "http-service", 'warmup = [{ path = "/nope", status = 200 }]\n')
+    docker("image", "rm", "--force", tag, check=False)
+    assert bad.returncode == 1
+    assert "warm-up request GET /nope answered 404, expected 200" in bad.stderr
+
+
+def test_test_suite_workload_pkgimage_and_app_modes(tmp_path: Path) -> None:
+    tags = []
+    try:
+        tag, tests = build_variant(tmp_path / "t", "cli-tool", "test_workload = true\n")
+        tags.append(tag)
+        assert tests.returncode == 0, tests.stderr[-3000:]
+        tag, pkgimage = build_variant(tmp_path / "p", "hello", "", "--mode", "pkgimage")
+        tags.append(tag)
+        assert pkgimage.returncode == 0, pkgimage.stderr[-3000:]
+        assert docker("run", "--rm", tag, "/app/bin/hello.jl", "pkgimage").stdout.startswith("Hello, pkgimage!")
+        tag, app = build_variant(tmp_path / "a", "cli-tool", "", "--mode", "app")
+        tags.append(tag)
+        assert app.returncode == 0, app.stderr[-3000:]
+        (tmp_path / "words.txt").write_text("a b a")
+        out = docker("run", "--rm", "-v", f"{tmp_path}:/data:ro", tag, "/data/words.txt").stdout
+        assert json.loads(out)["distinct"] == 2
+    finally:
+        docker("image", "rm", "--force", *tags, check=False)

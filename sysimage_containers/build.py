@@ -182,6 +182,23 @@ def failure_message(view: ProgressView) -> str:
     return "\n".join(parts)
 
 
+def human_size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.1f} kB"
+
+
+def compiled_layer_size(engine: Engine, tag: str, plan: Any) -> int | None:
+    """The size of the layer that carries the sysimage (or the app bundle) in the runtime image."""
+    if plan.mode == "pkgimage":
+        return None
+    if plan.replace_default:
+        return None  # the sysimage travels inside the copied Julia tree
+    marker = "/opt/app" if plan.mode == "app" else plan.sysimage_path
+    for size, created in engine.layer_sizes(tag):
+        if "COPY" in created and marker in created:
+            return size
+    return None
+
+
 def print_plan(console: Console, prepared: Prepared, tags: tuple[str, ...]) -> None:
     plan = prepared.plan
     console.print(f"# plan: {', '.join(tags)}; Julia {plan.julia_version} ({plan.julia_reason}); "
@@ -196,13 +213,20 @@ def print_summary(console: Console, engine: Engine, prepared: Prepared, view: Pr
     lines = []
     if not options.push and options.output is None:
         image = engine.inspect(tags[0])
-        lines.append(f"image {image.id[:19]}  {', '.join(tags)}  {image.size / 1e6:.1f} MB")
+        lines.append(f"image {image.id[:19]}  {', '.join(tags)}  {human_size(image.size)}")
     lines.append(f"built in {seconds:.1f} s; per stage: "
                  + ", ".join(f"{stage} {secs:.1f} s" for stage, secs in parser.stage_seconds().items()))
     heavy = parser.heavy_steps()
     if heavy:
         lines.append("heavy steps: " + ", ".join(f"{name} {state}" for name, state in heavy.items()))
-    lines.append(f"baked into the sysimage: {' '.join(f'{p.name}@{p.version}' for p in plan.baked) or 'nothing'}")
+    if plan.mode != "pkgimage":
+        lines.append(f"baked into the sysimage: {' '.join(f'{p.name}@{p.version}' for p in plan.baked) or 'nothing'}")
+    if not options.push and options.output is None and (options.target in (None, "runtime")):
+        size = compiled_layer_size(engine, tags[0], plan)
+        if size is not None:
+            what = "app bundle" if plan.mode == "app" else "sysimage"
+            step = f" (sysimage step {heavy['sysimage']})" if "sysimage" in heavy else ""
+            lines.append(f"{what} size: {human_size(size)}{step}")
     workloads = [*plan.precompile_files, *plan.statements_files]
     lines.append(f"workloads: {', '.join(workloads) if workloads else 'none (only the packages load code)'}")
     for line in lines:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from python_on_whales import ClientNotFoundError, DockerClient
 from python_on_whales.exceptions import DockerException
+from python_on_whales.utils import run as run_cli
 from python_on_whales.utils import stream_stdout_and_stderr
 
 from sysimage_containers.errors import BuildFailed, EngineUnavailable, UsageError
@@ -226,6 +227,17 @@ class Engine:
             labels=dict(config.labels or {}), entrypoint=tuple(config.entrypoint or ()),
             cmd=tuple(config.cmd or ()), user=config.user or "", env=tuple(config.env or ()),
         )
+
+    def layer_sizes(self, reference: str) -> list[tuple[int, str]]:
+        """(bytes, instruction) per layer; python-on-whales has no `history` yet, so its runner calls the CLI."""
+        out = run_cli([*map(str, self.docker.client_config.docker_cmd), "history", "--human=false", "--no-trunc",
+                       "--format", "{{.Size}}\t{{.CreatedBy}}", reference])
+        layers = []
+        for line in out.splitlines():
+            size, _, created = line.partition("\t")
+            if size.isdigit():
+                layers.append((int(size), created))
+        return layers
 
     def image_exists(self, reference: str) -> bool:
         return self.docker.image.exists(reference)

@@ -22,6 +22,10 @@ VARIANTS = [
     ["--no-buildkit"],
     ["--replace-default"],
     ["--cpu-target", "native", "--no-buildkit", "--replace-default"],
+    ["--mode", "pkgimage"],
+    ["--trace", "--private-git", "ssh"],
+    ["--no-incremental", "--filter-stdlibs", "--private-git", "token"],
+    ["--test-workload", "--mode", "app"],
 ]
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
 
@@ -36,13 +40,18 @@ def instructions(text: str) -> list[str]:
     return [c.cmd for c in dockerfile.parse_string(text)]
 
 
-@pytest.mark.parametrize("flags", VARIANTS, ids=lambda f: " ".join(f) or "default")
-@pytest.mark.parametrize("name", ["hello", "http-service", "cli-tool"])
+# app mode with the test suite needs a package with julia_main and tests: the cli-tool example
+CASES = [(name, flags) for name in ("hello", "http-service", "cli-tool") for flags in VARIANTS
+         if "app" not in flags or name == "cli-tool"]
+
+
+@pytest.mark.parametrize(("name", "flags"), CASES, ids=[f"{n}-{' '.join(f) or 'default'}" for n, f in CASES])
 def test_examples_parse_and_lint(cli, name: str, flags: list[str], tmp_path: Path) -> None:
     text = generated(cli, EXAMPLES / name, *flags)
     commands = dockerfile.parse_string(text)
     cmds = [c.cmd for c in commands]
-    assert cmds.count("FROM") == 3  # deps, builder, runtime
+    traced = "--trace" in flags or "--test-workload" in flags
+    assert cmds.count("FROM") == (5 if traced else 3)  # deps, [tracer, trace,] builder, runtime
     assert cmds[-2:] == ["ENTRYPOINT", "CMD"]
     assert all(c.json for c in commands if c.cmd in ("ENTRYPOINT", "CMD"))
     mounts = [f for c in commands for f in c.flags if f.startswith("--mount")]

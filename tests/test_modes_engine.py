@@ -45,7 +45,8 @@ def test_pkgimage_mode(docker_env, example) -> None:
 
 def test_app_mode(docker_env, example) -> None:
     tag = docker_env.unique_tag("app")
-    build(docker_env, example("cli-tool"), "-t", tag, "--mode", "app")
+    result = build(docker_env, example("cli-tool"), "-t", tag, "--mode", "app")
+    assert any(line.startswith("app bundle size: ") for line in result.stderr.splitlines())
     config = json.loads(docker_env.docker("image", "inspect", "--format", "{{json .Config}}", tag).stdout)
     assert (config["Entrypoint"] == ["/opt/app/bin/WordStats"] and config["Cmd"] is None) or config["Cmd"] == []
     assert not any(e.startswith("JULIA_DEPOT_PATH=") for e in config["Env"])
@@ -109,6 +110,8 @@ def test_verify_reports_and_catches_a_version_mismatch(docker_env, tmp_path: Pat
     tag = docker_env.unique_tag("verify")
     result = build(docker_env, EXAMPLES / "http-service", "-t", tag, "--verify")
     assert "HTTP" in result.stderr and "1.10.16" in result.stderr
+    size = next(line for line in result.stderr.splitlines() if line.startswith("sysimage size: "))
+    assert size.endswith(" kB (sysimage step ran (0.1 s))") or " kB (sysimage step " in size
     report = cli(docker_env, "verify", tag, "--json")
     assert report.returncode == 0, report.stderr
     data = json.loads(report.stdout)

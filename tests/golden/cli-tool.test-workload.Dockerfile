@@ -46,6 +46,8 @@ COPY ["app/", "/app/"]
 FROM deps AS tracer
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
     julia --startup-file=no --project=/app /opt/sysimage-docker/julia/test_env.jl
+# Separate steps on purpose: each heavy step is its own cache boundary and progress line.
+# hadolint ignore=DL3059
 RUN julia --startup-file=no --project=/app --trace-compile=/opt/sysimage-docker/trace/precompile_statements.jl /opt/sysimage-docker/julia/run_workloads.jl
 
 # `sysimage-docker build --target trace -o DIR` writes the statements to DIR.
@@ -57,6 +59,8 @@ FROM deps AS builder
 COPY --from=tracer /opt/sysimage-docker/trace/precompile_statements.jl /opt/sysimage-docker/trace/precompile_statements.jl
 RUN env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl
+# Separate steps on purpose: each heavy step is its own cache boundary and progress line.
+# hadolint ignore=DL3059
 RUN julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
 
 ############################ runtime: Julia, the depot the app needs, one sysimage ############################

@@ -50,6 +50,7 @@ COPY ["app/", "/app/"]
 RUN julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
 
 # replace_default: the custom sysimage becomes Julia's default sys.so; no stock sysimage is shipped.
+# hadolint ignore=DL3059
 RUN cp -a /usr/local/julia /opt/sysimage-docker/julia-runtime && \
     cp /opt/sysimage-docker/build/sys.so /opt/sysimage-docker/julia-runtime/lib/julia/sys.so
 

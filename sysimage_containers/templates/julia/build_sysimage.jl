@@ -3,12 +3,32 @@
 using PackageCompiler
 include(joinpath(@__DIR__, "common.jl"))
 
+# On failure only: load each package on its own in a child Julia to name the ones that cannot be baked.
+# The name travels as an argument, never as code.
+function unloadable(packages, project)
+    bad = String[]
+    for package in packages
+        cmd = `$(Base.julia_cmd()) --startup-file=no --project=$(project) -e 'Base.require(Main, Symbol(ARGS[1]))' $(string(package))`
+        success(pipeline(cmd; stdout = devnull, stderr = devnull)) || push!(bad, string(package))
+    end
+    return bad
+end
+
 packages = Symbol.(PLAN["packages"])
 target = cpu_target(PLAN)
 options = compile_options(PLAN)
 println("sysimage-docker: baking ", join(string.(packages), ", "), " for CPU target ", target)
 t0 = time()
-create_sysimage(packages; sysimage_path = PLAN["sysimage_path"], project = PLAN["app_dir"], cpu_target = target,
-                options...)
+try
+    create_sysimage(packages; sysimage_path = PLAN["sysimage_path"], project = PLAN["app_dir"], cpu_target = target,
+                    options...)
+catch err
+    bad = unloadable(packages, PLAN["app_dir"])
+    if !isempty(bad)
+        println(stderr, "sysimage-docker: cannot bake ", join(bad, ", "), ": it fails to load on its own; ",
+                "leave it out with exclude = [", join(repr.(bad), ", "), "]")
+    end
+    rethrow()
+end
 println("sysimage-docker: sysimage step took ", round(time() - t0; digits = 1), " s, ",
         filesize(PLAN["sysimage_path"]), " bytes")
