@@ -11,6 +11,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import uuid
 from dataclasses import dataclass, field
@@ -54,6 +55,14 @@ class DockerEnv:
         })
         base.update(extra)
         return base
+
+    def cli(self, *args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:
+        """`sysimage-docker ARGS` as a real process against the local engine and images."""
+        return subprocess.run([sys.executable, "-m", "sysimage_containers", *map(str, args)], capture_output=True,
+                              text=True, env=self.env(**env), timeout=timeout)
+
+    def build(self, project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return self.cli("build", project, "--progress", "plain", *args, **env)
 
     def run(self, image: str, *args: str, entrypoint: str | None = None) -> subprocess.CompletedProcess[str]:
         cmd = ["run", "--rm", "--network", "none"]

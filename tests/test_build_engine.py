@@ -20,10 +20,8 @@ CLI = [sys.executable, "-m", "sysimage_containers"]
 PORTABLE_AMD64 = "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)"
 
 
-def build(docker_env, project: Path, *args: str, env: dict[str, str] | None = None,
-          timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "build", str(project), "--progress", "plain", *args], capture_output=True,
-                          text=True, env=docker_env.env(**(env or {})), timeout=timeout)
+def build(docker_env, project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return docker_env.build(project, *args, **(env or {}))
 
 
 def inspect(docker_env, tag: str, fmt: str) -> str:

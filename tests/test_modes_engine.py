@@ -18,11 +18,11 @@ TRACE = "/opt/sysimage-docker/trace/precompile_statements.jl"
 
 
 def cli(docker_env, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=docker_env.env(), timeout=300)
+    return docker_env.cli(*args)
 
 
 def build(docker_env, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = cli(docker_env, "build", str(project), "--progress", "plain", *args)
+    result = docker_env.build(project, *args)
     assert result.returncode == 0, result.stderr
     return result
 

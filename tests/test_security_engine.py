@@ -15,8 +15,7 @@ CLI = [sys.executable, "-m", "sysimage_containers"]
 
 
 def build(docker_env, project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "build", str(project), "--progress", "plain", *args], capture_output=True,
-                          text=True, env=docker_env.env(**env), timeout=300)
+    return docker_env.build(project, *args, **env)
 
 
 def saved(docker_env, tag: str) -> bytes:
