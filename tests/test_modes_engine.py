@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import pytest
 from conftest import EXAMPLES
 
 pytestmark = pytest.mark.docker
-CLI = [sys.executable, "-m", "sysimage_containers"]
 TRACE = "/opt/sysimage-docker/trace/precompile_statements.jl"
 
 

@@ -20,7 +20,8 @@ end
 function run_file(file::AbstractString)
     println("sysimage-docker: running workload ", file)
     try
-        Base.include(Module(:SysimageDockerWorkload), file)
+        # into Main, as PackageCompiler does: a workload's own `include("helper.jl")` then works
+        Base.include(Main, file)
     catch err
         where = err isa LoadError ? "$(err.file) failed at line $(err.line)" : "$(file) failed"
         inner = err isa LoadError ? err.error : err
@@ -66,7 +67,7 @@ requests = PLAN["warmup"]
 if !isempty(requests)
     script, port = PLAN["script"], PLAN["port"]
     app = @async try
-        Base.include(Module(:SysimageDockerApp), script)
+        Base.include(Main, script)
     catch err
         fail("sysimage-docker: warm-up: the app $(script) stopped: $(sprint(showerror, err))")
     end
