@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from dataclasses import replace as dataclass_replace
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +102,7 @@ def run_build(
         engine_info = engine.detect()
         if not cfg.buildkit and engine_info.backend == DOCKER_BUILDKIT:
             # asked for the classic rendering: build it with the classic builder too
-            engine_info = dataclass_replace(engine_info, backend=DOCKER_CLASSIC)
+            engine_info = replace(engine_info, backend=DOCKER_CLASSIC)
         if not engine_info.buildkit and cfg.buildkit:
             warn(f"{engine_info.backend} has no BuildKit: rendering without cache mounts (downloads are not cached "
                  "across builds); install buildx for faster rebuilds")

@@ -22,7 +22,6 @@ DISK_WANTED = 20 * GB
 def diagnose(console: Console, environ: Mapping[str, str], cli: dict[str, Any]) -> int:
     cfg = config_module.resolve(None, environ=environ, cli=cli)
     table = Table("check", "found", "consequence for a sysimage build", show_lines=False)
-    status = 0
     try:
         engine = Engine(cfg.engine, cfg.docker_client)
         info = engine.detect()
@@ -51,4 +50,4 @@ def diagnose(console: Console, environ: Mapping[str, str], cli: dict[str, Any]) 
     table.add_row("free disk", f"{free / GB:.1f} GB at {root}",
                   "enough" if free >= DISK_WANTED else "builder images with a sysimage take several GB: free space")
     console.print(table)
-    return status
+    return 0

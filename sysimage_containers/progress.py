@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -54,7 +55,7 @@ class Step:
 class LogParser:
     """Turns log lines into Steps; knows both BuildKit's plain format and the classic builder's."""
 
-    def __init__(self, clock: callable = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.steps: dict[str, Step] = {}
         self.order: list[str] = []
