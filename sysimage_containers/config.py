@@ -233,12 +233,13 @@ def _coerce(option: Option, raw: Any, where: str, from_file: bool = False) -> An
         return tuple(_request(item, f"{where}[{i}]") for i, item in enumerate(raw))
     if kind == "table":
         if isinstance(raw, list | tuple):  # K=V pairs from the command line
-            pairs = []
+            pairs: dict[str, str] = {}
             for item in raw:
                 if not isinstance(item, str) or "=" not in item:
                     raise UsageError(f"{where}: expected KEY=VALUE, got {item!r}")
-                pairs.append(tuple(item.split("=", 1)))
-            raw = dict(pairs)
+                key, value = item.split("=", 1)
+                pairs[key] = value
+            raw = pairs
         if not isinstance(raw, dict):
             raise UsageError(f"{where}: expected a table, got {_type_name(raw)}")
         return tuple(sorted((_check_table_key(option.key, k, where), _check_table_value(option.key, v, f"{where}.{k}"))

@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from python_on_whales import ClientNotFoundError, DockerClient
 from python_on_whales.exceptions import DockerException
@@ -117,7 +118,8 @@ class Engine:
         mem_total = docker_root = None
         try:
             info = self.docker.system.info()
-            mem_total, docker_root = info.mem_total, info.docker_root_dir
+            mem_total = info.mem_total
+            docker_root = str(info.docker_root_dir) if info.docker_root_dir else None
         except DockerException:
             pass
         return EngineInfo(backend=self._backend(client_version), client=self.client,
@@ -173,19 +175,19 @@ class Engine:
             raise
 
     def _buildx_lines(self, request: BuildRequest) -> Iterator[str]:
-        outputs = {}
-        if request.output:
-            outputs = dict(part.split("=", 1) for part in request.output.split(","))
+        if len(request.cache_to) > 1:
+            raise UsageError("--cache-to: buildx takes one cache export")
         logs = self.docker.buildx.build(
             str(request.context), tags=list(request.tags), build_args=dict(request.build_args),
             target=request.target, network=request.network, cache=not request.no_cache, pull=request.pull,
             platforms=list(request.platforms) or None, push=request.push, load=request.load and not request.push
             and not request.output and len(request.platforms) <= 1,
-            cache_from=list(request.cache_from) or None, cache_to=list(request.cache_to) or None,
+            cache_from=[cache_spec(c) for c in request.cache_from] or None,
+            cache_to=cache_spec(request.cache_to[0]) if request.cache_to else None,
             secrets=list(request.secrets), ssh=",".join(request.ssh) or None, builder=request.builder,
-            output=outputs, progress="plain", stream_logs=True,
+            output=cache_spec(request.output) if request.output else {}, progress="plain", stream_logs=True,
         )
-        yield from logs
+        yield from cast(Iterator[str], logs)
 
     def _cli_lines(self, info: EngineInfo, request: BuildRequest) -> Iterator[str]:
         cmd: list[str] = [*map(str, self.docker.client_config.docker_cmd), "build"]
@@ -200,9 +202,9 @@ class Engine:
             cmd += ["--tag", tag]
         for key, value in request.build_args:
             cmd += ["--build-arg", f"{key}={value}"]
-        for flag, value in (("--target", request.target), ("--network", request.network)):
-            if value:
-                cmd += [flag, value]
+        for flag, given in (("--target", request.target), ("--network", request.network)):
+            if given:
+                cmd += [flag, given]
         cmd += ["--no-cache"] if request.no_cache else []
         cmd += ["--pull"] if request.pull else []
         cmd += [f"--platform={p}" for p in request.platforms]
@@ -230,8 +232,8 @@ class Engine:
 
     def layer_sizes(self, reference: str) -> list[tuple[int, str]]:
         """(bytes, instruction) per layer; python-on-whales has no `history` yet, so its runner calls the CLI."""
-        out = run_cli([*map(str, self.docker.client_config.docker_cmd), "history", "--human=false", "--no-trunc",
-                       "--format", "{{.Size}}\t{{.CreatedBy}}", reference])
+        out = cast(str, run_cli([*map(str, self.docker.client_config.docker_cmd), "history", "--human=false",
+                                 "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}", reference]))
         layers = []
         for line in out.splitlines():
             size, _, created = line.partition("\t")
@@ -271,6 +273,13 @@ class Engine:
 
     def remove_images(self, references: Sequence[str]) -> None:
         self.docker.image.remove(list(references), force=True)
+
+
+def cache_spec(text: str) -> dict[str, str]:
+    """`type=registry,ref=R,mode=max` (or a bare image reference) as the dict python-on-whales takes."""
+    if "=" not in text:
+        return {"type": "registry", "ref": text}
+    return dict(part.split("=", 1) for part in text.split(",") if "=" in part)
 
 
 def _version_text(part: object) -> str:

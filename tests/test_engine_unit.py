@@ -53,3 +53,41 @@ def test_buildx_may_do_everything() -> None:
     engine.check_capabilities(info, BuildRequest(context=Path("."), tags=("a:b",), push=True, builder="k8s",
                                                  platforms=("linux/amd64", "linux/arm64"), cache_to=("x",),
                                                  secrets=("id=a",)))
+
+
+class FakeBuildx:
+    def __init__(self) -> None:
+        self.kwargs: dict = {}
+
+    def build(self, context: str, **kwargs: object):
+        self.kwargs = {"context": context, **kwargs}
+        return iter(["#1 [builder 1/2] FROM x", "#1 DONE 0.1s"])
+
+
+def test_buildx_arguments_match_python_on_whales(tmp_path: Path) -> None:
+    engine = engine_module.Engine.__new__(engine_module.Engine)
+    engine.client = "docker"
+    fake = FakeBuildx()
+    engine.docker = type("D", (), {"buildx": fake})()
+    info = EngineInfo(backend="buildx", client="docker", client_version="28", server_version="28")
+    request = BuildRequest(context=tmp_path, tags=("app:1",), build_args=(("A", "1"),), platforms=("linux/amd64",),
+                           cache_from=("type=registry,ref=r/cache", "r/other:cache"),
+                           cache_to=("type=registry,ref=r/cache,mode=max",), secrets=("id=git-credentials,src=f",),
+                           ssh=("default",), output="type=local,dest=out")
+    lines: list[str] = []
+    engine.build(info, request, lines.append)
+    assert lines == ["#1 [builder 1/2] FROM x", "#1 DONE 0.1s"]
+    k = fake.kwargs
+    assert k["cache_from"] == [{"type": "registry", "ref": "r/cache"}, {"type": "registry", "ref": "r/other:cache"}]
+    assert k["cache_to"] == {"type": "registry", "ref": "r/cache", "mode": "max"}
+    assert k["output"] == {"type": "local", "dest": "out"} and k["load"] is False  # an output replaces --load
+    assert k["secrets"] == ["id=git-credentials,src=f"] and k["ssh"] == "default"
+    assert k["stream_logs"] is True and k["progress"] == "plain" and k["build_args"] == {"A": "1"}
+
+
+def test_one_cache_export_only() -> None:
+    engine = engine_module.Engine.__new__(engine_module.Engine)
+    engine.docker = type("D", (), {"buildx": FakeBuildx()})()
+    info = EngineInfo(backend="buildx", client="docker", client_version="28", server_version="28")
+    with pytest.raises(UsageError, match="buildx takes one cache export"):
+        engine.build(info, BuildRequest(context=Path("."), tags=("a:b",), cache_to=("a", "b")), lambda _: None)
