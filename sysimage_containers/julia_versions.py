@@ -1,8 +1,4 @@
-"""Julia versions: Pkg-style compat specifiers, the table of known releases, and choosing the version to build.
-
-Pkg's compat grammar is mapped onto npm-style ranges (semantic_version.NpmSpec), which share its caret,
-tilde and hyphen semantics; the few places where they differ are translated here.
-"""
+"""Julia versions: the table of known releases, `[compat] julia`, and choosing the version to build."""
 
 from __future__ import annotations
 
@@ -16,12 +12,12 @@ from importlib import resources
 from pathlib import Path
 
 import tomlkit
-from semantic_version import NpmSpec, Version
+from semantic_version import Version
 
 from sysimage_containers.errors import UsageError
+from sysimage_containers.pkg_compat import parse_spec
 
 VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.]+))?(?:\+[0-9A-Za-z.]+)?$")
-PARTIAL_RE = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 DEFAULT_VERSIONS_URL = "https://julialang-s3.julialang.org/bin/versions.json"
 
 
@@ -32,56 +28,19 @@ def parse_version(text: str) -> Version:
     return Version(text)
 
 
-def release_of(version: Version) -> Version:
-    """The version without prerelease/build tags, for range checks (Pkg compares ranges, not npm tags)."""
-    return Version(major=version.major, minor=version.minor, patch=version.patch)
-
-
 class CompatSpec:
-    """A `[compat]` entry with Pkg semantics: `1.6` means `^1.6`, comma means union."""
+    """A `[compat]` entry with Pkg's own semantics (see pkg_compat): `1.6` means `^1.6`, comma means union."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        parts = [p.strip() for p in text.split(",")]
-        if not parts or any(not p for p in parts):
-            raise ValueError(f"empty specifier in {text!r}")
-        try:
-            self._spec = NpmSpec(" || ".join(_to_npm(p) for p in parts))
-        except ValueError as exc:
-            raise ValueError(f"invalid compat specifier {text!r}") from exc
+        self.spec = parse_spec(text)
 
     def contains(self, version: Version) -> bool:
-        return release_of(version) in self._spec
+        # Pkg compares release numbers only: 1.11.0-rc3 counts as 1.11.0
+        return self.spec.contains((version.major, version.minor, version.patch))
 
     def __repr__(self) -> str:
         return f"CompatSpec({self.text!r})"
-
-
-def _to_npm(part: str) -> str:
-    part = part.replace("≥", ">=").replace("≤", "<=")
-    if " - " in part:
-        low, high = (s.strip() for s in part.split(" - ", 1))
-        _check_partial(low)
-        _check_partial(high)
-        return f"{low} - {high}"
-    match = re.match(r"^(\^|~|=|>=|<=|>|<)?\s*(.*)$", part)
-    assert match is not None  # the pattern matches every string
-    op, ver = match.group(1) or "^", match.group(2)
-    nums = _check_partial(ver)
-    if op == "=":
-        # Pkg's `=` is one exact version; missing parts are zero
-        nums = nums + [0] * (3 - len(nums))
-        return "=" + ".".join(map(str, nums))
-    if op == "~" and len(nums) == 3 and nums[0] == 0 and nums[1] == 0:
-        return f">={ver} <0.0.{nums[2] + 1}"
-    return f"{op}{ver}"
-
-
-def _check_partial(ver: str) -> list[int]:
-    match = PARTIAL_RE.match(ver.strip())
-    if not match:
-        raise ValueError(f"invalid version {ver!r}")
-    return [int(g) for g in match.groups() if g is not None]
 
 
 @dataclass(frozen=True)

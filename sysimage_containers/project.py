@@ -17,6 +17,7 @@ from semantic_version import Version
 from sysimage_containers import tomlfiles
 from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import CompatSpec, parse_version
+from sysimage_containers.pkg_compat import HashInput, project_hash
 
 PROJECT_FILES = ("JuliaProject.toml", "Project.toml")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -50,6 +51,7 @@ class Manifest:
     julia_version: str | None
     entries: tuple[ManifestEntry, ...]
     sha256: str
+    project_hash: str | None = None
 
     def get(self, name: str) -> ManifestEntry | None:
         return next((e for e in self.entries if e.name == name), None)
@@ -78,6 +80,7 @@ class JuliaProject:
     workspace_members: tuple[str, ...]  # project files of workspace members, relative to root
     manifest_candidates: tuple[str, ...]  # manifests present, in Julia's preference order
     explicit_manifest: str | None = None
+    hash_inputs: tuple[HashInput, ...] = ()  # what Pkg's project_hash covers: this project, then its members
 
     @property
     def is_package(self) -> bool:
@@ -135,6 +138,8 @@ def read_project(directory: Path) -> JuliaProject:
     ):
         raise UsageError(f"{project_file}: [targets] must map target names to lists of package names")
     explicit = _opt_str(data, "manifest", project_file)
+    members: list[tuple[str, HashInput]] = []
+    _workspace_members(root, data, project_file, seen=set(), found=members)
     return JuliaProject(
         root=root,
         project_file=project_file,
@@ -147,10 +152,23 @@ def read_project(directory: Path) -> JuliaProject:
         extras=_uuid_table(data, "extras", project_file),
         compat=compat,
         targets=tuple(sorted((k, tuple(v)) for k, v in targets_raw.items())),
-        workspace_members=_workspace_members(root, data, project_file, seen=set()),
+        workspace_members=tuple(rel for rel, _ in members),
         manifest_candidates=_manifest_candidates(root),
         explicit_manifest=explicit,
+        hash_inputs=(_hash_input(data), *(inputs for _, inputs in members)),
     )
+
+
+def _hash_input(data: dict[str, Any]) -> HashInput:
+    def table(key: str) -> dict[str, str]:
+        value = data.get(key, {})
+        return {k: v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
+
+    name, uuid = data.get("name"), data.get("uuid")
+    return HashInput(name=name if isinstance(name, str) else None,
+                     uuid=uuid.lower() if isinstance(uuid, str) else None,
+                     deps={k: v.lower() for k, v in table("deps").items()},
+                     weakdeps={k: v.lower() for k, v in table("weakdeps").items()}, compat=table("compat"))
 
 
 def _load_text(text: str, shown: str) -> dict[str, Any]:
@@ -188,12 +206,13 @@ def _str_table(data: dict[str, Any], key: str, shown: str) -> tuple[tuple[str, s
     return tuple(sorted(table.items()))
 
 
-def _workspace_members(root: Path, data: dict[str, Any], shown: str, seen: set[Path]) -> tuple[str, ...]:
+def _workspace_members(root: Path, data: dict[str, Any], shown: str, seen: set[Path],
+                       found: list[tuple[str, HashInput]]) -> None:
+    """Workspace member project files (recursively), relative to root, with what the hash needs of each."""
     workspace = data.get("workspace", {})
     projects = workspace.get("projects", []) if isinstance(workspace, dict) else None
     if not isinstance(projects, list) or not all(isinstance(p, str) for p in projects):
         raise UsageError(f"{shown}: [workspace] projects must be a list of directory names")
-    members: list[str] = []
     base = (root / shown).parent
     for rel in projects:
         member_dir = (base / rel).resolve()
@@ -207,10 +226,9 @@ def _workspace_members(root: Path, data: dict[str, Any], shown: str, seen: set[P
             relative = member_file.relative_to(root)
         except ValueError:
             raise UsageError(f"{shown}: [workspace] project {rel!r} lies outside the project") from None
-        members.append(relative.as_posix())
         member_data = tomlfiles.load(member_file, relative.as_posix(), tomlfiles.MAX_SMALL_TOML_BYTES)
-        members.extend(_workspace_members(root, member_data, relative.as_posix(), seen))
-    return tuple(members)
+        found.append((relative.as_posix(), _hash_input(member_data)))
+        _workspace_members(root, member_data, relative.as_posix(), seen, found)
 
 
 def _manifest_candidates(root: Path) -> tuple[str, ...]:
@@ -277,12 +295,14 @@ def read_manifest(project: JuliaProject, name: str) -> Manifest:
             raise UsageError(f"{name}: entry {pkg!r} must be an array of tables ([[deps.{pkg}]])")
         for item in items:
             entries.append(_entry(name, pkg, item))
+    project_hash = data.get("project_hash") if fmt != "1.0" else None
     return Manifest(
         file=name,
         format=fmt,
         julia_version=julia_version,
         entries=tuple(entries),
         sha256=hashlib.sha256(text.encode()).hexdigest(),
+        project_hash=project_hash if isinstance(project_hash, str) else None,
     )
 
 
@@ -335,6 +355,8 @@ def load_environment(project: JuliaProject, series: tuple[int, int] | None, reso
         )
     if missing:
         warnings.append(f"{name} lacks {tomlfiles.names(missing)}: resolving in the builder (resolve = true)")
+    else:
+        warnings.extend(_hash_warning(project, manifest))
     for dep in project.dep_names:
         entry, spec = manifest.get(dep), project.compat_for(dep)
         if entry is None or spec is None or entry.version is None or entry.is_stdlib:
@@ -354,6 +376,22 @@ def load_environment(project: JuliaProject, series: tuple[int, int] | None, reso
         path_deps=_path_dependencies(project, manifest),
         warnings=tuple(warnings),
     )
+
+
+def _hash_warning(project: JuliaProject, manifest: Manifest) -> list[str]:
+    """Recompute project_hash as the Pkg that wrote the manifest does (it exists since Julia 1.8)."""
+    writer = manifest_julia_version(manifest)
+    if manifest.project_hash is None or writer is None or (writer.major, writer.minor) < (1, 8):
+        return []
+    try:
+        expected = project_hash(project.hash_inputs[0], project.hash_inputs[1:], (writer.major, writer.minor))
+    except ValueError:
+        return []  # a member's [compat] Pkg itself would reject; instantiate reports it
+    if expected == manifest.project_hash:
+        return []
+    return [f"{manifest.file}: its project_hash does not match {project.project_file} ([deps] or [compat] changed "
+            f"after the last resolve; Julia {writer.major}.{writer.minor} says so too): re-resolve so that the image "
+            "has what the project asks for"]
 
 
 def _path_dependencies(project: JuliaProject, manifest: Manifest) -> tuple[PathDependency, ...]:

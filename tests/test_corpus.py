@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 from conftest import CORPUS, tree_files
 from corpus_expectations import ERRORS, GENERATES
+
+from sysimage_containers.pkg_compat import project_hash
+from sysimage_containers.project import manifest_julia_version, read_manifest, read_project
 
 
 def test_expectations_cover_the_whole_corpus() -> None:
@@ -69,3 +73,39 @@ def test_prerelease_julia_from_manifest_warns(cli) -> None:
     result = cli("generate", CORPUS / "20-New-Earth-Lab--ImgCalibService.jl")
     assert result.code == 0
     assert "warning: Julia 1.11.0-rc3 (from Manifest.toml) is not in the known-release table" in result.err
+
+
+def _source(project: str) -> dict:
+    return tomllib.loads((CORPUS / project / "SOURCE.toml").read_text())
+
+
+def _hashed_manifests() -> list[tuple[str, str]]:
+    return [(p.name, m) for p in sorted(CORPUS.iterdir()) if p.is_dir()
+            for m, facts in _source(p.name).get("manifests", {}).items() if "project_hash_matches" in facts]
+
+
+@pytest.mark.parametrize(("project", "manifest_name"), _hashed_manifests())
+def test_project_hash_agrees_with_pkg(project: str, manifest_name: str) -> None:
+    """The corpus records whether each manifest's project_hash matches (recomputed with Pkg): so must we."""
+    expected = _source(project)["manifests"][manifest_name]["project_hash_matches"]
+    julia_project = read_project(CORPUS / project)
+    manifest = read_manifest(julia_project, manifest_name)
+    writer = manifest_julia_version(manifest)
+    assert writer is not None and manifest.project_hash is not None
+    computed = project_hash(julia_project.hash_inputs[0], julia_project.hash_inputs[1:], (writer.major, writer.minor))
+    assert (computed == manifest.project_hash) is expected
+
+
+def test_hash_checks_cover_every_pkg_generation() -> None:
+    writers = {tomllib.loads((CORPUS / p / m).read_text())["julia_version"][:4] for p, m in _hashed_manifests()}
+    assert {"1.8.", "1.9.", "1.10", "1.11", "1.12"} <= writers
+
+
+@pytest.mark.parametrize("project", sorted(GENERATES))
+def test_out_of_sync_manifest_warns(cli, project: str) -> None:
+    manifest = GENERATES[project][1]
+    facts = _source(project).get("manifests", {}).get(manifest, {})
+    result = cli("generate", CORPUS / project)
+    assert result.code == 0
+    warned = f"{manifest}: its project_hash does not match" in result.err
+    assert warned is (facts.get("project_hash_matches") is False)
