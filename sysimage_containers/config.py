@@ -167,7 +167,7 @@ def _read_file(text: str, shown: str) -> dict[str, Any]:
             for name in raw:
                 if not isinstance(raw[name], str):
                     line, col = tomlfiles.locate_key(text, name, key)
-                    raise UsageError(f"{shown}:{line}:{col}: {key}.{name}: expected a string")
+                    raise UsageError(f"{shown}:{line}:{col}: {key}.{shown_name(name)}: expected a string")
         out[key] = _coerce(option, raw, where, from_file=True)
     return out
 
@@ -242,8 +242,8 @@ def _coerce(option: Option, raw: Any, where: str, from_file: bool = False) -> An
             raw = pairs
         if not isinstance(raw, dict):
             raise UsageError(f"{where}: expected a table, got {_type_name(raw)}")
-        return tuple(sorted((_check_table_key(option.key, k, where), _check_table_value(option.key, v, f"{where}.{k}"))
-                            for k, v in raw.items()))
+        return tuple(sorted((_check_table_key(option.key, k, where),
+                             _check_table_value(option.key, v, f"{where}.{shown_name(k)}")) for k, v in raw.items()))
     if raw is None:
         return None
     if not isinstance(raw, str):
@@ -268,6 +268,11 @@ def _request(item: Any, where: str) -> Request:
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise UsageError(f"{where}.status: {status!r} is not an HTTP status (100-599)")
     return Request(method=method.upper(), path=path, body=body, status=status)
+
+
+def shown_name(name: str) -> str:
+    """A key as it appears in a message: plain when it is a plain name, quoted otherwise."""
+    return name if re.fullmatch(r"[A-Za-z0-9_.-]+", name) else repr(name)
 
 
 def _check_text(value: str, where: str) -> str:

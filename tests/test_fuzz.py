@@ -15,7 +15,7 @@ from pathlib import Path
 import dockerfile
 import tomlkit
 from conftest import EXAMPLES
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sysimage_containers.errors import UsageError
@@ -120,6 +120,7 @@ def test_fuzz_manifest_toml(tmp_path_factory, entry: str, field: str, value: obj
 
 @SETTINGS
 @given(config=st.dictionaries(st.sampled_from([o.key for o in OPTIONS]) | st.text(max_size=10), values, max_size=4))
+@example(config={"env": {"\n": 0}})  # once printed a two-line error
 def test_fuzz_config_file(tmp_path_factory, config: dict) -> None:
     project = fresh(tmp_path_factory)
     text = dumps(config)
