@@ -22,6 +22,7 @@ from sysimage_containers import context
 from sysimage_containers.engine import DOCKER_BUILDKIT, DOCKER_CLASSIC, BuildRequest, Engine, EngineInfo
 from sysimage_containers.errors import BuildFailed, UsageError
 from sysimage_containers.pipeline import Prepared, prepare
+from sysimage_containers.plan import GIT_SECRET_ID
 from sysimage_containers.progress import ProgressView, step_line
 
 TAG_RE = re.compile(
@@ -125,6 +126,7 @@ def run_build(
     console.print(f"building {', '.join(tags)} with {engine_info.backend} ({engine_info.client} "
                   f"{engine_info.client_version}, engine {engine_info.server_version})", markup=False)
     started = time.monotonic()
+    missing_credentials(prepared.plan.private_git, options, warn)
     leave_out = secret_files_inside(prepared.environment.project.root, options.secrets)
     for rel in leave_out:
         warn(f"the secret file {rel} is inside the project: it is left out of the build context")
@@ -141,6 +143,15 @@ def run_build(
             raise BuildFailed(failure_message(view)) from None
     print_summary(console, engine, prepared, view, tags, time.monotonic() - started, options)
     return prepared, tags[0]
+
+
+def missing_credentials(private_git: str, options: BuildOptions, warn: Any) -> None:
+    """BuildKit skips a secret or ssh mount nobody provided; say so before git fails for lack of it."""
+    ids = {dict(p.split("=", 1) for p in spec.split(",") if "=" in p).get("id") for spec in options.secrets}
+    if private_git == "token" and GIT_SECRET_ID not in ids:
+        warn(f"private_git = token but no --secret id={GIT_SECRET_ID},src=FILE: private packages cannot be fetched")
+    if private_git == "ssh" and not options.ssh:
+        warn("private_git = ssh but no --ssh default: private packages cannot be fetched")
 
 
 def secret_files_inside(root: Path, secrets: tuple[str, ...]) -> tuple[str, ...]:

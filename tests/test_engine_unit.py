@@ -91,3 +91,18 @@ def test_one_cache_export_only() -> None:
     info = EngineInfo(backend="buildx", client="docker", client_version="28", server_version="28")
     with pytest.raises(UsageError, match="buildx takes one cache export"):
         engine.build(info, BuildRequest(context=Path("."), tags=("a:b",), cache_to=("a", "b")), lambda _: None)
+
+
+@pytest.mark.parametrize(("private_git", "secrets", "ssh", "warning"), [
+    ("token", (), (), "private_git = token but no --secret id=git-credentials,src=FILE"),
+    ("token", ("id=git-credentials,src=/tmp/c",), (), None),
+    ("ssh", (), (), "private_git = ssh but no --ssh default"),
+    ("ssh", (), ("default",), None),
+    ("none", (), (), None),
+])
+def test_missing_credentials_are_named(private_git: str, secrets: tuple, ssh: tuple, warning: str | None) -> None:
+    from sysimage_containers.build import BuildOptions, missing_credentials
+
+    said: list[str] = []
+    missing_credentials(private_git, BuildOptions(secrets=secrets, ssh=ssh), said.append)
+    assert said == ([] if warning is None else [said[0]]) and (warning is None or said[0].startswith(warning))
