@@ -27,11 +27,6 @@ def fail_line(message: str) -> None:
     err.print(f"sysimage-docker: error: {message}", markup=False)
 
 
-def one_line(message: str) -> str:
-    """Bad input is always one line, whatever characters a file smuggled into the message."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
-
-
 def warn(message: str) -> None:
     err.print(f"sysimage-docker: warning: {message}", markup=False)
 
@@ -277,10 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         fail_line(exc.format_message().replace("\n", " "))
         sys.exit(UsageError.exit_code if isinstance(exc, click.UsageError) else exc.exit_code)
-    except UsageError as exc:
-        fail_line(one_line(exc.message))
-        sys.exit(exc.exit_code)
-    except SysimageDockerError as exc:  # build failures may add the step's last log lines
+    except SysimageDockerError as exc:  # usage errors are one line; build failures add the step's last log lines
         fail_line(exc.message)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -14,9 +14,16 @@ class SysimageDockerError(Exception):
 
 
 class UsageError(SysimageDockerError):
-    """Bad input (project files, config, flags): nothing is written. Exit 2."""
+    """Bad input (project files, config, flags): nothing is written. Exit 2.
+
+    The message is always one line: characters that a user's file put into it (a newline in a key, say) are
+    shown escaped, here, for every message at once.
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
 
 
 class BuildFailed(SysimageDockerError):
