@@ -90,6 +90,8 @@ def _copy_tree(src: Path, dst: Path, root: Path, exclude: tuple[str, ...], skip:
             rel = (rel_dir / name).as_posix()
             if name in VCS_DIRS or _excluded(rel, exclude) or (skip is not None and path == skip):
                 continue
+            if _earlier_output(path):  # a context written by `generate -o` inside the project
+                continue
             if path.is_symlink():
                 _copy_link(path, dst / rel, root)
                 continue
@@ -110,6 +112,10 @@ def _copy_tree(src: Path, dst: Path, root: Path, exclude: tuple[str, ...], skip:
                     shutil.copy2(path, dst / rel)
                 except PermissionError:
                     raise UsageError(f"{path}: permission denied while copying the project") from None
+
+
+def _earlier_output(path: Path) -> bool:
+    return (path / "Dockerfile").is_file() and (path / CONTEXT_TOOL / "plan.toml").is_file()
 
 
 def _copy_link(path: Path, target: Path, root: Path) -> None:

@@ -163,3 +163,12 @@ def test_app_mode_has_no_julia_installation_in_the_runtime() -> None:
     runtime = text[text.index("AS runtime"):]
     assert "/usr/local/julia" not in runtime and "/opt/julia/depot" not in runtime
     assert 'ENTRYPOINT ["/opt/app/bin/WordStats"]' in runtime
+
+
+def test_earlier_outputs_inside_the_project_are_not_copied(example, cli) -> None:
+    project = example("hello")
+    assert cli("generate", project, "-o", project / "build-a").code == 0
+    assert cli("generate", project, "-o", project / "build-b").code == 0
+    files = tree_files(project / "build-b")
+    assert not any(f.startswith("app/build-a") for f in files)
+    assert "app/bin/hello.jl" in files
