@@ -46,7 +46,7 @@ def write_context(dest: Path, environment: Environment, plan: BuildPlan, files: 
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".sysimage-docker-", dir=dest.parent))
     try:
-        populate(staging, environment, plan, files, skip=dest)
+        populate(staging, environment, plan, files, skip=(dest, staging))
         if dest.exists():
             shutil.rmtree(dest)
         staging.rename(dest)
@@ -60,7 +60,8 @@ def write_context(dest: Path, environment: Environment, plan: BuildPlan, files: 
 
 
 def populate(target: Path, environment: Environment, plan: BuildPlan, files: dict[str, str],
-             skip: Path | None = None, extra_exclude: tuple[str, ...] = ()) -> None:
+             skip: tuple[Path, ...] = (), extra_exclude: tuple[str, ...] = ()) -> None:
+    """Fill `target`; `skip` are directories never to copy (the output and its staging copy, when inside)."""
     project = environment.project
     selected = environment.manifest.file if environment.manifest else None
     exclude = (*plan.context_exclude, *extra_exclude)
@@ -78,7 +79,7 @@ def _external_sources(environment: Environment, plan: BuildPlan) -> list[Path]:
     return [by_name[e.name] for e in plan.external_deps]
 
 
-def _copy_tree(src: Path, dst: Path, root: Path, exclude: tuple[str, ...], skip: Path | None,
+def _copy_tree(src: Path, dst: Path, root: Path, exclude: tuple[str, ...], skip: tuple[Path, ...],
                selected: str | None) -> None:
     """Copy a directory, leaving out VCS folders, excluded patterns and manifests Julia would not load."""
     for dirpath, dirnames, filenames in os.walk(src):
@@ -88,7 +89,7 @@ def _copy_tree(src: Path, dst: Path, root: Path, exclude: tuple[str, ...], skip:
         for name in sorted(dirnames):
             path = current / name
             rel = (rel_dir / name).as_posix()
-            if name in VCS_DIRS or _excluded(rel, exclude) or (skip is not None and path == skip):
+            if name in VCS_DIRS or _excluded(rel, exclude) or path in skip:
                 continue
             if _earlier_output(path):  # a context written by `generate -o` inside the project
                 continue
