@@ -46,3 +46,13 @@ def test_init_without_project(tmp_path, cli) -> None:
     result = cli("init", tmp_path)
     assert result.code == 2 and "no Project.toml" in result.err
     assert not (tmp_path / "sysimage-docker.toml").exists()
+
+
+def test_rerun_on_a_file_ending_with_a_table_keeps_new_keys_top_level(example, cli) -> None:
+    project = example("http-service")
+    (project / "sysimage-docker.toml").write_text('ports = [8080]\n\n[labels]\n"org.example.team" = "web"\n')
+    assert cli("init", project).code == 0
+    data = tomllib.loads((project / "sysimage-docker.toml").read_text())
+    assert data["labels"] == {"org.example.team": "web"}
+    assert data["script"] == "bin/server.jl" and data["ports"] == [8080]
+    assert cli("generate", project).code == 0
