@@ -399,7 +399,12 @@ def _path_dependencies(project: JuliaProject, manifest: Manifest) -> tuple[PathD
     for entry in manifest.entries:
         if entry.path is None:
             continue
-        resolved = (project.root / entry.path).resolve()
+        if not entry.path or any(not c.isprintable() for c in entry.path):
+            raise UsageError(f"{manifest.file}: path dependency {entry.name}: {entry.path!r} is not a usable path")
+        try:
+            resolved = (project.root / entry.path).resolve()
+        except (OSError, RuntimeError) as exc:
+            raise UsageError(f"{manifest.file}: path dependency {entry.name} at {entry.path!r}: {exc}") from None
         if resolved == project.root:
             continue  # Julia 1.12 records a named project in its own manifest with path = "."
         if not resolved.is_dir():

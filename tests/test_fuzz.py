@@ -105,6 +105,7 @@ def test_fuzz_project_toml(tmp_path_factory, changes: dict) -> None:
 
 @SETTINGS
 @example(entry="HTTP", field="uuid", value=[], top={"deps": {"\n": ""}})  # once a two-line message
+@example(entry="HTTP", field="path", value="\x00", top={})  # once a crash in Path.resolve
 @given(entry=st.sampled_from(["HTTP", "JSON3", "Dates", "NewPkg"]), field=st.sampled_from(
     ["uuid", "version", "path", "repo-url", "git-tree-sha1", "deps"]), value=values, top=st.dictionaries(
     st.sampled_from(["julia_version", "manifest_format", "project_hash", "deps"]), values, max_size=1))
