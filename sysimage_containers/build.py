@@ -94,7 +94,9 @@ def run_build(
     """Build the image; returns what was built and the main tag (None on --dry-run)."""
     for tag in options.tags:
         check_tag(tag)
-    prepared = prepare(path, config_path=config_path, environ=environ, cli=cli)
+    root = path.resolve()
+    leave_out = secret_files_inside(root, options.secrets)
+    prepared = prepare(path, config_path=config_path, environ=environ, cli=cli, leave_out=leave_out)
     cfg = prepared.config
     engine_info: EngineInfo | None = None
     engine: Engine | None = None
@@ -107,9 +109,14 @@ def run_build(
         if not engine_info.buildkit and cfg.buildkit:
             warn(f"{engine_info.backend} has no BuildKit: rendering without cache mounts (downloads are not cached "
                  "across builds); install buildx for faster rebuilds")
-            prepared = prepare(path, config_path=config_path, environ=environ, cli={**cli, "buildkit": False})
-    for message in prepared.plan.warnings:
+            prepared = prepare(path, config_path=config_path, environ=environ, cli={**cli, "buildkit": False},
+                               leave_out=leave_out)
+    for message in prepared.warnings:
         warn(message)
+    for rel in leave_out:
+        warn(f"the secret file {rel} is inside the project: it is left out of the build context")
+    for note in prepared.notes:
+        console.print(note, markup=False)
     tags = options.tags or (default_tag(prepared),)
     if options.dry_run:
         print_plan(console, prepared, tags)
@@ -127,14 +134,8 @@ def run_build(
                   f"{engine_info.client_version}, engine {engine_info.server_version})", markup=False)
     started = time.monotonic()
     missing_credentials(prepared.plan.private_git, options, warn)
-    leave_out = secret_files_inside(prepared.environment.project.root, options.secrets)
-    for rel in leave_out:
-        warn(f"the secret file {rel} is inside the project: it is left out of the build context")
     with temporary_context() as ctx:
-        context.populate(ctx, prepared.environment, prepared.plan, prepared.files, extra_exclude=leave_out)
-        for note in (f"path dependency {d.name} ({d.written}) copied into the context as {d.context_path}/"
-                     for d in prepared.plan.external_deps):
-            console.print(note, markup=False)
+        context.populate(ctx, prepared.listing, prepared.files)
         view = ProgressView(console, options.progress)
         try:
             with view:

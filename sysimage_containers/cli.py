@@ -101,15 +101,16 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
     from sysimage_containers import context
     from sysimage_containers.pipeline import prepare
 
-    prepared = prepare(path, config_path=config_path, environ=os.environ, cli=cli_values(params))
-    for message in prepared.plan.warnings:
+    skip = (output.resolve(),) if output is not None else ()
+    prepared = prepare(path, config_path=config_path, environ=os.environ, cli=cli_values(params), skip=skip)
+    for message in prepared.warnings:
         warn(message)
+    for note in prepared.notes:
+        err.print(note, markup=False)
     if output is None:
         click.echo(prepared.files["Dockerfile"], nl=False)
         return
-    notes = context.write_context(output, prepared.environment, prepared.plan, prepared.files)
-    for note in notes:
-        err.print(note, markup=False)
+    context.write_context(output, prepared.listing, prepared.files)
     err.print(f"wrote the build context to {output} (build it with: docker build {output})", markup=False)
 
 

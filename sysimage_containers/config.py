@@ -93,6 +93,7 @@ class Config:
     private_git: str = "none"
     user_id: int = 1000
     context_exclude: tuple[str, ...] = ()
+    context_warn_mb: int = 100
     engine: str = "auto"
     docker_client: str | None = None
     network: str | None = None
@@ -332,6 +333,8 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         raise UsageError(f"{where}: {value!r} must be a pattern relative to the project")
     if key == "ports" and not 1 <= value <= 65535:
         raise UsageError(f"{where}: port {value} is not between 1 and 65535")
+    if key == "context_warn_mb" and value < 0:
+        raise UsageError(f"{where}: {value} is not a size in MB (0 turns the warning off)")
     if key == "user_id" and not 1 <= value <= 2**31 - 2:
         raise UsageError(f"{where}: {value} is not a non-root uid (1 to 2147483646)")
     return value

@@ -7,7 +7,7 @@ import os
 import re
 import tomllib
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -48,23 +48,33 @@ class KnownReleases:
     releases: tuple[Version, ...]
     lts: str
     source: str
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def load(cls) -> KnownReleases:
-        cached = user_cache_file()
-        if cached.is_file():
-            try:
+        warnings: tuple[str, ...] = ()
+        try:
+            cached = user_cache_file()
+            if cached.is_file():
                 return cls._from_toml(cached.read_text(encoding="utf-8"), str(cached))
-            except (ValueError, tomllib.TOMLDecodeError):
-                pass  # a damaged cache falls back to the shipped table
+        except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:  # UnicodeDecodeError is a ValueError
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).split("\n")[0]
+            warnings = (f"the release list in the user cache cannot be used ({reason}): using the built-in "
+                        "table; `sysimage-docker versions --refresh` writes a new one",)
         text = resources.files("sysimage_containers").joinpath("data/julia_releases.toml").read_text("utf-8")
-        return cls._from_toml(text, "built-in table")
+        return replace(cls._from_toml(text, "built-in table"), warnings=warnings)
 
     @classmethod
     def _from_toml(cls, text: str, source: str) -> KnownReleases:
+        """Raises ValueError (with what is wrong) unless the file has an LTS series and the releases of it."""
         data = tomllib.loads(text)
-        releases = tuple(sorted(parse_version(v) for v in data["releases"]))
-        return cls(releases=releases, lts=str(data["lts"]), source=source)
+        raw, lts = data.get("releases"), data.get("lts")
+        if not isinstance(raw, list) or not raw or not all(isinstance(v, str) for v in raw):
+            raise ValueError("releases is not a list of versions")
+        releases = tuple(sorted(parse_version(v) for v in raw))
+        if not isinstance(lts, str) or not re.fullmatch(r"\d+\.\d+", lts):
+            raise ValueError("lts is not a release series such as 1.10")
+        return cls(releases=releases, lts=lts, source=source)
 
     def newest(self, spec: CompatSpec | None = None, series: str | None = None) -> Version | None:
         for v in reversed(self.releases):
@@ -98,9 +108,12 @@ def choose_julia_version(
     configured: str | None,
     compat: str | None,
     known: KnownReleases,
+    manifest_format: str | None = None,
 ) -> JuliaChoice:
-    """Manifest's julia_version wins; else the configured one; else newest release in compat; else LTS."""
-    warnings: list[str] = []
+    """Manifest's julia_version wins; else the configured one; else, for a format-1.0 manifest, the last 1.6
+    release unless [compat] julia excludes it; else newest release in compat; else LTS."""
+    warnings: list[str] = list(known.warnings)
+    last_16 = known.newest(series="1.6") if manifest_format == "1.0" and not configured else None
     spec = None
     if compat is not None:
         try:
@@ -124,6 +137,12 @@ def choose_julia_version(
     elif configured:
         version = resolve_configured(configured, known)
         reason = "configuration"
+    elif last_16 is not None and (spec is None or spec.contains(last_16)):
+        # manifest format 2.0 came with Julia 1.7: a 1.0 manifest pins versions of that era, which a newer
+        # Julia may not be able to instantiate
+        version, reason = last_16, f"{manifest_name} is in manifest format 1.0 (written by Julia 1.6 or older)"
+        warnings.append(f"{manifest_name} has no julia_version and is in manifest format 1.0, which only Julia 1.6 "
+                        f"and older write: building with Julia {version}; set julia_version to choose another")
     elif spec is not None:
         found = known.newest(spec)
         if found is None:
@@ -131,8 +150,10 @@ def choose_julia_version(
         version, reason = found, f"newest known release in [compat] julia = {compat!r}"
     else:
         lts = known.newest(series=known.lts)
-        assert lts is not None, "the release table names an LTS series it does not list"
-        version, reason = lts, f"current LTS ({known.lts}); no manifest version or [compat] julia"
+        if lts is not None:
+            version, reason = lts, f"current LTS ({known.lts}); no manifest version or [compat] julia"
+        else:  # a refreshed list without the LTS series: the newest release it has
+            version, reason = known.releases[-1], "newest known release; no manifest version or [compat] julia"
 
     if spec is not None and not spec.contains(version):
         warnings.append(f"Julia {version} does not satisfy [compat] julia = {compat!r}")

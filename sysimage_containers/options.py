@@ -155,8 +155,12 @@ OPTIONS: tuple[Option, ...] = (
            "Numeric uid:gid the runtime stage runs as (never root).",
            "10001", flag="--user-id"),
     Option("context_exclude", "list", [],
-           "Glob patterns (relative to the project) left out of the build context, besides VCS folders.",
+           "Patterns left out of the build context, in `.dockerignore` syntax relative to the project; applied "
+           "after the default exclusions and the project's own `.dockerignore`.",
            '["data/*", "docs/build"]'),
+    Option("context_warn_mb", "int", 100,
+           "Warn, naming the largest files, when the build context is bigger than this many MB (0: never).",
+           "500"),
     Option("engine", "str", "auto",
            "Build back end: auto, buildx, docker (the CLI's own BuildKit, or the classic builder) or podman. "
            "auto tries them in that order.",

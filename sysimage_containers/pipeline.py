@@ -22,6 +22,16 @@ class Prepared:
     config: config_module.Config
     plan: BuildPlan
     files: dict[str, str]
+    listing: context.Listing  # what enters the build context: the same for printing, writing and building
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user is told besides warnings: what was left out of the context, copied path deps."""
+        return [*self.listing.notes(), *context.external_notes(self.plan)]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [*self.plan.warnings, *self.listing.size_warnings(self.config.context_warn_mb)]
 
 
 def prepare(
@@ -30,7 +40,11 @@ def prepare(
     config_path: Path | None = None,
     environ: Mapping[str, str] | None = None,
     cli: Mapping[str, Any] | None = None,
+    leave_out: tuple[str, ...] = (),
+    skip: tuple[Path, ...] = (),
 ) -> Prepared:
+    """`leave_out`: project files never to copy (secret sources); `skip`: directories never to walk (an output
+    directory inside the project)."""
     project = project_module.read_project(path)
     cfg = config_module.resolve(project.root, config_path=config_path, environ=environ, cli=cli)
     context.check_inputs(project.root, cfg)
@@ -47,10 +61,12 @@ def prepare(
         configured=cfg.julia_version,
         compat=project.compat_for("julia"),
         known=known,
+        manifest_format=manifest.format if manifest else None,
     )
     plan = make_plan(environment, cfg, choice, tool_version=__version__)
     try:
         files = render_all(plan)
     except UnsafeValue as exc:  # validation should have refused it earlier; the template guard still does
         raise UsageError(f"a value cannot be placed safely in a Dockerfile: {exc}") from None
-    return Prepared(environment=environment, config=cfg, plan=plan, files=files)
+    listing = context.walk(environment, plan, cfg, leave_out=leave_out, skip=skip)
+    return Prepared(environment=environment, config=cfg, plan=plan, files=files, listing=listing)

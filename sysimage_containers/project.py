@@ -295,6 +295,7 @@ def read_manifest(project: JuliaProject, name: str) -> Manifest:
             raise UsageError(f"{name}: entry {pkg!r} must be an array of tables ([[deps.{pkg}]])")
         for item in items:
             entries.append(_entry(name, pkg, item))
+            _check_named_deps(name, pkg, item.get("deps"), deps)
     project_hash = data.get("project_hash") if fmt != "1.0" else None
     return Manifest(
         file=name,
@@ -304,6 +305,19 @@ def read_manifest(project: JuliaProject, name: str) -> Manifest:
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         project_hash=project_hash if isinstance(project_hash, str) else None,
     )
+
+
+def _check_named_deps(shown: str, pkg: str, named: Any, entries: dict[str, Any]) -> None:
+    """An entry may list its dependencies by name only when each name has exactly one entry: Pkg refuses the
+    manifest otherwise (Pkg.jl src/manifest.jl, `Manifest(raw::Dict)`: "ambiguious dependency")."""
+    if not isinstance(named, list):
+        return
+    for dep in named:
+        count = len(entries.get(dep, ())) if isinstance(dep, str) else 0
+        if count != 1:
+            what = "no entry" if count == 0 else f"{count} entries"
+            raise UsageError(f"{shown}: {pkg} lists its dependency {dep!r} by name, but the manifest has {what} of "
+                             "that name: Pkg refuses it as ambiguous; re-resolve the manifest")
 
 
 def _entry(shown: str, pkg: str, item: dict[str, Any]) -> ManifestEntry:

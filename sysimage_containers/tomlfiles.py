@@ -33,7 +33,8 @@ def read_text(path: Path, shown: str, limit: int = MAX_TOML_BYTES) -> str:
     except OSError as exc:
         raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
     try:
-        return raw.decode("utf-8")
+        # a leading byte-order mark is accepted, as Julia's own TOML parser accepts it
+        return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise UsageError(f"{shown}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x})") from None

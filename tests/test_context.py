@@ -1,0 +1,361 @@
+"""What enters the build context: .dockerignore, default exclusions, symlinks at any depth, special files, and
+filesystem errors, with the same verdict from `generate`, `generate -o` and `build --dry-run`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, REPO, tree_files
+from test_bad_input import CASES as FILE_CASES
+from test_bad_input import make_project
+
+SERVICE = EXAMPLES / "http-service"
+OUTSIDE_MARKER = "OUTSIDE-7f3a9c"
+SECRET_MARKER = "SECRET-51d0e2"
+
+
+def _outside(tmp: Path) -> Path:
+    path = tmp / "outside.txt"
+    path.write_text(f"token={OUTSIDE_MARKER}\n")
+    return path
+
+
+def _nested_outside_link(project: Path, tmp: Path) -> None:
+    # a symlinked directory whose content, three levels down, links out of the project
+    deep = project / "assets" / "a" / "b"
+    deep.mkdir(parents=True)
+    (deep / "leak.txt").symlink_to(_outside(tmp))
+    (project / "alias").symlink_to(project / "assets")
+
+
+def _loop_to_ancestor(project: Path, tmp: Path) -> None:
+    (project / "data" / "sub").mkdir(parents=True)
+    (project / "data" / "sub" / "up").symlink_to("../..")
+
+
+def _self_loop(project: Path, tmp: Path) -> None:
+    (project / "self").symlink_to("self")
+
+
+def _dangling(project: Path, tmp: Path) -> None:
+    (project / "gone.txt").symlink_to("nowhere.txt")
+
+
+def _fifo(project: Path, tmp: Path) -> None:
+    os.mkfifo(project / "pipe")
+
+
+def _socket(project: Path, tmp: Path) -> None:
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(project / "app.sock"))
+    sock.close()
+
+
+def _top_outside_link(project: Path, tmp: Path) -> None:
+    (project / "data.txt").symlink_to(_outside(tmp))
+
+
+def _ignore(lines: str) -> Callable[[Path, Path], None]:
+    def setup(project: Path, tmp: Path) -> None:
+        (project / ".dockerignore").write_text(lines)
+
+    return setup
+
+
+# id -> (tree change, extra args, expected one-line message; {p} is the project, {t} the temporary directory)
+TREE_CASES: dict[str, tuple[Callable[[Path, Path], None], list[str], str]] = {
+    "outside link at depth 3 of a symlinked directory": (
+        _nested_outside_link, [],
+        "{p}/alias/a/b/leak.txt: symlink points outside the project ({t}/outside.txt); refusing to copy it"),
+    "outside link at the top": (
+        _top_outside_link, [],
+        "{p}/data.txt: symlink points outside the project ({t}/outside.txt); refusing to copy it"),
+    "symlink loop to an ancestor": (
+        _loop_to_ancestor, [],
+        "{p}/data/sub/up: symlink loop: it leads back to {p}, a directory that contains it"),
+    "symlink to itself": (_self_loop, [], "{p}/self: symlink loop (self)"),
+    "dangling symlink": (_dangling, [], "{p}/gone.txt: dangling symlink (to nowhere.txt); remove it or leave it out "
+                                        "with .dockerignore"),
+    "fifo": (_fifo, [], "{p}/pipe: is a FIFO, which a build context cannot hold; leave it out with .dockerignore or "
+                        "context_exclude"),
+    "socket": (_socket, [], "{p}/app.sock: is a socket, which a build context cannot hold; leave it out with "
+                            ".dockerignore or context_exclude"),
+    "dockerignore leaves out a needed file": (
+        _ignore("precompile/\n"), [],
+        "precompile/workload.jl: the image needs it, but .dockerignore or context_exclude leaves it out of the build "
+        "context"),
+    "dockerignore leaves out the project file": (
+        _ignore("*.toml\n"), [],
+        "Project.toml: the image needs it, but .dockerignore or context_exclude leaves it out of the build context"),
+    "dockerignore bad pattern": (_ignore("ok\n[z-a\n"), [], "{p}/.dockerignore:2: Invalid ignore pattern '[z-a': "
+                                                            "syntax error in pattern"),
+    "context_exclude leaves out the script": (
+        lambda p, t: (p / "sysimage-docker.toml").write_text(
+            'context_exclude = ["bin"]\n' + (SERVICE / "sysimage-docker.toml").read_text()), [],
+        "bin/server.jl: the image needs it, but .dockerignore or context_exclude leaves it out of the build context"),
+}
+
+
+def _tree_project(tmp_path: Path, case: str) -> tuple[Path, list[str], str]:
+    setup, args, expected = TREE_CASES[case]
+    project = make_project(tmp_path, {})
+    setup(project, tmp_path)
+    return project, args, expected.format(p=project, t=tmp_path)
+
+
+def _scan(root: Path, *markers: str) -> list[str]:
+    """Every file under root (links not followed) that holds one of the markers."""
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            found += [f"{path}: {m}" for m in markers if m.encode() in data]
+    return found
+
+
+@pytest.mark.parametrize("case", sorted(TREE_CASES))
+def test_tree_case_is_one_line_exit_2_and_writes_nothing(case: str, cli, tmp_path: Path) -> None:
+    project, args, expected = _tree_project(tmp_path, case)
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out, *args)
+    assert (result.code, result.err) == (2, f"sysimage-docker: error: {expected}\n")
+    assert not out.exists() and not list(tmp_path.glob(".sysimage-docker-*"))
+
+
+def _verdicts(cli, project: Path, args: list[str], env: dict[str, str], out: Path) -> list[tuple[int, str]]:
+    runs = [("generate", project, *args), ("generate", project, "-o", out, *args),
+            ("build", project, "--dry-run", *args)]
+    results = [cli(*run, env=env) for run in runs]
+    return [(r.code, r.err.strip().splitlines()[-1] if r.code else "") for r in results]
+
+
+@pytest.mark.parametrize("case", sorted(TREE_CASES) + [f"file: {c}" for c in sorted(FILE_CASES)])
+def test_generate_print_write_and_dry_run_agree(case: str, cli, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    if case.startswith("file: "):
+        files, args, env, _ = FILE_CASES[case[len("file: "):]]
+        project = make_project(tmp_path, files)
+    else:
+        project, args, _ = _tree_project(tmp_path, case)
+        env = {}
+    monkeypatch.chdir(project)
+    verdicts = _verdicts(cli, project, args, env, tmp_path / "out")
+    assert verdicts[0][0] == 2, verdicts
+    assert verdicts[0] == verdicts[1] == verdicts[2], verdicts
+
+
+def test_a_link_to_an_excluded_directory_is_left_out_with_its_content(cli, tmp_path: Path) -> None:
+    # `gitlink -> .git`, and inside .git a hook linking out of the project: nothing of either may arrive
+    project = make_project(tmp_path, {})
+    git = project / ".git"
+    (git / "hooks").mkdir(parents=True)
+    (git / "config").write_text(f'[remote "origin"]\n\turl = https://x:{SECRET_MARKER}@example.com/r.git\n')
+    (git / "hooks" / "pre-commit").symlink_to(_outside(tmp_path))
+    (project / "gitlink").symlink_to(".git")
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    assert "left out of the build context by the default exclusions: .git, gitlink -> .git" in result.err
+    assert not any("git" in f for f in tree_files(out / "app"))
+    assert _scan(out, OUTSIDE_MARKER, SECRET_MARKER) == []
+
+
+def test_defaults_leave_out_secrets_and_dockerignore_exceptions_bring_one_back(cli, tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    (project / ".env").write_text(f"API_KEY={SECRET_MARKER}\n")
+    (project / ".env.example").write_text("API_KEY=\n")
+    (project / "id_rsa").write_text(f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET_MARKER}\n")
+    (project / "deploy").mkdir()
+    (project / "deploy" / "server.pem").write_text(SECRET_MARKER)
+    (project / ".ssh").mkdir()
+    (project / ".ssh" / "config").write_text(SECRET_MARKER)
+    (project / "__pycache__").mkdir()
+    (project / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    (project / "docs").mkdir()
+    for name in ("a.md", "b.md", "README.md"):
+        (project / "docs" / name).write_text(name)
+    (project / "data").mkdir()
+    (project / "data" / "big.bin").write_bytes(b"\0" * 1000)
+    (project / "data" / "keep.csv").write_text("x,y\n")
+    (project / ".dockerignore").write_text(
+        "# docs: only the README\ndocs/*.md\n!docs/README.md\n\ndata\n!data/keep.csv\n!.env.example\n")
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    files = set(tree_files(out / "app"))
+    assert {"docs/README.md", "data/keep.csv", ".env.example", "src/GreetService.jl", ".dockerignore"} <= files
+    for gone in (".env", "id_rsa", "deploy/server.pem", ".ssh", "__pycache__", "docs/a.md", "data/big.bin"):
+        assert gone not in files
+    assert _scan(out, SECRET_MARKER) == []
+    note = [line for line in result.err.splitlines() if line.startswith("left out")]
+    assert note == [f"left out of the build context by the default exclusions and {project}/.dockerignore: .env, "
+                    ".ssh, __pycache__, data/big.bin, deploy/server.pem, docs/a.md, docs/b.md, id_rsa "
+                    "(a `!PATTERN` line in .dockerignore brings one back)"]
+
+
+def test_a_big_file_warns_and_dockerignore_keeps_it_out(cli, tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    big = project / "data" / "model.bin"
+    big.parent.mkdir()
+    with big.open("wb") as fh:  # sparse: 200 MB on paper, nothing on disk
+        fh.truncate(200 * 1024 * 1024)
+    result = cli("generate", project)
+    assert result.code == 0
+    assert ("sysimage-docker: warning: the build context holds 209.7 MB (over context_warn_mb = 100); largest: "
+            "app/data/model.bin (209.7 MB)") in result.err
+    (project / ".dockerignore").write_text("data/*.bin\n")
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0 and "warning" not in result.err
+    assert not (out / "app" / "data" / "model.bin").exists()
+    assert cli("generate", project, env={"SYSIMAGE_DOCKER_CONTEXT_WARN_MB": "-1"}).err == (
+        "sysimage-docker: error: SYSIMAGE_DOCKER_CONTEXT_WARN_MB: -1 is not a size in MB (0 turns the warning off)\n")
+
+
+def test_an_excluded_fifo_is_skipped(cli, tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    os.mkfifo(project / "pipe")
+    (project / ".dockerignore").write_text("pipe\n")
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    assert not (out / "app" / "pipe").exists()
+
+
+def test_links_inside_the_project_are_copied_as_their_targets(cli, tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    (project / "shared").mkdir()
+    (project / "shared" / "lib.jl").write_text("f() = 1\n")
+    (project / "lib").symlink_to("shared")
+    out = tmp_path / "out"
+    assert cli("generate", project, "-o", out).code == 0
+    assert (out / "app" / "lib" / "lib.jl").read_text() == "f() = 1\n"
+    assert not (out / "app" / "lib").is_symlink()
+
+
+def test_output_on_a_file_or_an_unwritable_place(cli, tmp_path: Path) -> None:
+    target = tmp_path / "ctx.txt"
+    target.write_text("keep")
+    result = cli("generate", SERVICE, "-o", target)
+    assert (result.code, result.err) == (2, f"sysimage-docker: error: {target}: exists and is not a directory\n")
+    assert target.read_text() == "keep"
+    result = cli("generate", SERVICE, "-o", "/proc/self/ctx")
+    assert result.code == 2
+    assert result.err.startswith("sysimage-docker: error: /proc/self/ctx: cannot write the build context here: ")
+    assert result.err.count("\n") == 1
+
+
+def test_a_bom_at_the_start_of_toml_files_is_accepted(cli, tmp_path: Path) -> None:
+    bom = "\ufeff"
+    project = make_project(tmp_path, {})
+    for name in ("Project.toml", "Manifest.toml", "sysimage-docker.toml"):
+        (project / name).write_text(bom + (SERVICE / name).read_text(), encoding="utf-8")
+    result = cli("generate", project)
+    assert result.code == 0, result.err
+    plain = cli("generate", SERVICE).out
+    # the same Dockerfile but for the input hashes in the header
+    assert result.out.split("\n", 2)[2] == plain.split("\n", 2)[2]
+    utf16 = make_project(tmp_path / "u16", {})
+    (utf16 / "Project.toml").write_bytes((SERVICE / "Project.toml").read_text().encode("utf-16"))
+    result = cli("generate", utf16)
+    assert (result.code, result.err) == (2, "sysimage-docker: error: Project.toml:1: not valid UTF-8 (byte 0xff)\n")
+
+
+def test_format_1_manifest_builds_with_the_last_1_6(cli, tmp_path: Path) -> None:
+    project = make_project(tmp_path, {"sysimage-docker.toml": "", "Project.toml": (
+        (SERVICE / "Project.toml").read_text().replace('julia = "1.10"', 'julia = "1.6"')), "Manifest.toml": (
+        '[[HTTP]]\ndeps = ["URIs"]\ngit-tree-sha1 = "0000000000000000000000000000000000000001"\n'
+        'uuid = "cd3eb016-35fb-5094-929b-558a96fad6f3"\nversion = "0.8.19"\n\n'
+        '[[JSON3]]\nuuid = "0f8b85d8-7281-11e9-16c2-39a750bddbf1"\nversion = "1.5.1"\n\n'
+        '[[URIs]]\nuuid = "5c2747f8-b7ea-4ff2-ba2e-563bfd36b1d4"\nversion = "1.1.0"\n')})
+    result = cli("generate", project)
+    assert result.code == 0, result.err
+    assert "FROM julia:1.6.7 AS deps" in result.out
+    assert ("sysimage-docker: warning: Manifest.toml has no julia_version and is in manifest format 1.0, which only "
+            "Julia 1.6 and older write: building with Julia 1.6.7; set julia_version to choose another") in result.err
+    # [compat] julia that excludes 1.6 wins, with no format warning; a configured version wins too
+    text = (project / "Project.toml").read_text()
+    (project / "Project.toml").write_text(text.replace('julia = "1.6"', 'julia = "1.10"'))
+    result = cli("generate", project)
+    assert "FROM julia:1.12.7 AS deps" in result.out and "format 1.0" not in result.err
+    assert "FROM julia:1.11.7 AS deps" in cli("generate", project, "--julia-version", "1.11").out
+
+
+def test_ambiguous_manifest_is_refused(cli, tmp_path: Path) -> None:
+    manifest = (SERVICE / "Manifest.toml").read_text() + (
+        '\n[[deps.Twin]]\nuuid = "00000000-0000-4000-8000-000000000001"\nversion = "1.0.0"\n'
+        '\n[[deps.Twin]]\nuuid = "00000000-0000-4000-8000-000000000002"\nversion = "2.0.0"\n'
+        '\n[[deps.UsesTwin]]\ndeps = ["Twin"]\nuuid = "00000000-0000-4000-8000-000000000003"\nversion = "1.0.0"\n')
+    project = make_project(tmp_path, {"Manifest.toml": manifest})
+    result = cli("generate", project)
+    assert (result.code, result.err) == (
+        2, "sysimage-docker: error: Manifest.toml: UsesTwin lists its dependency 'Twin' by name, but the manifest "
+           "has 2 entries of that name: Pkg refuses it as ambiguous; re-resolve the manifest\n")
+    # by UUID it is fine, as Pkg writes it when names repeat
+    fixed = manifest.replace('deps = ["Twin"]', 'deps = { Twin = "00000000-0000-4000-8000-000000000002" }')
+    (project / "Manifest.toml").write_text(fixed)
+    assert cli("generate", project).code == 0
+
+
+@pytest.mark.parametrize("content", ['lts = "1.10"\n', "releases = 5\n", "not toml [\n", b"\xff\xfe"])
+def test_a_damaged_release_cache_falls_back_with_a_warning(cli, tmp_path: Path, content: str | bytes) -> None:
+    cache = tmp_path / "cache"
+    (cache / "sysimage-docker").mkdir(parents=True)
+    target = cache / "sysimage-docker" / "julia_releases.toml"
+    target.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = cli("generate", SERVICE, env={"XDG_CACHE_HOME": str(cache)})
+    assert result.code == 0, result.err
+    assert "sysimage-docker: warning: the release list in the user cache cannot be used (" in result.err
+    assert "using the built-in table; `sysimage-docker versions --refresh` writes a new one" in result.err
+
+
+def _as_nobody(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI as an unprivileged user: as root (CI) permission bits do not stop a read."""
+    if shutil.which("setpriv") is None:
+        pytest.fail("setpriv (util-linux) is needed to run the CLI as an unprivileged user")
+    base = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
+                           "sysimage_containers", *args], capture_output=True, text=True, env=base, timeout=60)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root; as a user, chmod is enough")
+def test_unreadable_directory_file_and_home_as_an_unprivileged_user() -> None:
+    top = Path(tempfile.mkdtemp(prefix="sysimage-docker-perm-"))
+    try:
+        top.chmod(0o755)
+        project = top / "proj"
+        shutil.copytree(SERVICE, project)
+        for path in [project, *project.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        secret = project / "private"
+        secret.mkdir(mode=0o700)
+        home = top / "home"
+        home.mkdir(mode=0o700)  # owned by root: the user cannot look inside its own HOME
+        result = _as_nobody(["generate", str(project)], env={"HOME": str(home)})
+        assert (result.returncode, result.stderr) == (
+            2, f"sysimage-docker: error: {secret}: permission denied while reading the project\n")
+        secret.rmdir()
+        (project / "notes.txt").write_text("x")
+        (project / "notes.txt").chmod(0o600)
+        result = _as_nobody(["generate", str(project)], env={"HOME": str(home)})
+        assert (result.returncode, result.stderr) == (
+            2, f"sysimage-docker: error: {project}/notes.txt: permission denied while reading the project\n")
+        (project / "notes.txt").unlink()
+        result = _as_nobody(["generate", str(project)], env={"HOME": str(home)})
+        assert result.returncode == 0, result.stderr
+        assert "the release list in the user cache cannot be used (Permission denied)" in result.stderr
+        out = top / "readonly"
+        out.mkdir(mode=0o755)
+        result = _as_nobody(["generate", str(project), "-o", str(out / "ctx")], env={"HOME": str(home)})
+        assert (result.returncode, result.stderr.splitlines()[-1]) == (
+            2, f"sysimage-docker: error: {out}/ctx: cannot write the build context here: Permission denied")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
