@@ -15,7 +15,7 @@ from pathlib import Path
 import dockerfile
 import tomlkit
 from conftest import EXAMPLES
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from sysimage_containers.errors import UsageError
@@ -137,3 +137,64 @@ def test_fuzz_raw_bytes(tmp_path_factory, which: str, raw: bytes) -> None:
     project = fresh(tmp_path_factory)
     (project / which).write_bytes(raw)
     check(project)
+
+
+OUTSIDE = "OUTSIDE-MARKER-c41e"
+names = st.sampled_from(["a", "b", "data", ".git", ".env", "id_rsa", "x.pem", "src", "keep.txt", "n.md"])
+rel_paths = st.lists(names, min_size=1, max_size=4).map("/".join)
+tree_items = st.lists(st.tuples(rel_paths, st.sampled_from(
+    ["file", "dir", "link-in", "link-dir-up", "link-out", "link-dangling", "fifo"])), max_size=8)
+ignore_lines = st.lists(st.sampled_from(
+    ["a", "!a/keep.txt", "**/*.md", "data/", "!data/**", "*/b", "!.env", "src/**/x.pem", "[", "#c", "", "**",
+     "!bin/**", "!Project.toml", "!Manifest.toml", "!precompile/**", "!sysimage-docker.toml"]), max_size=6)
+
+
+def _plant(project: Path, outside: Path, rel: str, kind: str) -> None:
+    path = project / rel
+    if os.path.lexists(path):
+        return  # taken by an earlier item (opening a planted FIFO to write would block)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "file":
+            path.write_text(rel)
+        elif kind == "dir":
+            path.mkdir(exist_ok=True)
+        elif kind == "fifo":
+            os.mkfifo(path)
+        else:
+            target = {"link-in": project / "src", "link-dir-up": path.parent, "link-out": outside,
+                      "link-dangling": project / "nowhere"}[kind]
+            path.symlink_to(target)
+    except OSError:
+        pass  # a file where a directory should be: not planted
+
+
+@settings(SETTINGS, max_examples=max(EXAMPLES_PER_TEST // 2, 10))
+@given(items=tree_items, ignore=ignore_lines)
+def test_fuzz_project_tree(tmp_path_factory, items: list[tuple[str, str]], ignore: list[str]) -> None:
+    """Any tree and any .dockerignore: the same verdict printed and written, one line when refused, nothing
+    written then, and never a byte from outside the project in the context."""
+    from sysimage_containers import context
+
+    base = tmp_path_factory.mktemp("tree")
+    outside = base / "outside.txt"
+    outside.write_text(OUTSIDE)
+    project = base / "p"
+    shutil.copytree(BASE, project)
+    for rel, kind in items:
+        _plant(project, outside, rel, kind)
+    if ignore:
+        (project / ".dockerignore").write_text("\n".join(ignore) + "\n")
+    out = base / "out"
+    try:
+        prepared = prepare(project, skip=(out,))
+    except UsageError as exc:
+        assert exc.message and "\n" not in exc.message
+        event("refused")
+        return
+    event("written")
+    context.write_context(out, prepared.listing, prepared.files)
+    for path in out.rglob("*"):
+        assert not path.is_symlink()
+        if path.is_file():
+            assert OUTSIDE.encode() not in path.read_bytes(), path

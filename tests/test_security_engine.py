@@ -63,14 +63,17 @@ def test_a_secret_reaches_the_step_and_no_image(docker_env, example, tmp_path: P
 def test_a_secret_file_inside_the_project_is_left_out(docker_env, example) -> None:
     token = f"glpat-{uuid.uuid4().hex}"
     project = example("hello")
-    (project / ".git-credentials").write_text(f"https://ci:{token}@gitlab.example.com\n")
+    # a name no default exclusion knows: only the --secret rule keeps it out
+    (project / "ci").mkdir()
+    (project / "ci" / "creds.txt").write_text(f"https://ci:{token}@gitlab.example.com\n")
+    (project / ".dockerignore").write_text("!ci/creds.txt\n")  # and no .dockerignore line brings it back
     tag = docker_env.unique_tag("secret-inside")
     result = build(docker_env, project, "-t", tag, "--private-git", "token", "--secret",
-                   f"id=git-credentials,src={project / '.git-credentials'}")
+                   f"id=git-credentials,src={project / 'ci' / 'creds.txt'}")
     assert result.returncode == 0, result.stderr
-    assert "the secret file .git-credentials is inside the project: it is left out of the build context" in \
+    assert "the secret file ci/creds.txt is inside the project: it is left out of the build context" in \
         result.stderr
-    assert docker_env.sh(tag, "ls -a /app").split().count(".git-credentials") == 0
+    assert docker_env.sh(tag, "ls -a /app/ci").split() == [".", ".."]
     assert token.encode() not in saved(docker_env, tag)
 
 
