@@ -1,8 +1,5 @@
 """sysimage-docker: Julia project -> multi-stage Dockerfile with a custom PackageCompiler sysimage."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("sysimage-docker")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+# The one place the version is written: pyproject.toml reads it from here (importlib.metadata cost every
+# command about 40 ms at start-up).
+__version__ = "0.1.0"

@@ -6,29 +6,55 @@ exit status its class carries (see errors.EXIT_CODES); click's own usage errors 
 
 from __future__ import annotations
 
-import json
+import gc
 import os
 import sys
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from sysimage_containers import __version__
 from sysimage_containers.errors import EXIT_CODES, BuildFailed, SysimageDockerError, UsageError
 from sysimage_containers.options import OPTIONS, Option
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@cache
+def err() -> Console:
+    """stderr for the engine commands' live output; created on first use, as rich costs ~30 ms to import."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def long_running() -> None:
+    """The entry point pauses the garbage collector for a fast start; a command that runs for minutes (and
+    streams a build log) needs it."""
+    gc.enable()
+
+
+def say(line: str) -> None:
+    """One plain line on stderr."""
+    click.echo(line, err=True)
 
 
 def fail_line(message: str) -> None:
-    err.print(f"sysimage-docker: error: {message}", markup=False)
+    say(f"sysimage-docker: error: {message}")
 
 
 def warn(message: str) -> None:
-    err.print(f"sysimage-docker: warning: {message}", markup=False)
+    say(f"sysimage-docker: warning: {message}")
 
 
 def option_flags(*scopes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -106,12 +132,12 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
     for message in prepared.warnings:
         warn(message)
     for note in prepared.notes:
-        err.print(note, markup=False)
+        say(note)
     if output is None:
         click.echo(prepared.files["Dockerfile"], nl=False)
         return
     context.write_context(output, prepared.listing, prepared.files)
-    err.print(f"wrote the build context to {output} (build it with: docker build {output})", markup=False)
+    say(f"wrote the build context to {output} (build it with: docker build {output})")
 
 
 @main_group.command()
@@ -141,13 +167,14 @@ def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_arg
           secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None, output: str | None,
           verify_after: bool, **params: Any) -> None:
     """Build the image for the Julia project at PATH (in a temporary build context)."""
+    long_running()
     from sysimage_containers.build import BuildOptions, run_build
 
     options = BuildOptions(tags=tags, build_args=build_args, target=target, no_cache=no_cache, pull=pull,
                            progress=progress, dry_run=dry_run, platforms=platforms, push=push,
                            cache_from=cache_from, cache_to=cache_to, secrets=secrets, ssh=ssh, builder=builder,
                            output=output)
-    out = Console(highlight=False, soft_wrap=True) if dry_run else err
+    out = stdout_console() if dry_run else err()
     prepared, tag = run_build(path, options, console=out, config_path=config_path, environ=os.environ,
                               cli=cli_values(params), warn=warn)
     if verify_after and tag is not None:
@@ -156,7 +183,7 @@ def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_arg
 
         cfg = prepared.config
         verdict = run_verify(Engine(cfg.engine, cfg.docker_client), tag, cfg.network)
-        show(err, tag, verdict)
+        show(err(), tag, verdict)
         if not verdict.ok:
             raise BuildFailed(summary_error(tag, verdict))
 
@@ -175,6 +202,7 @@ def run(target: str, args: tuple[str, ...], config_path: Path | None, tag: str |
     """Run the built image of the project at TARGET (or an image), streaming its output: sysimage-docker run
     [PATH|IMAGE] [-- ARGS]. ARGS go to the app (after the image's CMD: the script or julia_main); the
     container's exit status becomes this command's."""
+    long_running()
     from sysimage_containers import config as config_module
     from sysimage_containers.engine import Engine
     from sysimage_containers.run import resolve_run
@@ -199,6 +227,7 @@ def run(target: str, args: tuple[str, ...], config_path: Path | None, tag: str |
 def verify(image: str, as_json: bool, **params: Any) -> None:
     """Check what IMAGE really loads: its sysimage, Julia, CPU target, each baked package's version against the
     image's manifest (a mismatch exits 1), packages loaded from the depot instead, missing artifacts."""
+    long_running()
     from sysimage_containers import config as config_module
     from sysimage_containers.engine import Engine
     from sysimage_containers.verify import run_verify, show, summary_error
@@ -208,9 +237,11 @@ def verify(image: str, as_json: bool, **params: Any) -> None:
     engine.detect()
     verdict = run_verify(engine, image, cfg.network)
     if as_json:
+        import json
+
         click.echo(json.dumps({**verdict.report, "mismatched": list(verdict.mismatched), "ok": verdict.ok}))
     else:
-        show(Console(highlight=False, soft_wrap=True), image, verdict)
+        show(stdout_console(), image, verdict)
     if not verdict.ok:
         raise BuildFailed(summary_error(image, verdict))
 
@@ -219,9 +250,10 @@ def verify(image: str, as_json: bool, **params: Any) -> None:
 @option_flags("engine")
 def doctor(**params: Any) -> None:
     """Check the container engine for sysimage builds: client, daemon, buildx, BuildKit, podman, memory, disk."""
+    long_running()
     from sysimage_containers.doctor import diagnose
 
-    sys.exit(diagnose(err, os.environ, cli_values(params)))
+    sys.exit(diagnose(err(), os.environ, cli_values(params)))
 
 
 @main_group.command()
@@ -230,8 +262,7 @@ def init(path: Path) -> None:
     """Write a commented sysimage-docker.toml for PATH, detecting what it can; re-run to add new keys."""
     from sysimage_containers.init_config import write_config
 
-    result = write_config(path)
-    err.print(result, markup=False)
+    say(write_config(path))
 
 
 @main_group.command()
@@ -246,7 +277,7 @@ def versions(refresh: bool, url: str | None) -> None:
             target = julia_versions.refresh(url or julia_versions.DEFAULT_VERSIONS_URL)
         except (OSError, ValueError) as exc:
             raise SysimageDockerError(f"could not refresh the Julia release list: {exc}") from None
-        err.print(f"wrote {target}", markup=False)
+        say(f"wrote {target}")
     known = julia_versions.KnownReleases.load()
     for v in known.releases:
         mark = "  (LTS)" if f"{v.major}.{v.minor}" == known.lts else ""

@@ -154,7 +154,7 @@ def _default(option: Option) -> Any:
 
 
 def _read_file(text: str, shown: str) -> dict[str, Any]:
-    doc = tomlfiles.parse_document(text, shown).unwrap()
+    doc = tomlfiles.loads(text, shown)
     out: dict[str, Any] = {}
     for key, raw in doc.items():
         option = BY_KEY.get(key)

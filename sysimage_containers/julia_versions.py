@@ -6,26 +6,58 @@ import json
 import os
 import re
 import tomllib
-import urllib.request
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import total_ordering
 from importlib import resources
 from pathlib import Path
-
-import tomlkit
-from semantic_version import Version
 
 from sysimage_containers.errors import UsageError
 from sysimage_containers.pkg_compat import parse_spec
 
-VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.]+))?(?:\+[0-9A-Za-z.]+)?$")
+VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.]+))?(?:\+([0-9A-Za-z.]+))?$")
 DEFAULT_VERSIONS_URL = "https://julialang-s3.julialang.org/bin/versions.json"
 
 
+@total_ordering
+@dataclass(frozen=True)
+class Version:
+    """A full Julia VersionNumber, `major.minor.patch[-prerelease][+build]`, ordered as Julia orders releases: a
+    prerelease before its release, numeric identifiers numerically and before alphanumeric ones."""
+
+    major: int
+    minor: int
+    patch: int
+    prerelease: tuple[str, ...] = ()
+    build: tuple[str, ...] = field(default=(), compare=False)
+
+    def _key(self) -> tuple[object, ...]:
+        if not self.prerelease:
+            return (self.major, self.minor, self.patch, 1)
+        parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
+        return (self.major, self.minor, self.patch, 0, parts)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key() < other._key()
+
+    def __str__(self) -> str:
+        text = f"{self.major}.{self.minor}.{self.patch}"
+        if self.prerelease:
+            text += "-" + ".".join(self.prerelease)
+        if self.build:
+            text += "+" + ".".join(self.build)
+        return text
+
+
 def parse_version(text: str) -> Version:
-    """A full Julia version such as 1.11.5 or 1.11.0-rc3; raises ValueError otherwise."""
-    if not VERSION_RE.match(text):
+    """A full Julia version such as 1.11.5, 1.11.0-rc3 or 1.2.3+0; raises ValueError otherwise."""
+    match = VERSION_RE.match(text)
+    if not match or any(not p for g in (match.group(4), match.group(5)) if g for p in g.split(".")):
         raise ValueError(f"not a Julia version: {text!r}")
-    return Version(text)
+    pre, build = match.group(4), match.group(5)
+    return Version(int(match.group(1)), int(match.group(2)), int(match.group(3)),
+                   tuple(pre.split(".")) if pre else (), tuple(build.split(".")) if build else ())
 
 
 class CompatSpec:
@@ -89,9 +121,13 @@ class KnownReleases:
         return version in self.releases
 
 
-def user_cache_file() -> Path:
+def user_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "sysimage-docker" / "julia_releases.toml"
+    return Path(base) / "sysimage-docker"
+
+
+def user_cache_file() -> Path:
+    return user_cache_dir() / "julia_releases.toml"
 
 
 @dataclass(frozen=True)
@@ -188,6 +224,9 @@ def packagecompiler_for(version: Version) -> str:
 
 def refresh(url: str = DEFAULT_VERSIONS_URL, dest: Path | None = None, timeout: float = 20.0) -> Path:
     """Download Julia's versions.json and write the stable releases to the user cache."""
+    import urllib.request  # only `versions --refresh` needs the network stack
+
+    import tomlkit
     with urllib.request.urlopen(url, timeout=timeout) as response:
         data = json.load(response)
     stable = sorted(

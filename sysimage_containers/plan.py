@@ -40,6 +40,7 @@ PORTABLE_CPU_TARGETS = (
     ("amd64", "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)"),
     ("arm64", "generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)"),
 )
+LABEL_PACKAGES = 100
 RESERVED_ENV = ("JULIA_DEPOT_PATH",)
 RESERVED_LABEL_PREFIX = "dev.sysimage-docker."
 
@@ -263,7 +264,7 @@ def make_plan(
         "dev.sysimage-docker.cpu-target": config.cpu_target,
         "dev.sysimage-docker.mode": config.mode,
         "dev.sysimage-docker.sysimage": sysimage_path or "none",
-        "dev.sysimage-docker.packages": " ".join(f"{p.name}@{p.version}" for p in baked),
+        "dev.sysimage-docker.packages": _packages_label(baked),
     })
 
     inputs = [(project.project_file, project.sha256)]
@@ -323,6 +324,14 @@ def make_plan(
     )
 
 
+def _packages_label(baked: tuple[BakedPackage, ...]) -> str:
+    """`Name@version ...`; past LABEL_PACKAGES entries a count instead (a 10,000-package label was one 153 KB
+    line in every `docker inspect`): the full list is `packages` in the image's plan file."""
+    shown = " ".join(f"{p.name}@{p.version}" for p in baked[:LABEL_PACKAGES])
+    rest = len(baked) - LABEL_PACKAGES
+    return shown if rest <= 0 else f"{shown} (+{rest} more: packages in {PLAN_FILE})"
+
+
 def _relative_to(path: str, base: str) -> str | None:
     pure, root = PurePosixPath(path), PurePosixPath(base)
     if pure == root or not pure.is_relative_to(root):
@@ -354,7 +363,7 @@ def _tree_layout(environment: Environment) -> tuple[str, tuple[ExternalDependenc
 
 def _baked_packages(environment: Environment, config: Config) -> tuple[BakedPackage, ...]:
     project, manifest = environment.project, environment.manifest
-    deps = project.dep_names
+    deps = frozenset(project.dep_names)
     if config.mode == "pkgimage":
         return ()
     unknown_excluded = [p for p in config.exclude if p not in deps]
@@ -362,13 +371,13 @@ def _baked_packages(environment: Environment, config: Config) -> tuple[BakedPack
         raise UsageError(f"exclude: {name_list(unknown_excluded)} {'is' if len(unknown_excluded) == 1 else 'are'} "
                          f"not a dependency in {project.project_file}")
     if config.packages is None:
-        names = [d for d in deps if d != project.name and d not in config.exclude]
+        names = [d for d in project.dep_names if d != project.name and d not in config.exclude]
     else:
         unknown = [p for p in config.packages if p not in deps]
         if unknown:
             raise UsageError(
                 f"packages: {name_list(unknown)} {'is' if len(unknown) == 1 else 'are'} not a dependency in "
-                f"{project.project_file} (direct dependencies: {name_list(list(deps)) or 'none'})"
+                f"{project.project_file} (direct dependencies: {name_list(list(project.dep_names)) or 'none'})"
             )
         names = [p for p in dict.fromkeys(config.packages) if p not in config.exclude]
     baked = []

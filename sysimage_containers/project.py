@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from semantic_version import Version
-
 from sysimage_containers import tomlfiles
 from sysimage_containers.errors import UsageError
-from sysimage_containers.julia_versions import CompatSpec, parse_version
+from sysimage_containers.julia_versions import CompatSpec, Version, parse_version
 from sysimage_containers.pkg_compat import HashInput, project_hash
 
 PROJECT_FILES = ("JuliaProject.toml", "Project.toml")
@@ -29,7 +28,7 @@ JULIA_VERSION_RE = re.compile(rf"^v?\d+(?:\.\d+){{0,2}}(?:-{_IDENTIFIERS})?(?:\+
 VERSIONED_MANIFEST_RE = re.compile(r"^(Julia)?Manifest-v(\d+)\.(\d+)\.toml$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a manifest can hold 100,000 of them
 class ManifestEntry:
     name: str
     uuid: str
@@ -53,8 +52,16 @@ class Manifest:
     sha256: str
     project_hash: str | None = None
 
+    @cached_property
+    def _by_name(self) -> dict[str, ManifestEntry]:
+        index: dict[str, ManifestEntry] = {}
+        for entry in self.entries:
+            index.setdefault(entry.name, entry)  # the first entry of a name, as a scan would find
+        return index
+
     def get(self, name: str) -> ManifestEntry | None:
-        return next((e for e in self.entries if e.name == name), None)
+        """Constant time: it is called for every direct dependency, and manifests have 100,000 entries."""
+        return self._by_name.get(name)
 
 
 @dataclass(frozen=True)
@@ -86,12 +93,16 @@ class JuliaProject:
     def is_package(self) -> bool:
         return self.name is not None and self.uuid is not None
 
-    @property
+    @cached_property
     def dep_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.deps)
 
+    @cached_property
+    def _compat_by_name(self) -> dict[str, str]:
+        return dict(self.compat)
+
     def compat_for(self, name: str) -> str | None:
-        return dict(self.compat).get(name)
+        return self._compat_by_name.get(name)
 
 
 @dataclass(frozen=True)
@@ -172,10 +183,7 @@ def _hash_input(data: dict[str, Any]) -> HashInput:
 
 
 def _load_text(text: str, shown: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(tomlfiles.syntax_error_line(text, shown, exc)) from None
+    return tomlfiles.loads(text, shown)
 
 
 def _opt_str(data: dict[str, Any], key: str, shown: str) -> str | None:
@@ -257,7 +265,7 @@ def manifest_for(project: JuliaProject, series: tuple[int, int] | None) -> str |
         if not versioned:
             return plain[0] if plain else None
         if plain:
-            plain_version = manifest_julia_version(read_manifest(project, plain[0]))
+            plain_version = _version_or_none(_top_level_julia_version(project.root / plain[0]))
             if plain_version is not None and (plain_version.major, plain_version.minor) > _series_of(versioned[0]):
                 return plain[0]
         return versioned[0]
@@ -265,6 +273,33 @@ def manifest_for(project: JuliaProject, series: tuple[int, int] | None) -> str |
         if _series_of(name) == series:
             return name
     return plain[0] if plain else None
+
+
+_TOP_KEY_RE = re.compile(r'^julia_version\s*=\s*"([^"\\]*)"\s*(?:#.*)?$')
+
+
+def _top_level_julia_version(path: Path) -> str | None:
+    """`julia_version` of a manifest without parsing all of it: it is a top-level key, so it stands before the
+    first table header. Only used to compare manifests; the chosen one is fully read and checked."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as fh:
+            for line in fh:
+                stripped = line.strip()
+                if stripped.startswith("["):
+                    return None
+                match = _TOP_KEY_RE.match(stripped)
+                if match:
+                    return match.group(1)
+    except OSError:
+        return None
+    return None
+
+
+def _version_or_none(text: str | None) -> Version | None:
+    try:
+        return parse_version(text) if text else None
+    except ValueError:
+        return None
 
 
 def _series_of(versioned_name: str) -> tuple[int, int]:
@@ -276,44 +311,125 @@ def _series_of(versioned_name: str) -> tuple[int, int]:
 def read_manifest(project: JuliaProject, name: str) -> Manifest:
     path = project.root / name
     text = tomlfiles.read_text(path, name)
-    data = _load_text(text, name)
-    fmt = data.get("manifest_format")
-    if fmt is not None:
-        if not isinstance(fmt, str) or not fmt.startswith("2."):
-            raise UsageError(f"{name}: manifest_format {fmt!r} is not supported (expected 1.0 or 2.x)")
-        deps = data.get("deps", {})
-        julia_version = data.get("julia_version")
-        if julia_version is not None and not isinstance(julia_version, str):
-            raise UsageError(f"{name}: julia_version must be a string")
-    else:
-        fmt, deps, julia_version = "1.0", data, None
-    if not isinstance(deps, dict):
-        raise UsageError(f"{name}: [deps] must be a table")
-    entries = []
-    for pkg, items in deps.items():
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise UsageError(f"{name}: entry {pkg!r} must be an array of tables ([[deps.{pkg}]])")
-        for item in items:
-            entries.append(_entry(name, pkg, item))
-            _check_named_deps(name, pkg, item.get("deps"), deps)
-    project_hash = data.get("project_hash") if fmt != "1.0" else None
+    with tomlfiles.paused_gc():
+        try:
+            header, groups = _parse_in_batches(text)
+            fmt, julia_version, project_hash = _read_header(name, header)
+            entries = _read_entries(name, groups)
+        except _NotPkgShaped:  # anything unusual: the whole document at once, with the same checks
+            data = _load_text(text, name)
+            fmt, julia_version, project_hash = _read_header(name, data)
+            deps = data.get("deps", {}) if fmt != "1.0" else data
+            if not isinstance(deps, dict):
+                raise UsageError(f"{name}: [deps] must be a table") from None
+            entries = _read_entries(name, iter(deps.items()))
     return Manifest(
         file=name,
         format=fmt,
         julia_version=julia_version,
-        entries=tuple(entries),
+        entries=entries,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
-        project_hash=project_hash if isinstance(project_hash, str) else None,
+        project_hash=project_hash,
     )
 
 
-def _check_named_deps(shown: str, pkg: str, named: Any, entries: dict[str, Any]) -> None:
+class _NotPkgShaped(Exception):
+    """The batch reader met something Pkg does not write; the whole document is parsed instead."""
+
+
+# A line that opens an array-of-tables entry, `[[deps.Name]]` (format 2) or `[[Name]]` (format 1)
+_ENTRY_HEADER_RE = re.compile(r"^[ \t]*\[\[", re.M)
+_BATCH_CHARS = 256 * 1024
+
+
+def _parse_in_batches(text: str) -> tuple[dict[str, Any], Iterator[tuple[str, Any]]]:
+    """The manifest's top-level keys, and its entries batch by batch.
+
+    Parsed whole, a 100,000-entry manifest is a 250 MB tree of dicts; Pkg writes one `[[deps.Name]]` table per
+    entry, so batches of them, cut where such a line starts, parse alone into the same entries while only
+    compact ManifestEntry values are kept. A cut can only fall inside a value (a multi-line string or array) if
+    that value is unterminated in the batch before it, which then fails to parse: any failure, and any shape
+    Pkg does not write, raises _NotPkgShaped and the whole document is parsed instead.
+    """
+    starts = [m.start() for m in _ENTRY_HEADER_RE.finditer(text)]
+    cut = starts[0] if starts else len(text)
+    header = _parse_batch(text[:cut])
+    nested = "manifest_format" in header
+    # format 2 has scalars before its entries; in format 1 every top-level key is an entry
+    if "deps" in header or any(isinstance(v, list | dict) for v in header.values()) or (header and not nested):
+        raise _NotPkgShaped
+
+    def batches() -> Iterator[tuple[str, Any]]:
+        begin = cut
+        while begin < len(text):
+            end = _batch_end(text, starts, begin)
+            data = _parse_batch(text[begin:end])
+            if nested:
+                if set(data) != {"deps"} or not isinstance(data["deps"], dict):
+                    raise _NotPkgShaped
+                data = data["deps"]
+            for pkg, items in data.items():
+                if not isinstance(items, list):
+                    raise _NotPkgShaped
+                yield pkg, items
+            begin = end
+
+    return header, batches()
+
+
+def _batch_end(text: str, starts: list[int], begin: int) -> int:
+    """The first entry start at least _BATCH_CHARS after `begin` (binary search), or the end of the text."""
+    import bisect
+
+    index = bisect.bisect_left(starts, begin + _BATCH_CHARS)
+    return starts[index] if index < len(starts) else len(text)
+
+
+def _parse_batch(text: str) -> dict[str, Any]:
+    try:
+        return tomlfiles.loads_fast(text)
+    except ValueError:
+        raise _NotPkgShaped from None
+
+
+def _read_header(name: str, top: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """Format, julia_version and project_hash from the top-level keys (format 1.0 has none of them)."""
+    fmt = top.get("manifest_format")
+    if fmt is None:
+        return "1.0", None, None
+    if not isinstance(fmt, str) or not fmt.startswith("2."):
+        raise UsageError(f"{name}: manifest_format {fmt!r} is not supported (expected 1.0 or 2.x)")
+    julia_version = top.get("julia_version")
+    if julia_version is not None and not isinstance(julia_version, str):
+        raise UsageError(f"{name}: julia_version must be a string")
+    project_hash = top.get("project_hash")
+    return fmt, julia_version, project_hash if isinstance(project_hash, str) else None
+
+
+def _read_entries(name: str, groups: Iterator[tuple[str, Any]]) -> tuple[ManifestEntry, ...]:
+    """Validate every entry; the same checks whichever way the manifest was parsed."""
+    entries: list[ManifestEntry] = []
+    counts: dict[str, int] = {}
+    by_name: list[tuple[str, list[Any]]] = []  # entries that list their dependencies by name
+    for pkg, items in groups:
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise UsageError(f"{name}: entry {pkg!r} must be an array of tables ([[deps.{pkg}]])")
+        counts[pkg] = counts.get(pkg, 0) + len(items)
+        for item in items:
+            entries.append(_entry(name, pkg, item))
+            named = item.get("deps")
+            if isinstance(named, list):
+                by_name.append((pkg, named))
+    for pkg, named in by_name:
+        _check_named_deps(name, pkg, named, counts)
+    return tuple(entries)
+
+
+def _check_named_deps(shown: str, pkg: str, named: list[Any], counts: dict[str, int]) -> None:
     """An entry may list its dependencies by name only when each name has exactly one entry: Pkg refuses the
     manifest otherwise (Pkg.jl src/manifest.jl, `Manifest(raw::Dict)`: "ambiguious dependency")."""
-    if not isinstance(named, list):
-        return
     for dep in named:
-        count = len(entries.get(dep, ())) if isinstance(dep, str) else 0
+        count = counts.get(dep, 0) if isinstance(dep, str) else 0
         if count != 1:
             what = "no entry" if count == 0 else f"{count} entries"
             raise UsageError(f"{shown}: {pkg} lists its dependency {dep!r} by name, but the manifest has {what} of "
@@ -376,7 +492,7 @@ def load_environment(project: JuliaProject, series: tuple[int, int] | None, reso
         if entry is None or spec is None or entry.version is None or entry.is_stdlib:
             continue
         try:
-            in_range = CompatSpec(spec).contains(Version(entry.version))
+            in_range = CompatSpec(spec).contains(parse_version(entry.version))
         except ValueError:
             continue
         if not in_range:
@@ -435,9 +551,4 @@ def _path_dependencies(project: JuliaProject, manifest: Manifest) -> tuple[PathD
 
 
 def manifest_julia_version(manifest: Manifest | None) -> Version | None:
-    if manifest is None or not manifest.julia_version:
-        return None
-    try:
-        return parse_version(manifest.julia_version)
-    except ValueError:
-        return None
+    return _version_or_none(manifest.julia_version if manifest is not None else None)

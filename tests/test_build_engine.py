@@ -55,7 +55,7 @@ def test_runtime_layout(docker_env, service_image: str) -> None:
     found = sh(service_image, "find / -xdev -type f -exec grep -lx 'standin sysimage' {} + 2>/dev/null").split()
     assert found == ["/opt/sysimage-docker/sys.so"]
     sysimage = sh(service_image, "cat /opt/sysimage-docker/sys.so")
-    assert "packages: HTTP  JSON3" in sysimage and f'amd64 = "{PORTABLE_AMD64}"' in sysimage
+    assert "packages: HTTP JSON3" in sysimage and f'amd64 = "{PORTABLE_AMD64}"' in sysimage
     # the depot has only what the app needs at run time
     assert sh(service_image, "ls /opt/julia/depot").split() == ["artifacts", "compiled", "packages"]
     assert sh(service_image, "ls /opt/julia/depot/packages").split() == ["HTTP", "JSON3"]

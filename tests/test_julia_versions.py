@@ -7,7 +7,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from semantic_version import Version
 
 from sysimage_containers import julia_versions as jv
 from sysimage_containers.errors import UsageError
@@ -35,9 +34,9 @@ from sysimage_containers.errors import UsageError
 def test_pkg_compat_semantics(spec: str, inside: list[str], outside: list[str]) -> None:
     compat = jv.CompatSpec(spec)
     for v in inside:
-        assert compat.contains(Version(v)), (spec, v)
+        assert compat.contains(jv.parse_version(v)), (spec, v)
     for v in outside:
-        assert not compat.contains(Version(v)), (spec, v)
+        assert not compat.contains(jv.parse_version(v)), (spec, v)
 
 
 @pytest.mark.parametrize("spec", ["", "abc", "1.x", "1.6,", ">=", "1.6 - ", "> 1.6", "<= 1.6", "0.0.0"])
@@ -47,10 +46,11 @@ def test_invalid_compat(spec: str) -> None:
 
 
 def test_prerelease_counts_as_its_release_for_compat() -> None:
-    assert jv.CompatSpec("1.10").contains(Version("1.11.0-rc3"))
+    assert jv.CompatSpec("1.10").contains(jv.parse_version("1.11.0-rc3"))
 
 
-KNOWN = jv.KnownReleases(releases=tuple(Version(v) for v in ["1.9.4", "1.10.11", "1.10.12", "1.11.7", "1.12.7"]),
+KNOWN = jv.KnownReleases(releases=tuple(jv.parse_version(v)
+                                        for v in ["1.9.4", "1.10.11", "1.10.12", "1.11.7", "1.12.7"]),
                          lts="1.10", source="test table")
 
 
@@ -100,9 +100,9 @@ def test_too_old_julia_is_refused() -> None:
 
 
 def test_packagecompiler_ranges() -> None:
-    assert jv.packagecompiler_for(Version("1.9.4")) == "2.1"
-    assert jv.packagecompiler_for(Version("1.6.0")) == "2.1"
-    assert jv.packagecompiler_for(Version("1.10.0")) == "2.4"
+    assert jv.packagecompiler_for(jv.parse_version("1.9.4")) == "2.1"
+    assert jv.packagecompiler_for(jv.parse_version("1.6.0")) == "2.1"
+    assert jv.packagecompiler_for(jv.parse_version("1.10.0")) == "2.4"
 
 
 def test_refresh_from_a_local_versions_json(tmp_path, cli) -> None:
@@ -138,3 +138,16 @@ def test_refresh_failure_is_one_line(cli) -> None:
     assert result.code == 1
     assert result.err.startswith("sysimage-docker: error: could not refresh the Julia release list:")
     assert result.err.count("\n") == 1
+
+
+def test_julia_version_order_and_text() -> None:
+    ordered = ["1.9.4", "1.10.0-alpha1", "1.10.0-beta2", "1.10.0-rc1", "1.10.0-rc2", "1.10.0", "1.10.1",
+               "1.11.0"]
+    versions = [jv.parse_version(v) for v in ordered]
+    assert sorted(reversed(versions)) == versions
+    assert jv.parse_version("1.10.0-2") < jv.parse_version("1.10.0-10") < jv.parse_version("1.10.0-a")
+    assert jv.parse_version("1.2.3+0") == jv.parse_version("1.2.3")  # build metadata does not order
+    assert str(jv.parse_version("1.2.3-rc1.2+0.x")) == "1.2.3-rc1.2+0.x"
+    for bad in ("1.2", "1.2.3-", "1.2.3-a..b", "v1.2.3", "1.2.3+"):
+        with pytest.raises(ValueError):
+            jv.parse_version(bad)

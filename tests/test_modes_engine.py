@@ -98,7 +98,7 @@ def test_include_project_bakes_the_package_and_source_edits_rebuild(docker_env, 
     project = example("cli-tool")
     tag = docker_env.unique_tag("include-project")
     build(docker_env, project, "-t", tag, "--include-project")
-    assert "packages: JSON3  WordStats" in docker_env.sh(tag, "cat /opt/sysimage-docker/sys.so")
+    assert "packages: JSON3 WordStats" in docker_env.sh(tag, "cat /opt/sysimage-docker/sys.so")
     with (project / "src" / "WordStats.jl").open("a") as fh:
         fh.write(f"# edit {uuid.uuid4()}\n")
     assert "sysimage ran" in heavy(build(docker_env, project, "-t", tag, "--include-project"))

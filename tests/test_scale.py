@@ -1,0 +1,107 @@
+"""Big inputs stay linear: no per-dependency scan of the manifest, and batch parsing that reads exactly what a
+whole-document parse reads. (Speed itself is measured by scripts/bench_generate.py, never by a timed test.)"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, EXAMPLES
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sysimage_containers import project as project_module
+from sysimage_containers.errors import UsageError
+from sysimage_containers.pipeline import prepare
+
+
+class CountingEntries(tuple):  # type: ignore[type-arg]
+    """A manifest's entries that count how often something walks through all of them."""
+
+    walks = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        CountingEntries.walks += 1
+        return super().__iter__()
+
+
+def big_project(tmp_path: Path, entries: int, direct: int) -> Path:
+    project = tmp_path / "big"
+    project.mkdir()
+    uuid = "00000000-0000-4000-8000-{:012d}".format
+    (project / "Project.toml").write_text("[deps]\n" + "".join(f'P{i} = "{uuid(i)}"\n' for i in range(direct)))
+    (project / "Manifest.toml").write_text('julia_version = "1.11.5"\nmanifest_format = "2.0"\n\n' + "".join(
+        f'[[deps.P{i}]]\ndeps = ["P{(i + 1) % entries}"]\nuuid = "{uuid(i)}"\nversion = "1.0.{i}"\n\n'
+        for i in range(entries)))
+    return project
+
+
+def test_no_lookup_walks_the_manifest_per_dependency(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = big_project(tmp_path, entries=10_000, direct=1_000)
+    read = project_module.read_manifest
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        manifest = read(*args, **kwargs)
+        return dataclasses.replace(manifest, entries=CountingEntries(manifest.entries))
+
+    monkeypatch.setattr(project_module, "read_manifest", counted)
+    CountingEntries.walks = 0
+    prepared = prepare(project)
+    assert len(prepared.plan.baked) == 1_000
+    # a scan per direct dependency would be 1,000 or more; a few whole passes are linear
+    assert CountingEntries.walks <= 4, CountingEntries.walks
+
+
+def whole(project: project_module.JuliaProject, name: str) -> project_module.Manifest:
+    """The manifest read as one document (the batch reader switched off)."""
+    original = project_module._parse_in_batches
+
+    def refuse(text: str):  # type: ignore[no-untyped-def]
+        raise project_module._NotPkgShaped
+
+    project_module._parse_in_batches = refuse
+    try:
+        return project_module.read_manifest(project, name)
+    finally:
+        project_module._parse_in_batches = original
+
+
+MANIFESTS = sorted((p.parent.name, p.name) for p in CORPUS.glob("*/*Manifest*.toml"))
+
+
+@pytest.mark.parametrize(("entry", "name"), MANIFESTS)
+def test_batches_read_every_corpus_manifest_as_a_whole_parse_does(entry: str, name: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    project = project_module.read_project(CORPUS / entry)
+    expected = whole(project, name)
+    # and the batch path is the one taken for what Pkg writes: a whole-document parse would fail here
+    monkeypatch.setattr(project_module, "_load_text", lambda *a: pytest.fail("parsed whole"))
+    assert project_module.read_manifest(project, name) == expected
+
+
+BASE = (EXAMPLES / "http-service" / "Manifest.toml").read_text()
+pieces = st.sampled_from([
+    '[[deps.A]]\nuuid = "00000000-0000-4000-8000-000000000001"\n', '[[deps.A]]\nuuid = "x"\n',
+    '[deps.A]\nuuid = "00000000-0000-4000-8000-000000000001"\n', 'x = """\n[[deps.B]]\n"""\n',
+    'y = [\n[[1]]\n]\n', '[[B]]\nuuid = "00000000-0000-4000-8000-000000000002"\n', 'julia_version = "1.10.0"\n',
+    'manifest_format = "2.0"\n', '[[deps.C]]\ndeps = ["A"]\nuuid = "00000000-0000-4000-8000-000000000003"\n',
+    "[[deps.A.x]]\n", "deps = 1\n", "\n", "# [[deps.Z]]\n",
+    '  [[deps.D]]\nuuid = "00000000-0000-4000-8000-000000000004"\n',
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(pieces, max_size=8), prefix=st.booleans())
+def test_batches_and_whole_parse_agree_on_any_manifest(tmp_path_factory, parts: list[str], prefix: bool) -> None:
+    directory = tmp_path_factory.mktemp("m")
+    (directory / "Project.toml").write_text("")
+    (directory / "Manifest.toml").write_text((BASE if prefix else "") + "".join(parts))
+    project = project_module.read_project(directory)
+    outcomes = []
+    for read in (project_module.read_manifest, whole):
+        try:
+            outcomes.append(read(project, "Manifest.toml"))
+        except UsageError as exc:
+            outcomes.append(exc.message)
+    assert outcomes[0] == outcomes[1]
