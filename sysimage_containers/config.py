@@ -6,7 +6,6 @@ came from (file:line:col, the env variable, or the flag).
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Mapping
@@ -160,6 +159,8 @@ def _read_file(text: str, shown: str) -> dict[str, Any]:
         option = BY_KEY.get(key)
         line, col = tomlfiles.locate_key(text, key)
         if option is None:
+            import difflib  # only a misspelt key pays for it
+
             hint = difflib.get_close_matches(key, list(BY_KEY), n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
             raise UsageError(f"{shown}:{line}:{col}: unknown key {key!r}{suggestion}")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from functools import total_ordering
-from importlib import resources
 from pathlib import Path
 
+from sysimage_containers import tomlfiles
 from sysimage_containers.errors import UsageError
 from sysimage_containers.pkg_compat import parse_spec
 
@@ -89,17 +88,17 @@ class KnownReleases:
             cached = user_cache_file()
             if cached.is_file():
                 return cls._from_toml(cached.read_text(encoding="utf-8"), str(cached))
-        except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:  # UnicodeDecodeError is a ValueError
+        except (OSError, ValueError, UsageError) as exc:  # UnicodeDecodeError is a ValueError
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).split("\n")[0]
             warnings = (f"the release list in the user cache cannot be used ({reason}): using the built-in "
                         "table; `sysimage-docker versions --refresh` writes a new one",)
-        text = resources.files("sysimage_containers").joinpath("data/julia_releases.toml").read_text("utf-8")
+        text = (Path(__file__).parent / "data" / "julia_releases.toml").read_text("utf-8")
         return replace(cls._from_toml(text, "built-in table"), warnings=warnings)
 
     @classmethod
     def _from_toml(cls, text: str, source: str) -> KnownReleases:
         """Raises ValueError (with what is wrong) unless the file has an LTS series and the releases of it."""
-        data = tomllib.loads(text)
+        data = tomlfiles.loads(text, source)
         raw, lts = data.get("releases"), data.get("lts")
         if not isinstance(raw, list) or not raw or not all(isinstance(v, str) for v in raw):
             raise ValueError("releases is not a list of versions")

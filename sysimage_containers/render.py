@@ -10,17 +10,17 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from importlib import resources
 from typing import Any
 
 import tomli_w
-from jinja2 import BytecodeCache, FileSystemBytecodeCache, PackageLoader, StrictUndefined
+from jinja2 import BytecodeCache, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from jinja2.bccache import Bucket
 from jinja2.sandbox import SandboxedEnvironment
 
 from sysimage_containers import plan as plan_module
 from sysimage_containers.config import CONTROL_RE
 from sysimage_containers.plan import BuildPlan
+from sysimage_containers.templates import DIRECTORY as TEMPLATES
 
 COPY_UNSAFE_RE = re.compile(r"[$*?\[\]\\\"'`]")
 JULIA_SCRIPTS = (
@@ -100,7 +100,7 @@ def _bytecode_cache() -> BytecodeCache | None:
 
 def _environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(
-        loader=PackageLoader("sysimage_containers", "templates"),
+        loader=FileSystemLoader(TEMPLATES),
         bytecode_cache=_bytecode_cache(),
         auto_reload=False,
         undefined=StrictUndefined,
@@ -135,7 +135,7 @@ def render_data(plan: BuildPlan, data: dict[str, object]) -> str:
 
 
 def julia_script(name: str) -> str:
-    return resources.files("sysimage_containers").joinpath(f"templates/julia/{name}").read_text("utf-8")
+    return (TEMPLATES / "julia" / name).read_text("utf-8")
 
 
 def render_all(plan: BuildPlan) -> dict[str, str]:

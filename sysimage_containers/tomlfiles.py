@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import re
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,6 +61,8 @@ def loads(text: str, shown: str) -> dict[str, Any]:
             return loads_fast(text)
         except ValueError:
             pass
+        import tomllib  # only a document rtoml refuses pays for it
+
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -99,7 +100,7 @@ def parse_document(text: str, shown: str) -> tomlkit.TOMLDocument:
         raise UsageError(f"{shown}:{exc.line}:{exc.col + 1}: invalid TOML: {str(exc).split(' at line ')[0]}") from None
 
 
-def syntax_error_line(text: str, shown: str, exc: tomllib.TOMLDecodeError) -> str:
+def syntax_error_line(text: str, shown: str, exc: ValueError) -> str:
     """`file:line:col: invalid TOML: reason`, from tomllib's message."""
     message = str(exc)
     match = re.match(r"^(.*) \(at line (\d+), column (\d+)\)$", message)
