@@ -15,9 +15,7 @@ What enters, in order (README "What enters the image"):
 from __future__ import annotations
 
 import os
-import shutil
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -302,6 +300,9 @@ def _other_manifest(name: str, selected: str) -> bool:
 
 def write_context(dest: Path, listing: Listing, files: dict[str, str]) -> None:
     """Create `dest` as a complete build context, atomically: a failure leaves nothing behind."""
+    import shutil  # only writing pays for these (tempfile imports `random`)
+    import tempfile
+
     dest = dest.absolute()
     try:
         if dest.exists() and not dest.is_dir():
@@ -327,6 +328,8 @@ def write_context(dest: Path, listing: Listing, files: dict[str, str]) -> None:
 
 def populate(target: Path, listing: Listing, files: dict[str, str]) -> None:
     """Copy the listing and the generated files into `target` (an empty directory)."""
+    import shutil
+
     for rel in listing.dirs:
         (target / rel).mkdir(parents=True, exist_ok=True)
     for item in listing.files:
