@@ -80,6 +80,7 @@ class KnownReleases:
     lts: str
     source: str
     warnings: tuple[str, ...] = ()
+    untagged: tuple[Version, ...] = ()  # releases with no official julia image
 
     @classmethod
     def load(cls) -> KnownReleases:
@@ -105,7 +106,25 @@ class KnownReleases:
         releases = tuple(sorted(parse_version(v) for v in raw))
         if not isinstance(lts, str) or not re.fullmatch(r"\d+\.\d+", lts):
             raise ValueError("lts is not a release series such as 1.10")
-        return cls(releases=releases, lts=lts, source=source)
+        untagged = data.get("untagged", [])
+        if not isinstance(untagged, list) or not all(isinstance(v, str) for v in untagged):
+            raise ValueError("untagged is not a list of versions")
+        return cls(releases=releases, lts=lts, source=source, untagged=tuple(parse_version(v) for v in untagged))
+
+    def published_image(self, version: Version) -> tuple[Version, str | None]:
+        """The version whose official `julia:X.Y.Z` image exists: the version itself, or for one that was never
+        published the nearest published patch of its minor (the newer on a tie), with a warning."""
+        if version not in self.untagged:
+            return version, None
+        candidates = [v for v in self.releases if (v.major, v.minor) == (version.major, version.minor)
+                      and v not in self.untagged and not v.prerelease]
+        if not candidates:
+            raise UsageError(f"Julia {version} has no official julia image and no other {version.major}."
+                             f"{version.minor} release has one; set builder_image to an image with Julia {version}")
+        chosen = min(candidates, key=lambda v: (abs(v.patch - version.patch), -v.patch))
+        return chosen, (f"Julia {version} has no official julia image (docker-library never published "
+                        f"julia:{version}): building with {chosen}, the nearest published patch; set builder_image "
+                        f"to use {version} itself")
 
     def newest(self, spec: CompatSpec | None = None, series: str | None = None) -> Version | None:
         for v in reversed(self.releases):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,10 @@ def prepare(
         known=known,
         manifest_format=manifest.format if manifest else None,
     )
+    if cfg.builder_image is None:  # the default builder is the official image, which must exist
+        published, warning = known.published_image(choice.version)
+        if warning is not None:
+            choice = replace(choice, version=published, warnings=(*choice.warnings, warning))
     plan = make_plan(environment, cfg, choice, tool_version=__version__)
     try:
         files = render_all(plan)

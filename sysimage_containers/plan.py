@@ -35,11 +35,26 @@ USER_HOME = "/home/julia"
 CONTEXT_APP = "app"  # the project tree inside the build context
 CONTEXT_TOOL = "sysimage-docker"  # generated files inside the build context
 
-# Portable multi-target lists (see README "CPU targets"); keyed by Docker's TARGETARCH.
+# Portable multi-target lists, keyed by Docker's TARGETARCH, as the official Julia builds of each version used them
+# (JuliaCI/julia-buildkite utilities/build_envs.sh). #341 (2024-03-08) added `x86-64-v4` (AVX-512 hosts) to x86_64
+# and `carmel,clone_all;apple-m1;neoverse-512tvb` to aarch64; builds before it used the lists below. We take the new
+# aarch64 list from Julia 1.10 and the x86_64 fourth target from 1.11, where every official build carries them
+# (x86-64-v4 is unknown to the LLVM of Julia 1.6).
 PORTABLE_CPU_TARGETS = (
-    ("amd64", "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)"),
+    ("amd64", "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1);x86-64-v4,-rdrnd,base(1)"),
     ("arm64", "generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)"),
 )
+PORTABLE_CPU_TARGETS_1_10 = (
+    ("amd64", "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)"),
+    PORTABLE_CPU_TARGETS[1],
+)
+PORTABLE_CPU_TARGETS_OLD = (
+    PORTABLE_CPU_TARGETS_1_10[0],
+    ("arm64", "generic;cortex-a57;thunderx2t99;carmel"),
+)
+# Julia flags that decide whether a package cache can be used (jl_match_cache_flags in src/staticdata_utils.c:
+# check-bounds, inline and debug level must match; the cache's optimisation level must be at least the asked one)
+CACHE_FLAG_PREFIXES = ("-O", "--optimize", "--check-bounds", "-g", "--inline")
 LABEL_PACKAGES = 100
 RESERVED_ENV = ("JULIA_DEPOT_PATH",)
 RESERVED_LABEL_PREFIX = "dev.sysimage-docker."
@@ -112,6 +127,8 @@ class BuildPlan:
     runtime_env: tuple[tuple[str, str], ...]
     labels: tuple[tuple[str, str], ...]
     user_id: int
+    cache_flags: tuple[str, ...]  # julia_args that package caches must be compiled with
+    tracer_flags: tuple[str, ...]  # what PackageCompiler's own recording run uses
     inputs: tuple[tuple[str, str], ...]  # (file, sha256) of the inputs, for the header
     context_exclude: tuple[str, ...]
     warnings: tuple[str, ...]
@@ -186,7 +203,7 @@ def make_plan(
     app_context = f"{CONTEXT_APP}/{app_rel}" if app_rel else CONTEXT_APP
 
     baked = _baked_packages(environment, config)
-    cpu_targets = _cpu_targets(config.cpu_target)
+    cpu_targets = _cpu_targets(config.cpu_target, (version.major, version.minor))
 
     dependency_copies = [
         Copy(f"{app_context}/{project.project_file}", f"{app_dir}/{project.project_file}"),
@@ -225,7 +242,8 @@ def make_plan(
     elif config.julia_main and config.mode != "app":
         if not project.is_package:
             raise UsageError("julia_main needs a package project (name and uuid in Project.toml)")
-        cmd = (f"{SCRIPTS_DIR}/run_main.jl",)
+        assert project.name is not None  # is_package
+        cmd = (f"{SCRIPTS_DIR}/run_main.jl", project.name)  # the script loads nothing to learn the name
     else:
         cmd = ()
     healthcheck = None
@@ -318,6 +336,10 @@ def make_plan(
         runtime_env=runtime_env,
         labels=tuple(sorted(labels.items())),
         user_id=config.user_id,
+        cache_flags=tuple(a for a in config.julia_args if a.startswith(CACHE_FLAG_PREFIXES)),
+        # PackageCompiler's own trace run: --compile=all, and no package images (methods found in a pkgimage are
+        # not traced); --pkgimages exists from Julia 1.9
+        tracer_flags=("--compile=all", *(("--pkgimages=no",) if (version.major, version.minor) >= (1, 9) else ())),
         inputs=tuple(inputs),
         context_exclude=config.context_exclude,
         warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config)),
@@ -439,7 +461,9 @@ def _mode_warnings(config: Config) -> tuple[str, ...]:
             "not used",)
 
 
-def _cpu_targets(setting: str) -> tuple[tuple[str, str], ...]:
+def _cpu_targets(setting: str, series: tuple[int, int]) -> tuple[tuple[str, str], ...]:
     if setting == "portable":
-        return PORTABLE_CPU_TARGETS
+        if series >= (1, 11):
+            return PORTABLE_CPU_TARGETS
+        return PORTABLE_CPU_TARGETS_1_10 if series >= (1, 10) else PORTABLE_CPU_TARGETS_OLD
     return (("default", setting),)

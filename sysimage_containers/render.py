@@ -2,7 +2,8 @@
 
 The only module that knows Dockerfile syntax. Every value enters a template through one sandboxed Jinja
 environment whose `finalize` refuses control characters (a newline could start a new instruction) and whose
-filters do the quoting: `json` for exec-form arrays, `copy_json` for COPY paths, `dq` for ENV/LABEL values.
+filters do the quoting: `json` for exec-form arrays, `copy_json` for COPY paths, `dq` for ENV/LABEL values, `sh`
+for a word of a shell-form RUN.
 """
 
 from __future__ import annotations
@@ -98,6 +99,13 @@ def _bytecode_cache() -> BytecodeCache | None:
     return _QuietBytecodeCache(str(directory), pattern=f"{__version__}-%s.cache")
 
 
+def shell_word(value: Any) -> str:
+    """One word of a shell-form RUN line, single-quoted as needed (shlex): `;`, `(`, `$`, spaces stay literal."""
+    import shlex
+
+    return shlex.quote(str(_finalize(str(value))))
+
+
 def _environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=FileSystemLoader(TEMPLATES),
@@ -113,6 +121,7 @@ def _environment() -> SandboxedEnvironment:
     env.filters["json"] = dockerfile_json
     env.filters["copy_json"] = dockerfile_copy_json
     env.filters["dq"] = dockerfile_dq
+    env.filters["sh"] = shell_word
     return env
 
 

@@ -17,7 +17,8 @@ from conftest import EXAMPLES
 
 pytestmark = pytest.mark.docker
 CLI = [sys.executable, "-m", "sysimage_containers"]
-PORTABLE_AMD64 = "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)"
+# Julia 1.11+
+PORTABLE_AMD64 = "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1);x86-64-v4,-rdrnd,base(1)"
 
 
 def build(docker_env, project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -81,9 +82,14 @@ def test_labels_and_env(docker_env, service_image: str) -> None:
     assert "healthcheck.jl" in inspect(docker_env, service_image, "{{json .Config.Healthcheck}}")
 
 
-def test_builder_stage_records(docker_env) -> None:
+def test_builder_stage_records(docker_env, example) -> None:
+    # the stand-in julia records each call's argv and JULIA_* environment; it compiles nothing
+    project = example("http-service")
+    config = project / "sysimage-docker.toml"
+    config.write_text(config.read_text().replace('julia_args = ["--threads=auto"]',
+                                                 'julia_args = ["--threads=auto", "-O3", "--check-bounds=no"]'))
     tag = docker_env.unique_tag("service-builder")
-    result = build(docker_env, EXAMPLES / "http-service", "-t", tag, "--target", "builder")
+    result = build(docker_env, project, "-t", tag, "--target", "builder")
     assert result.returncode == 0, result.stderr
     # same baked depot path as the runtime stage
     assert '"JULIA_DEPOT_PATH=/opt/julia/depot:"' in inspect(docker_env, tag, "{{json .Config.Env}}")
@@ -94,6 +100,12 @@ def test_builder_stage_records(docker_env) -> None:
     assert "--project=/opt/sysimage-docker/pc-env" in sysimage_call
     app_call = next(c for c in calls.split("argv:") if "precompile_app.jl" in c)
     assert "-J/opt/sysimage-docker/build/sys.so" in app_call and "--project=/app" in app_call
+    # the cache flags of julia_args (not --threads), and the sysimage's CPU target from process start
+    argv = app_call.split("cwd:")[0].split()
+    assert argv[:3] == ["-J/opt/sysimage-docker/build/sys.so", "-O3", "--check-bounds=no"]
+    assert f"JULIA_CPU_TARGET={PORTABLE_AMD64}" in app_call
+    # the sysimage step sees the registry the instantiate step fetched (a BuildKit cache mount)
+    assert "registries: General" in docker_env.sh(tag, "cat /opt/sysimage-docker/build/sys.so")
     assert "/usr/local/bin/g++" in docker_env.sh(tag, "command -v g++")
 
 
@@ -149,7 +161,7 @@ def test_failing_workload_names_the_step(docker_env, example) -> None:
     (project / "precompile" / "workload.jl").write_text("error(\"boom\")  # STANDIN_FAIL\n")
     result = build(docker_env, project, "-t", docker_env.unique_tag("failing"))
     assert result.returncode == 1
-    assert "sysimage-docker: error: build failed at [builder] (sysimage) RUN env -u JULIA_NUM_THREADS" in result.stderr
+    assert "sysimage-docker: error: build failed at [builder] (sysimage) RUN --mount=type=cache" in result.stderr
     assert "build_sysimage.jl" in result.stderr
     assert "ERROR: LoadError: workload failed" in result.stderr
     assert "in expression starting at /app/precompile/workload.jl:1" in result.stderr

@@ -286,7 +286,7 @@ def test_format_1_manifest_builds_with_the_last_1_6(cli, tmp_path: Path) -> None
     (project / "Project.toml").write_text(text.replace('julia = "1.6"', 'julia = "1.10"'))
     result = cli("generate", project)
     assert "FROM julia:1.12.7 AS deps" in result.out and "format 1.0" not in result.err
-    assert "FROM julia:1.11.7 AS deps" in cli("generate", project, "--julia-version", "1.11").out
+    assert "FROM julia:1.11.9 AS deps" in cli("generate", project, "--julia-version", "1.11").out
 
 
 def test_ambiguous_manifest_is_refused(cli, tmp_path: Path) -> None:

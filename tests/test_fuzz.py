@@ -47,9 +47,9 @@ def planned_instructions(plan: BuildPlan) -> list[str]:
     deps += ["COPY"] if plan.source_early else []
     trace = []
     if plan.trace:
-        trace = ["FROM"] + (["COPY"] if (plan.test_workload or plan.warmup) and not plan.source_early else [])
+        trace = ["FROM", "ARG"] + (["COPY"] if (plan.test_workload or plan.warmup) and not plan.source_early else [])
         trace += (["RUN"] if plan.test_workload else []) + ["RUN", "FROM", "COPY"]
-    builder = ["FROM"] + (["COPY"] if plan.trace else []) + (["RUN"] if plan.mode != "pkgimage" else [])
+    builder = ["FROM", "ARG"] + (["COPY"] if plan.trace else []) + (["RUN"] if plan.mode != "pkgimage" else [])
     builder += ([] if plan.source_early else ["COPY"]) + ([] if plan.mode == "app" else ["RUN"])
     builder += ["RUN"] if plan.replace_default else []
     if plan.mode == "app":

@@ -10,7 +10,7 @@ import pytest
 from conftest import EXAMPLES, tree_files
 
 from sysimage_containers.pipeline import prepare
-from sysimage_containers.plan import PORTABLE_CPU_TARGETS, TRACE_FILE
+from sysimage_containers.plan import TRACE_FILE
 
 
 def steps(text: str) -> list[str]:
@@ -37,15 +37,34 @@ def test_layer_order_for_rebuild_speed() -> None:
     assert index_of(lines, "COPY app/ /app/") > index_of(lines, "build_sysimage.jl")
 
 
-def test_portable_cpu_target_by_default_and_native_only_when_asked() -> None:
-    assert prepare(EXAMPLES / "hello").plan.cpu_targets == PORTABLE_CPU_TARGETS
+X86_3 = "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)"
+ARM_NEW = "generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)"
+
+
+@pytest.mark.parametrize(("julia", "amd64", "arm64"), [
+    ("1.12", X86_3 + ";x86-64-v4,-rdrnd,base(1)", ARM_NEW),
+    ("1.11", X86_3 + ";x86-64-v4,-rdrnd,base(1)", ARM_NEW),
+    ("1.10", X86_3, ARM_NEW),
+    ("1.9", X86_3, "generic;cortex-a57;thunderx2t99;carmel"),
+    ("1.6", X86_3, "generic;cortex-a57;thunderx2t99;carmel"),
+])
+def test_portable_cpu_targets_follow_the_official_builds_of_each_version(julia: str, amd64: str, arm64: str,
+                                                                         tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "hello", project)
+    manifest = project / "Manifest.toml"
+    manifest.write_text("".join(line for line in manifest.read_text().splitlines(keepends=True)
+                                if not line.startswith("julia_version")))
+    plan = prepare(project, cli={"julia_version": julia}).plan
+    assert plan.julia_version.startswith(julia + ".")
+    assert plan.cpu_targets == (("amd64", amd64), ("arm64", arm64))
     assert prepare(EXAMPLES / "hello", cli={"cpu_target": "native"}).plan.cpu_targets == (("default", "native"),)
 
 
 def test_app_package_is_never_baked_by_default() -> None:
     plan = prepare(EXAMPLES / "cli-tool").plan
     assert [p.name for p in plan.baked] == ["JSON3"]
-    assert plan.cmd == ("/opt/sysimage-docker/julia/run_main.jl",)
+    assert plan.cmd == ("/opt/sysimage-docker/julia/run_main.jl", "WordStats")  # the name travels as an argument
 
 
 def test_entrypoint_and_depot_paths() -> None:

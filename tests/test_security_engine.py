@@ -133,5 +133,5 @@ def test_two_builds_at_once_do_not_interfere(docker_env, example) -> None:
     assert labels["hello"]["dev.sysimage-docker.packages"] == "Dates@stdlib Printf@stdlib"
     assert labels["cli-tool"]["dev.sysimage-docker.packages"] == "JSON3@1.14.2"
     assert docker_env.run(tags["hello"]).stdout.strip().endswith("/app/bin/hello.jl")
-    assert docker_env.run(tags["cli-tool"]).stdout.strip().endswith("/opt/sysimage-docker/julia/run_main.jl")
+    assert docker_env.run(tags["cli-tool"]).stdout.strip().endswith("/opt/sysimage-docker/julia/run_main.jl WordStats")
     assert docker_env.sh(tags["cli-tool"], "ls /opt/julia/depot/packages").split() == ["JSON3"]

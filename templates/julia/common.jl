@@ -1,7 +1,6 @@
-# Shared by the builder scripts: the plan data file and the CPU target for this architecture.
-using TOML
-
-const PLAN = TOML.parsefile(ENV["SYSIMAGE_DOCKER_PLAN"])
+# Shared by the builder scripts: the plan data file and the CPU target for this architecture. Base's own TOML
+# reader (Base.parsed_toml, base/loading.jl, Julia 1.6+): the TOML stdlib may not be in the sysimage.
+const PLAN = Base.parsed_toml(ENV["SYSIMAGE_DOCKER_PLAN"])
 
 # Docker's TARGETARCH when BuildKit sets it, else the architecture of this Julia.
 function docker_arch()

@@ -2,10 +2,9 @@
 # requests against the running app. PackageCompiler runs it as the precompile execution file, or the trace
 # stage runs it under --trace-compile. A failing workload names its file and line and fails the build, unless
 # allow_workload_errors = true. Everything comes from the plan data file.
-using Sockets
-using TOML
+using Sockets  # warm-up requests; Base.parsed_toml keeps TOML (and its compiles) out of the trace
 
-const PLAN = TOML.parsefile(ENV["SYSIMAGE_DOCKER_PLAN"])
+const PLAN = Base.parsed_toml(ENV["SYSIMAGE_DOCKER_PLAN"])
 const ALLOW_ERRORS = PLAN["allow_workload_errors"]
 
 function fail(message::AbstractString)

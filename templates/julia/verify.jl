@@ -4,10 +4,9 @@
 # runs it with the image's own entrypoint flags and judges the report.
 const AT_START = collect(keys(Base.loaded_modules))  # before this script loads anything
 
-using Artifacts
-using TOML
-
-const PLAN = TOML.parsefile(get(ENV, "SYSIMAGE_DOCKER_PLAN", "/opt/sysimage-docker/plan.toml"))
+# Nothing is loaded here but Base: the TOML and Artifacts stdlibs may not be in the sysimage, and compiling them
+# in a fresh container would take seconds (and fail on a read-only depot). Base.parsed_toml is Base's own reader.
+const PLAN = Base.parsed_toml(get(ENV, "SYSIMAGE_DOCKER_PLAN", "/opt/sysimage-docker/plan.toml"))
 
 function jstr(s)  # a JSON string: quote, backslash and control characters escaped
     io = IOBuffer()
@@ -31,7 +30,7 @@ function manifest_entries()
     project = Base.active_project()
     path = Base.project_file_manifest_path(project)
     path === nothing && return Dict{String,Any}()
-    data = TOML.parsefile(path)
+    data = Base.parsed_toml(path)
     deps = haskey(data, "manifest_format") ? data["deps"] : data
     return Dict(name => entries[1] for (name, entries) in deps)
 end
@@ -42,10 +41,20 @@ function baked_version(id::Base.PkgId)
     dir === nothing && return ""
     for file in ("Project.toml", "JuliaProject.toml")
         path = joinpath(dir, file)
-        isfile(path) && return string(get(TOML.parsefile(path), "version", ""))
+        isfile(path) && return string(get(Base.parsed_toml(path), "version", ""))
     end
     return ""
 end
+
+# An artifact's tree hashes: one, or one per platform (Pkg installs the host's; any one present counts).
+function artifact_hashes(meta, artifact)
+    entry = meta[artifact]
+    variants = entry isa AbstractVector ? entry : [entry]
+    return [v["git-tree-sha1"] for v in variants
+            if v isa AbstractDict && !get(v, "lazy", false) && haskey(v, "git-tree-sha1")]
+end
+
+installed(hash) = any(isdir(joinpath(depot, "artifacts", hash)) for depot in DEPOT_PATH)
 
 function missing_artifacts(entries)
     lost = String[]
@@ -56,12 +65,10 @@ function missing_artifacts(entries)
         dir === nothing && continue
         toml = joinpath(dirname(dirname(dir)), "Artifacts.toml")
         isfile(toml) || continue
-        meta = TOML.parsefile(toml)
+        meta = Base.parsed_toml(toml)
         for artifact in keys(meta)
-            info = Artifacts.artifact_meta(artifact, meta, toml)
-            info === nothing && continue
-            get(info, "lazy", false) && continue
-            Artifacts.artifact_exists(Base.SHA1(info["git-tree-sha1"])) || push!(lost, "$(name)/$(artifact)")
+            hashes = artifact_hashes(meta, artifact)
+            isempty(hashes) || any(installed, hashes) || push!(lost, "$(name)/$(artifact)")
         end
     end
     return sort!(lost)
@@ -77,7 +84,7 @@ for id in AT_START
     push!(baked, jobj(["name" => jstr(id.name), "baked" => jstr(baked_version(id)),
                        "manifest" => jstr(get(entry, "version", ""))]))
 end
-direct = get(TOML.parsefile(Base.active_project()), "deps", Dict{String,Any}())
+direct = get(Base.parsed_toml(Base.active_project()), "deps", Dict{String,Any}())
 from_depot = sort!([name for (name, uuid) in direct if !(Base.UUID(uuid) in at_start)])
 targets = PLAN["cpu_target"]
 arch = get(Dict("x86_64" => "amd64", "aarch64" => "arm64"), string(Sys.ARCH), string(Sys.ARCH))

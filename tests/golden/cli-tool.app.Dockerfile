@@ -44,7 +44,11 @@ COPY ["app/", "/app/"]
 
 ############################ builder: the create_app bundle ############################
 FROM deps AS builder
-RUN env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
+ARG TARGETARCH
+# create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
+# none is reachable: the step sees the one the instantiate step fetched.
+RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
+    env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_app.jl
 
 ############################ runtime: the bundle, no Julia installation ############################

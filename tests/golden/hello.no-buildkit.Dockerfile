@@ -40,12 +40,21 @@ COPY ["app/precompile/workload.jl", "/app/precompile/workload.jl"]
 
 ############################ builder: the sysimage, then the app precompiled against it ############################
 FROM deps AS builder
+ARG TARGETARCH
+# create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
+# none is reachable: the step sees the one the instantiate step fetched.
 RUN env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl
 
 # The app's own source, precompiled against the custom sysimage (caches made under the stock one are rejected).
 COPY ["app/", "/app/"]
-RUN julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
+# JULIA_CPU_TARGET in the environment from process start: package images follow it (the sysimage's target).
+RUN case "${TARGETARCH:-$(uname -m)}" in \
+        amd64|x86_64) cpu='generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1);x86-64-v4,-rdrnd,base(1)' ;; \
+        arm64|aarch64) cpu='generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)' ;; \
+        *) echo "sysimage-docker: no portable CPU target for this architecture; set cpu_target" >&2; exit 1 ;; \
+    esac && \
+    JULIA_CPU_TARGET="$cpu" julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
 
 ############################ runtime: Julia, the depot the app needs, one sysimage ############################
 FROM debian:trixie-slim AS runtime

@@ -42,12 +42,18 @@ COPY ["app/precompile/workload.jl", "/app/precompile/workload.jl"]
 
 ############################ builder: the sysimage, then the app precompiled against it ############################
 FROM deps AS builder
-RUN env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
+ARG TARGETARCH
+# create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
+# none is reachable: the step sees the one the instantiate step fetched.
+RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
+    env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl
 
 # The app's own source, precompiled against the custom sysimage (caches made under the stock one are rejected).
 COPY ["app/", "/app/"]
-RUN julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
+# JULIA_CPU_TARGET in the environment from process start: package images follow it (the sysimage's target).
+RUN JULIA_CPU_TARGET=native \
+    julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
 
 # replace_default: the custom sysimage becomes Julia's default sys.so; no stock sysimage is shipped.
 # hadolint ignore=DL3059
