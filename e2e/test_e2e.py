@@ -56,7 +56,7 @@ def test_sysimage_is_loaded_with_its_packages(images) -> None:
     http = 'Base.PkgId(Base.UUID("cd3eb016-35fb-5094-929b-558a96fad6f3"), "HTTP")'
     script = f"println(unsafe_string(Base.JLOptions().image_file)); println({http} in keys(Base.loaded_modules))"
     out = docker("run", "--rm", images["http-service"], "-e", script).stdout.split()
-    assert out == ["/opt/sysimage-docker/sys.so", "true"]
+    assert out == ["/usr/local/julia/lib/julia/sys.so", "true"]
 
 
 def test_service_answers_and_is_healthy(images) -> None:
@@ -95,7 +95,7 @@ def test_startup_time_with_and_without_sysimage(images) -> None:
                "--project=/app", "--startup-file=no", "-e", "using HTTP, JSON3")
         return time.monotonic() - start
 
-    with_sysimage = min(timed("-J/opt/sysimage-docker/sys.so") for _ in range(3))
+    with_sysimage = min(timed("-J/usr/local/julia/lib/julia/sys.so") for _ in range(3))
     without = min(timed() for _ in range(3))
     print(f"\n`using HTTP, JSON3` incl. container start: {with_sysimage:.2f} s with the sysimage, "
           f"{without:.2f} s without")
@@ -106,7 +106,7 @@ def test_verify_the_real_image(images) -> None:
     result = subprocess.run([*CLI, "verify", images["http-service"], "--json"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["ok"] and report["sysimage"] == "/opt/sysimage-docker/sys.so"
+    assert report["ok"] and report["sysimage"] == "/usr/local/julia/lib/julia/sys.so"
     assert {p["name"] for p in report["baked"]} >= {"HTTP", "JSON3"}
     assert report["missing_artifacts"] == []
 

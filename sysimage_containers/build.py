@@ -201,12 +201,23 @@ def compiled_layer_size(engine: Engine, tag: str, plan: Any) -> int | None:
     """The size of the layer that carries the sysimage (or the app bundle) in the runtime image."""
     if plan.mode == "pkgimage":
         return None
-    if plan.replace_default:
-        return None  # the sysimage travels inside the copied Julia tree
     marker = "/opt/app" if plan.mode == "app" else plan.sysimage_path
     for size, created in engine.layer_sizes(tag):
         if "COPY" in created and marker in created:
             return size
+    return None
+
+
+STOCK_SYSIMAGE_RE = re.compile(r"sysimage-docker: stock sysimage left out of the runtime image: (\d+) bytes")
+
+
+def stock_sysimage_bytes(parser: Any) -> int | None:
+    """From the deps step's log line; a cached step prints nothing, and then neither does the summary."""
+    for step in parser.steps.values():
+        for line in step.lines:
+            match = STOCK_SYSIMAGE_RE.search(line)
+            if match:
+                return int(match.group(1))
     return None
 
 
@@ -238,6 +249,9 @@ def print_summary(console: Console, engine: Engine, prepared: Prepared, view: Pr
             what = "app bundle" if plan.mode == "app" else "sysimage"
             step = f" (sysimage step {heavy['sysimage']})" if "sysimage" in heavy else ""
             lines.append(f"{what} size: {human_size(size)}{step}")
+    stock = stock_sysimage_bytes(parser)
+    if stock is not None:
+        lines.append(f"stock sysimage left out of the runtime image: {human_size(stock)} (one sysimage ships)")
     workloads = [*plan.precompile_files, *plan.statements_files]
     lines.append(f"workloads: {', '.join(workloads) if workloads else 'none (only the packages load code)'}")
     for line in lines:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sysimage_containers import tomlfiles
 from sysimage_containers.errors import UsageError
-from sysimage_containers.options import BY_KEY, OPTIONS, Option
+from sysimage_containers.options import BY_KEY, OPTIONS, REMOVED, Option
 
 CONFIG_FILE = "sysimage-docker.toml"
 ENGINES = ("auto", "buildx", "docker", "podman")
@@ -77,7 +77,6 @@ class Config:
     warmup: tuple[Request, ...] = ()
     trace: bool = False
     allow_workload_errors: bool = False
-    replace_default: bool = False
     buildkit: bool = True
     resolve: bool = False
     packagecompiler_version: str | None = None
@@ -158,6 +157,8 @@ def _read_file(text: str, shown: str) -> dict[str, Any]:
     for key, raw in doc.items():
         option = BY_KEY.get(key)
         line, col = tomlfiles.locate_key(text, key)
+        if option is None and key in REMOVED:
+            raise UsageError(f"{shown}:{line}:{col}: {key}: {REMOVED[key]}")
         if option is None:
             import difflib  # only a misspelt key pays for it
 
@@ -360,13 +361,10 @@ def _check_combinations(config: Config) -> None:
         raise UsageError("filter_stdlibs needs incremental = false (PackageCompiler filters stdlibs only in a "
                          "sysimage built from scratch)")
     if config.mode == "pkgimage":
-        for key in ("replace_default", "include_project", "filter_stdlibs"):
+        for key in ("include_project", "filter_stdlibs"):
             if getattr(config, key):
                 raise UsageError(f"{key} does not apply to mode = pkgimage: there is no sysimage")
     if config.mode == "app":
-        if config.replace_default:
-            raise UsageError("replace_default does not apply to mode = app: the bundle carries its own sysimage "
-                             "and the runtime image has no Julia installation")
         if config.script is not None:
             raise UsageError("mode = app runs the package's julia_main(); leave script out")
         if config.julia_args:

@@ -104,10 +104,6 @@ OPTIONS: tuple[Option, ...] = (
            "Keep building when a workload fails (a warning instead of an error), e.g. a test suite that fails "
            "in a container.",
            "true", flag="--allow-workload-errors"),
-    Option("replace_default", "bool", False,
-           "Install the sysimage as Julia's default sys.so in the runtime image, so plain `julia` uses it "
-           "and no stock sysimage is left.",
-           "true", flag="--replace-default"),
     Option("buildkit", "bool", True,
            "Render BuildKit features (cache mounts); false renders for the classic builder and podman.",
            "false", flag="--buildkit"),
@@ -174,3 +170,8 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 BY_KEY = {o.key: o for o in OPTIONS}
+# Keys that existed once: a file that still has one gets this line instead of "unknown key"
+REMOVED = {
+    "replace_default": "removed in 0.2: every sysimage-mode image now ships its sysimage as Julia's default "
+                       "lib/julia/sys.so (and no stock one), so plain `julia` uses it; delete the key",
+}

@@ -29,7 +29,7 @@ TRACE_FILE = f"{TOOL_DIR}/trace/precompile_statements.jl"
 TEST_ENV = f"{TOOL_DIR}/test-env"
 APP_BUNDLE = f"{TOOL_DIR}/app"
 RUNTIME_APP = "/opt/app"
-RUNTIME_SYSIMAGE = f"{TOOL_DIR}/sys.so"
+JULIA_RUNTIME = f"{TOOL_DIR}/julia-runtime"  # the builder's Julia without its stock sysimage
 TREE_DIR = "/app"
 USER_HOME = "/home/julia"
 CONTEXT_APP = "app"  # the project tree inside the build context
@@ -114,7 +114,6 @@ class BuildPlan:
     script_path: str | None
     app_name: str | None
     buildkit: bool
-    replace_default: bool
     resolve: bool
     registries: tuple[tuple[str, str], ...]
     private_git: str
@@ -224,12 +223,9 @@ def make_plan(
     workloads = (*config.precompile_files, *config.statements_files) if config.mode != "pkgimage" else ()
     workload_copies = tuple(Copy(f"{app_context}/{f}", f"{app_dir}/{f}") for f in workloads)
 
-    if config.replace_default:
-        sysimage_path = f"{config.julia_path}/lib/julia/sys.so"
-    elif config.mode == "sysimage":
-        sysimage_path = RUNTIME_SYSIMAGE
-    else:
-        sysimage_path = ""
+    # One sysimage in the runtime image: the custom one takes the stock one's place as lib/julia/sys.so, so
+    # `docker exec ... julia` gets the baked packages too; the entrypoint still names it with -J.
+    sysimage_path = f"{config.julia_path}/lib/julia/sys.so" if config.mode == "sysimage" else ""
     sysimage_flag = (f"-J{sysimage_path}",) if config.mode == "sysimage" else ()
     julia_bin = f"{config.julia_path}/bin/julia"
     app_name = project.name if config.mode == "app" else None
@@ -255,8 +251,11 @@ def make_plan(
         if name in RESERVED_ENV:
             raise UsageError(f"env: {name} is managed by sysimage-docker (the baked depot must stay in it)")
     system_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    if config.mode == "app":  # the bundle finds its own depot (share/julia) next to its executable
-        runtime_env: tuple[tuple[str, str], ...] = (("HOME", USER_HOME), ("PATH", f"{RUNTIME_APP}/bin:{system_path}"))
+    if config.mode == "app":
+        # The bundle's wrapper appends its own depot (share/julia) to JULIA_DEPOT_PATH; a writable one must come
+        # first, or Scratch spaces, lazy artifacts and stdlib compiles fail with EACCES for the runtime user.
+        runtime_env: tuple[tuple[str, str], ...] = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia"),
+                                                    ("PATH", f"{RUNTIME_APP}/bin:{system_path}"))
     else:
         runtime_env = (
             ("HOME", USER_HOME),
@@ -323,7 +322,6 @@ def make_plan(
         script_path=f"{app_dir}/{config.script}" if config.script else None,
         app_name=app_name,
         buildkit=config.buildkit,
-        replace_default=config.replace_default,
         resolve=config.resolve,
         registries=config.registries,
         private_git=config.private_git,

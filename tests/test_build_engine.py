@@ -39,13 +39,13 @@ def service_image(docker_env) -> str:
 
 def test_runtime_entrypoint_and_user(docker_env, service_image: str) -> None:
     assert inspect(docker_env, service_image, "{{json .Config.Entrypoint}}") == (
-        '["/usr/local/julia/bin/julia","-J/opt/sysimage-docker/sys.so","--project=/app","--startup-file=no",'
+        '["/usr/local/julia/bin/julia","-J/usr/local/julia/lib/julia/sys.so","--project=/app","--startup-file=no",'
         '"--threads=auto"]')
     assert inspect(docker_env, service_image, "{{json .Config.Cmd}}") == '["/app/bin/server.jl"]'
     assert inspect(docker_env, service_image, "{{.Config.User}}") == "1000:1000"
     run = docker_env.run(service_image)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == ("julia-standin argv: -J/opt/sysimage-docker/sys.so --project=/app "
+    assert run.stdout.strip() == ("julia-standin argv: -J/usr/local/julia/lib/julia/sys.so --project=/app "
                                   "--startup-file=no --threads=auto /app/bin/server.jl")
     assert docker_env.run(service_image, entrypoint="id").stdout.split()[0] == "uid=1000"
 
@@ -54,8 +54,8 @@ def test_runtime_layout(docker_env, service_image: str) -> None:
     sh = docker_env.sh
     # exactly one custom sysimage, holding the planned packages and the portable target
     found = sh(service_image, "find / -xdev -type f -exec grep -lx 'standin sysimage' {} + 2>/dev/null").split()
-    assert found == ["/opt/sysimage-docker/sys.so"]
-    sysimage = sh(service_image, "cat /opt/sysimage-docker/sys.so")
+    assert found == ["/usr/local/julia/lib/julia/sys.so"]
+    sysimage = sh(service_image, "cat /usr/local/julia/lib/julia/sys.so")
     assert "packages: HTTP JSON3" in sysimage and f'amd64 = "{PORTABLE_AMD64}"' in sysimage
     # the depot has only what the app needs at run time
     assert sh(service_image, "ls /opt/julia/depot").split() == ["artifacts", "compiled", "packages"]
@@ -109,19 +109,28 @@ def test_builder_stage_records(docker_env, example) -> None:
     assert "/usr/local/bin/g++" in docker_env.sh(tag, "command -v g++")
 
 
-def test_replace_default(docker_env, example) -> None:
-    tag = docker_env.unique_tag("hello-replace")
-    result = build(docker_env, example("hello"), "-t", tag, "--replace-default")
+SYSIMAGE_MARKERS = ("standin sysimage", "stock sysimage (stand-in)")
+
+
+@pytest.mark.parametrize(("mode", "expected"), [
+    ("sysimage", {"/usr/local/julia/lib/julia/sys.so": "standin sysimage"}),
+    ("pkgimage", {"/usr/local/julia/lib/julia/sys.so": "stock sysimage (stand-in)"}),
+    ("app", {"/opt/app/lib/julia/sys.so": "standin sysimage"}),
+])
+def test_exactly_one_sysimage_in_each_mode(docker_env, example, mode: str, expected: dict[str, str]) -> None:
+    # the stand-in julia writes its "sysimages" as text files; the base image carries a stock one
+    tag = docker_env.unique_tag(f"one-sysimage-{mode}")
+    result = build(docker_env, example("cli-tool"), "-t", tag, "--mode", mode, "--no-cache")
     assert result.returncode == 0, result.stderr
-    sh = docker_env.sh
-    assert sh(tag, "head -n 1 /usr/local/julia/lib/julia/sys.so").strip() == "standin sysimage"
-    # the custom sysimage is the default one, and no stock sysimage is left beside it
-    assert sh(tag, "find / -xdev -type f -exec grep -lx 'standin sysimage' {} + 2>/dev/null").split() == [
-        "/usr/local/julia/lib/julia/sys.so"]
-    assert sh(tag, "find / -xdev -type f -exec grep -lx 'stock sysimage (stand-in)' {} + 2>/dev/null").split() == []
-    run = docker_env.run(tag, "/app/bin/hello.jl", "Ada")
-    assert run.stdout.strip() == ("julia-standin argv: -J/usr/local/julia/lib/julia/sys.so --project=/app "
-                                  "--startup-file=no /app/bin/hello.jl Ada")
+    found = {}
+    for marker in SYSIMAGE_MARKERS:
+        for path in docker_env.sh(tag, f"find / -xdev -type f -exec grep -l '^{marker}' {{}} + 2>/dev/null").split():
+            found[path] = marker
+    assert found == expected
+    stock = len("stock sysimage (stand-in)\n")
+    summary = f"stock sysimage left out of the runtime image: {stock / 1e3:.1f} kB (one sysimage ships)"
+    # in sysimage mode the one sysimage is lib/julia/sys.so, the file a plain `julia` (docker exec) loads
+    assert (summary in result.stderr) == (mode == "sysimage")
 
 
 def test_no_buildkit_rendering_builds_on_the_classic_builder(docker_env, example) -> None:
@@ -130,7 +139,7 @@ def test_no_buildkit_rendering_builds_on_the_classic_builder(docker_env, example
     assert result.returncode == 0, result.stderr
     assert f"building {tag} with docker-classic" in result.stderr
     assert "[builder] (sysimage) RUN env -u JULIA_NUM_THREADS" in result.stderr
-    assert docker_env.run(tag).stdout.startswith("julia-standin argv: -J/opt/sysimage-docker/sys.so")
+    assert docker_env.run(tag).stdout.startswith("julia-standin argv: -J/usr/local/julia/lib/julia/sys.so")
 
 
 def heavy(result: subprocess.CompletedProcess[str]) -> str:

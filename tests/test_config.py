@@ -34,8 +34,8 @@ def test_precedence_cli_over_env_over_file_over_default(tmp_path: Path) -> None:
 def test_env_lists_and_bools(tmp_path: Path) -> None:
     cfg = config.resolve(tmp_path, environ={"SYSIMAGE_DOCKER_PACKAGES": "HTTP, JSON3",
                                             "SYSIMAGE_DOCKER_BUILDKIT": "off",
-                                            "SYSIMAGE_DOCKER_REPLACE_DEFAULT": "YES"})
-    assert cfg.packages == ("HTTP", "JSON3") and cfg.buildkit is False and cfg.replace_default is True
+                                            "SYSIMAGE_DOCKER_TRACE": "YES"})
+    assert cfg.packages == ("HTTP", "JSON3") and cfg.buildkit is False and cfg.trace is True
 
 
 def test_tables_from_file_and_cli(tmp_path: Path) -> None:
@@ -46,10 +46,19 @@ def test_tables_from_file_and_cli(tmp_path: Path) -> None:
 
 
 def test_unknown_key_position_in_the_file(example, cli) -> None:
-    project = write(example("hello"), '# comment\nscript = "x.jl"\n\n  replace_defualt = true\n')
+    project = write(example("hello"), '# comment\nscript = "x.jl"\n\n  include_projcet = true\n')
     result = cli("generate", project)
-    assert result.err == ("sysimage-docker: error: sysimage-docker.toml:4:3: unknown key 'replace_defualt'; "
-                          "did you mean 'replace_default'?\n")
+    assert result.err == ("sysimage-docker: error: sysimage-docker.toml:4:3: unknown key 'include_projcet'; "
+                          "did you mean 'include_project'?\n")
+
+
+def test_a_removed_key_says_why(example, cli) -> None:
+    project = write(example("hello"), 'replace_default = true\n')
+    result = cli("generate", project)
+    assert (result.code, result.err) == (2, "sysimage-docker: error: sysimage-docker.toml:1:1: replace_default: "
+                                            "removed in 0.2: every sysimage-mode image now ships its sysimage as "
+                                            "Julia's default lib/julia/sys.so (and no stock one), so plain `julia` "
+                                            "uses it; delete the key\n")
 
 
 def test_explicit_config_file(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from sysimage_containers import render
 VARIANTS = [
     [],
     ["--no-buildkit"],
-    ["--replace-default"],
-    ["--cpu-target", "native", "--no-buildkit", "--replace-default"],
+    ["--julia-arg", "-O3", "--julia-arg", "--check-bounds=no"],
+    ["--cpu-target", "native", "--no-buildkit", "--julia-version", "1.9"],
     ["--mode", "pkgimage"],
     ["--trace", "--private-git", "ssh"],
     ["--no-incremental", "--filter-stdlibs", "--private-git", "token"],
@@ -92,3 +92,38 @@ def test_example_workloads_parse_with_tree_sitter() -> None:
     parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_julia.language()))
     for path in sorted(EXAMPLES.rglob("*.jl")):
         assert not parser.parse(path.read_bytes()).root_node.has_error, path
+
+
+# Stdlibs in every default sysimage (julia stdlib/Makefile, STDLIBS_WITHIN_SYSIMG, old and new lists alike); TOML,
+# Pkg, Dates... are not in recent ones: loading them under a custom sysimage compiles them at every start.
+IN_EVERY_SYSIMAGE = {"Artifacts", "FileWatching", "Libdl", "SHA", "Random", "LinearAlgebra", "Sockets"}
+# what runs in the runtime image or under the custom sysimage
+RUN_TIME_SCRIPTS = ("run_main.jl", "healthcheck.jl", "verify.jl", "precompile_app.jl")
+
+
+def loaded_modules(tree: tree_sitter.Tree, source: bytes) -> set[str]:
+    found: set[str] = set()
+
+    def walk(node: tree_sitter.Node) -> None:
+        if node.type in ("using_statement", "import_statement"):
+            for child in node.named_children:
+                name = source[child.start_byte:child.end_byte].decode().split(":")[0].split(".")[0].strip()
+                found.add(name)
+        for child in node.children:
+            walk(child)
+
+    walk(tree.root_node)
+    return found
+
+
+def test_run_time_scripts_load_nothing_outside_every_sysimage() -> None:
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_julia.language()))
+    seen = {}
+    for name in RUN_TIME_SCRIPTS:
+        source = render.julia_script(name).encode()
+        seen[name] = loaded_modules(parser.parse(source), source)
+        assert seen[name] <= IN_EVERY_SYSIMAGE, (name, seen[name])
+    # the check sees what it should: the healthcheck's socket library, and a builder script's Pkg
+    assert seen["healthcheck.jl"] == {"Sockets"}
+    builder = render.julia_script("instantiate.jl").encode()
+    assert "Pkg" in loaded_modules(parser.parse(builder), builder)

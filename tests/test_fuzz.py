@@ -51,13 +51,11 @@ def planned_instructions(plan: BuildPlan) -> list[str]:
         trace += (["RUN"] if plan.test_workload else []) + ["RUN", "FROM", "COPY"]
     builder = ["FROM", "ARG"] + (["COPY"] if plan.trace else []) + (["RUN"] if plan.mode != "pkgimage" else [])
     builder += ([] if plan.source_early else ["COPY"]) + ([] if plan.mode == "app" else ["RUN"])
-    builder += ["RUN"] if plan.replace_default else []
-    if plan.mode == "app":
-        runtime = ["FROM", "COPY"]
-    else:
-        sysimage_copy = plan.mode == "sysimage" and not plan.replace_default
-        runtime = ["FROM", "COPY"] + (["COPY"] if sysimage_copy else []) + ["COPY"] * 3
-    runtime += ["COPY"] * 4 + ["ENV", "USER", "WORKDIR"] + ["EXPOSE"] * len(plan.ports)
+    if plan.mode == "app":  # the bundle, the user's home
+        runtime = ["FROM", "COPY", "COPY"]
+    else:  # Julia (and the sysimage), the depot's three folders, scripts, plan, the app tree, the user's home
+        runtime = ["FROM", "COPY"] + (["COPY"] if plan.mode == "sysimage" else []) + ["COPY"] * 3 + ["COPY"] * 4
+    runtime += ["ENV", "USER", "WORKDIR"] + ["EXPOSE"] * len(plan.ports)
     runtime += ["HEALTHCHECK"] if plan.healthcheck else []
     return [*deps, *trace, *builder, *runtime, "LABEL", "ENTRYPOINT", "CMD"]
 

@@ -13,7 +13,7 @@ CASES = {
     "http-service": [],
     "cli-tool": [],
     "hello.no-buildkit": ["--no-buildkit"],
-    "http-service.replace-default": ["--replace-default", "--cpu-target", "native"],
+    "http-service.native": ["--cpu-target", "native", "--julia-arg", "-O3"],
     "http-service.trace": ["--trace", "--exclude", "JSON3"],
     "hello.pkgimage": ["--mode", "pkgimage"],
     "cli-tool.app": ["--mode", "app"],

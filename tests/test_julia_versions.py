@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -151,3 +152,22 @@ def test_julia_version_order_and_text() -> None:
     for bad in ("1.2", "1.2.3-", "1.2.3-a..b", "v1.2.3", "1.2.3+"):
         with pytest.raises(ValueError):
             jv.parse_version(bad)
+
+
+def test_a_release_without_an_official_image_maps_to_the_nearest_published_patch() -> None:
+    known = jv.KnownReleases(releases=tuple(jv.parse_version(v) for v in
+                                            ["1.10.0", "1.11.6", "1.11.7", "1.11.8", "1.11.9", "1.12.0"]),
+                             lts="1.10", source="test", untagged=(jv.parse_version("1.11.8"),
+                                                                  jv.parse_version("1.12.0")))
+    assert known.published_image(jv.parse_version("1.11.7")) == (jv.parse_version("1.11.7"), None)
+    chosen, warning = known.published_image(jv.parse_version("1.11.8"))
+    assert str(chosen) == "1.11.9"  # 1.11.7 and 1.11.9 are equally near: the newer
+    assert warning is not None and "docker-library never published julia:1.11.8" in warning
+    with pytest.raises(UsageError, match=re.escape("Julia 1.12.0 has no official julia image and no other 1.12")):
+        known.published_image(jv.parse_version("1.12.0"))
+
+
+def test_the_shipped_table_knows_the_unpublished_1_11_8() -> None:
+    known = jv.KnownReleases.load()
+    assert jv.parse_version("1.11.8") in known.untagged
+    assert str(known.published_image(jv.parse_version("1.11.8"))[0]) == "1.11.9"

@@ -47,10 +47,16 @@ def test_app_mode(docker_env, example) -> None:
     assert any(line.startswith("app bundle size: ") for line in result.stderr.splitlines())
     config = json.loads(docker_env.docker("image", "inspect", "--format", "{{json .Config}}", tag).stdout)
     assert (config["Entrypoint"] == ["/opt/app/bin/WordStats"] and config["Cmd"] is None) or config["Cmd"] == []
-    assert not any(e.startswith("JULIA_DEPOT_PATH=") for e in config["Env"])
+    # a writable user depot comes first (the bundle's wrapper appends its own share/julia)
+    assert "JULIA_DEPOT_PATH=/home/julia/.julia" in config["Env"] and config["WorkingDir"] == "/home/julia"
     assert config["Labels"]["dev.sysimage-docker.mode"] == "app"
     sh = docker_env.sh
-    assert sh(tag, "ls /usr/local/julia /opt/julia 2>&1 | grep -c 'No such file'").strip() == "2"
+    # only the bundle: no Julia installation, no baked depot, no scripts, plan or sources
+    gone = sh(tag, "ls /usr/local/julia /opt/julia /opt/sysimage-docker /app 2>&1 | grep -c 'No such file'")
+    assert gone.strip() == "4"
+    probe = docker_env.docker("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", tag, "-c",
+                              "id -u && mkdir -p $JULIA_DEPOT_PATH/scratchspaces && echo writable", check=False)
+    assert probe.stdout.split() == ["1000", "writable"], probe.stderr
     assert sh(tag, "head -n 2 /opt/app/lib/julia/sys.so").split("\n")[1] == "app bundle of WordStats"
     assert docker_env.run(tag, "notes.txt").stdout.strip() == "app-bundle-standin WordStats notes.txt"
 
@@ -58,7 +64,7 @@ def test_app_mode(docker_env, example) -> None:
 def test_non_incremental_and_filtered_stdlibs_reach_the_sysimage_step(docker_env, example) -> None:
     tag = docker_env.unique_tag("nonincr")
     build(docker_env, example("hello"), "-t", tag, "--no-incremental", "--filter-stdlibs")
-    sysimage = docker_env.sh(tag, "cat /opt/sysimage-docker/sys.so")
+    sysimage = docker_env.sh(tag, "cat /usr/local/julia/lib/julia/sys.so")
     assert "incremental: false" in sysimage and "filter_stdlibs: true" in sysimage
 
 
@@ -67,7 +73,7 @@ def test_trace_stage_feeds_the_sysimage_and_is_exported(docker_env, example, tmp
     tag = docker_env.unique_tag("trace")
     first = build(docker_env, project, "-t", tag, "--trace")
     assert "(trace) RUN julia" in first.stderr
-    sysimage = docker_env.sh(tag, "cat /opt/sysimage-docker/sys.so")
+    sysimage = docker_env.sh(tag, "cat /usr/local/julia/lib/julia/sys.so")
     assert f"statements_files: {TRACE}" in sysimage
     out = tmp_path / "statements"
     build(docker_env, project, "--trace", "--target", "trace", "-o", f"type=local,dest={out}")
@@ -98,7 +104,7 @@ def test_include_project_bakes_the_package_and_source_edits_rebuild(docker_env, 
     project = example("cli-tool")
     tag = docker_env.unique_tag("include-project")
     build(docker_env, project, "-t", tag, "--include-project")
-    assert "packages: JSON3 WordStats" in docker_env.sh(tag, "cat /opt/sysimage-docker/sys.so")
+    assert "packages: JSON3 WordStats" in docker_env.sh(tag, "cat /usr/local/julia/lib/julia/sys.so")
     with (project / "src" / "WordStats.jl").open("a") as fh:
         fh.write(f"# edit {uuid.uuid4()}\n")
     assert "sysimage ran" in heavy(build(docker_env, project, "-t", tag, "--include-project"))
@@ -113,7 +119,7 @@ def test_verify_reports_and_catches_a_version_mismatch(docker_env, tmp_path: Pat
     report = cli(docker_env, "verify", tag, "--json")
     assert report.returncode == 0, report.stderr
     data = json.loads(report.stdout)
-    assert data["ok"] is True and data["sysimage"] == "/opt/sysimage-docker/sys.so"
+    assert data["ok"] is True and data["sysimage"] == "/usr/local/julia/lib/julia/sys.so"
     assert {p["name"]: p["baked"] for p in data["baked"]} == {"HTTP": "1.10.16", "JSON3": "1.14.2"}
     # a manifest moved on after the build: the sysimage still runs the old HTTP
     planted = docker_env.unique_tag("verify-planted")

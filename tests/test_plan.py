@@ -58,6 +58,8 @@ def test_portable_cpu_targets_follow_the_official_builds_of_each_version(julia: 
     plan = prepare(project, cli={"julia_version": julia}).plan
     assert plan.julia_version.startswith(julia + ".")
     assert plan.cpu_targets == (("amd64", amd64), ("arm64", arm64))
+    # the tracer records as PackageCompiler does; --pkgimages exists from Julia 1.9
+    assert plan.tracer_flags == (("--compile=all", "--pkgimages=no") if julia != "1.6" else ("--compile=all",))
     assert prepare(EXAMPLES / "hello", cli={"cpu_target": "native"}).plan.cpu_targets == (("default", "native"),)
 
 
@@ -69,8 +71,8 @@ def test_app_package_is_never_baked_by_default() -> None:
 
 def test_entrypoint_and_depot_paths() -> None:
     plan = prepare(EXAMPLES / "http-service").plan
-    assert plan.entrypoint[:4] == ("/usr/local/julia/bin/julia", "-J/opt/sysimage-docker/sys.so", "--project=/app",
-                                   "--startup-file=no")
+    assert plan.entrypoint[:4] == ("/usr/local/julia/bin/julia", "-J/usr/local/julia/lib/julia/sys.so",
+                                   "--project=/app", "--startup-file=no")
     assert plan.depot_path_builder == "/opt/julia/depot:"
     assert plan.depot_path_runtime == "/home/julia/.julia:/opt/julia/depot:"
     assert plan.builder_data()["packages"] == ["HTTP", "JSON3"]
@@ -133,16 +135,29 @@ def test_regenerating_into_an_earlier_output_replaces_it(tmp_path: Path, cli) ->
     assert not (out / "stale.txt").exists()
 
 
-@pytest.mark.parametrize("flag", ["--replace-default", "--no-replace-default"])
-def test_replace_default_ships_exactly_one_sysimage(flag: str) -> None:
-    text = prepare(EXAMPLES / "hello", cli={"replace_default": flag == "--replace-default"}).files["Dockerfile"]
+@pytest.mark.parametrize(("mode", "sysimages"), [
+    ("sysimage", ["COPY --from=builder /opt/sysimage-docker/build/sys.so /usr/local/julia/lib/julia/sys.so"]),
+    ("pkgimage", []),
+])
+def test_exactly_one_sysimage_as_julias_default(mode: str, sysimages: list[str]) -> None:
+    text = prepare(EXAMPLES / "hello", cli={"mode": mode}).files["Dockerfile"]
     runtime = text[text.index("AS runtime"):]
-    copies = [line for line in runtime.splitlines() if line.startswith("COPY") and "sys.so" in line]
-    if flag == "--replace-default":
-        assert copies == []  # the staged Julia tree already carries it as lib/julia/sys.so
-        assert "-J/usr/local/julia/lib/julia/sys.so" in runtime
-    else:
-        assert copies == ["COPY --from=builder /opt/sysimage-docker/build/sys.so /opt/sysimage-docker/sys.so"]
+    assert [line for line in runtime.splitlines() if line.startswith("COPY") and "sys.so" in line] == sysimages
+    # the Julia tree comes without the stock sysimage only where the custom one replaces it
+    tree = "COPY --from=builder /opt/sysimage-docker/julia-runtime /usr/local/julia"
+    assert (tree in runtime) == (mode == "sysimage")
+    assert ("-J/usr/local/julia/lib/julia/sys.so" in runtime) == (mode == "sysimage")
+
+
+def test_app_mode_runtime_has_a_writable_depot_and_only_the_bundle() -> None:
+    plan = prepare(EXAMPLES / "cli-tool", cli={"mode": "app"}).plan
+    text = prepare(EXAMPLES / "cli-tool", cli={"mode": "app"}).files["Dockerfile"]
+    runtime = text[text.index("AS runtime"):]
+    assert ("JULIA_DEPOT_PATH", "/home/julia/.julia") in plan.runtime_env
+    assert [line for line in runtime.splitlines() if line.startswith("COPY")] == [
+        "COPY --from=builder /opt/sysimage-docker/app /opt/app",
+        "COPY --from=builder --chown=1000:1000 /opt/sysimage-docker/home /home/julia"]
+    assert "WORKDIR /home/julia" in runtime
 
 
 def test_workload_kinds_reach_the_scripts_data() -> None:
