@@ -85,6 +85,7 @@ class ExternalDependency:
 class BuildPlan:
     tool_version: str
     project_name: str
+    is_package: bool
     project_version: str | None
     julia_version: str
     julia_reason: str
@@ -167,6 +168,8 @@ class BuildPlan:
             "app_dir": self.app_dir,
             "sysimage_path": BUILT_SYSIMAGE,
             "app_bundle": APP_BUNDLE,
+            # the project's own package, when it is one and is not baked: traced statements about it are skipped
+            "unbaked_project": self.project_name if self.is_package and not self.include_project else "",
             "packages": [p.name for p in self.baked],
             "precompile_files": list(self.precompile_files),
             "statements_files": [*self.statements_files, *([TRACE_FILE] if self.trace else [])],
@@ -293,6 +296,7 @@ def make_plan(
     return BuildPlan(
         tool_version=tool_version,
         project_name=project_name,
+        is_package=project.is_package,
         project_version=project.version,
         julia_version=str(version),
         julia_reason=julia.reason,

@@ -158,4 +158,6 @@ def render_all(plan: BuildPlan) -> dict[str, str]:
     }
     for name in JULIA_SCRIPTS:
         files[f"{tool}/julia/{name}"] = julia_script(name)
+    if plan.builder_tools:
+        files[f"{tool}/install_tools.sh"] = (TEMPLATES / "install_tools.sh").read_text("utf-8")
     return files

@@ -95,6 +95,18 @@ def _tar(files: dict[str, tuple[bytes, int]], links: dict[str, str], dirs: dict[
     return buffer.getvalue()
 
 
+# An apt-get for a retired Debian suite: `update` fails until the sources point at archive.debian.org; `install`
+# puts the stand-in tool in place of each package's command.
+RETIRED_APT = b"""#!/bin/sh
+case "$1" in
+    update) grep -q archive.debian.org /etc/apt/sources.list && exit 0; echo "E: Release file not found"; exit 100 ;;
+    -o) [ "$3" = update ] && grep -q archive.debian.org /etc/apt/sources.list && exit 0; exit 100 ;;
+    install) cp /usr/local/bin/tool /usr/local/bin/g++; echo "installed g++ (stand-in)"; exit 0 ;;
+esac
+exit 0
+"""
+
+
 def base_image_tar(kind: str) -> bytes:
     dirs = {d: 0o755 for d in ("bin", "etc", "usr", "usr/local", "usr/local/bin", "var", "var/log", "root")}
     dirs["tmp"] = 0o1777
@@ -104,13 +116,21 @@ def base_image_tar(kind: str) -> bytes:
         "etc/group": (b"root:x:0:\n", 0o644),
     }
     links = {f"bin/{a}": "busybox" for a in APPLETS}
-    if kind == "builder":
+    if kind.startswith("builder"):
         for d in ("usr/local/julia", "usr/local/julia/bin", "usr/local/julia/lib", "usr/local/julia/lib/julia"):
             dirs[d] = 0o755
         files["usr/local/julia/bin/julia"] = ((STANDIN / "julia").read_bytes(), 0o755)
         files["usr/local/julia/lib/julia/sys.so"] = (b"stock sysimage (stand-in)\n", 0o644)
-        for tool in ("g++", "git", "ssh"):
+        tools = ("git", "ssh") if kind != "builder" else ("g++", "git", "ssh")
+        for tool in tools:
             files[f"usr/local/bin/{tool}"] = ((STANDIN / "tool").read_bytes(), 0o755)
+        if kind == "builder-retired-apt":  # no g++; an old Debian suite that left the mirrors
+            files["usr/local/bin/tool"] = ((STANDIN / "tool").read_bytes(), 0o755)
+            files["usr/bin/apt-get"] = (RETIRED_APT, 0o755)
+            dirs["etc/apt"] = dirs["usr/bin"] = 0o755
+            files["etc/apt/sources.list"] = (b"deb http://deb.debian.org/debian buster main\n"
+                                             b"deb http://deb.debian.org/debian buster-updates main\n", 0o644)
+        # "builder-bare": no g++ and no package manager at all
     return _tar(files, links, dirs)
 
 
@@ -120,7 +140,7 @@ def ensure_image(client: str, kind: str) -> str:
     exists = subprocess.run([client, "image", "inspect", tag], capture_output=True)
     if exists.returncode != 0:
         changes = ["--change", PATH_ENV]
-        if kind == "builder":
+        if kind.startswith("builder"):
             # a base that sets threads, as some do: the sysimage step must run without it (PackageCompiler hangs)
             changes += ["--change", "ENV JULIA_NUM_THREADS=4"]
         subprocess.run([client, "import", *changes, "-", tag], input=data, capture_output=True, check=True)

@@ -276,3 +276,29 @@ def test_environment_is_clean_of_test_images_from_earlier_runs(docker_env) -> No
     listed = docker_env.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     assert docker_env.builder_image in listed and docker_env.runtime_image in listed
     assert os.environ.get("SYSIMAGE_DOCKER_REQUIRE_DOCKER") in (None, "0", "1")
+
+
+def test_a_retired_debian_builder_gets_its_compiler_from_the_archive(docker_env, example) -> None:
+    # the builder image's apt-get is a stand-in: `update` works only once the sources name archive.debian.org
+    from dockerenv import ensure_image
+
+    builder = ensure_image(docker_env.client, "builder-retired-apt")
+    tag = docker_env.unique_tag("retired-builder")
+    result = build(docker_env, example("hello"), "-t", tag, "--target", "builder", "--no-cache",
+                   env={"SYSIMAGE_DOCKER_BUILDER_IMAGE": builder})
+    assert result.returncode == 0, result.stderr
+    # the sources now name the archive (and no -updates suite), and the compiler came from it
+    assert docker_env.sh(tag, "cat /etc/apt/sources.list").splitlines() == [
+        "deb http://archive.debian.org/debian buster main"]
+    assert docker_env.sh(tag, "command -v g++").strip() == "/usr/local/bin/g++"
+
+
+def test_a_builder_without_a_package_manager_fails_in_one_line(docker_env, example) -> None:
+    from dockerenv import ensure_image
+
+    builder = ensure_image(docker_env.client, "builder-bare")
+    result = build(docker_env, example("hello"), "-t", docker_env.unique_tag("bare-builder"),
+                   env={"SYSIMAGE_DOCKER_BUILDER_IMAGE": builder})
+    assert result.returncode == 1
+    assert (f"sysimage-docker: cannot install g++ in builder_image {builder} (it has no apt-get, apk, microdnf or "
+            "dnf): use a builder_image that has them, or set JULIA_CC to a C compiler the image has") in result.stderr

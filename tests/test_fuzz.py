@@ -42,7 +42,8 @@ keys = st.text(max_size=16) | st.sampled_from(["name", "uuid", "version", "deps"
 def planned_instructions(plan: BuildPlan) -> list[str]:
     """The instruction sequence the template must produce for this plan (stages deps, tracer, trace, builder,
     runtime)."""
-    deps = ["FROM", "ARG", "ENV", "RUN", "COPY"] + (["ENV", "RUN"] if plan.mode != "pkgimage" else [])
+    deps = ["FROM", "ARG", "ENV"] + (["COPY"] if plan.builder_tools else []) + ["RUN", "COPY"]
+    deps += ["ENV", "RUN"] if plan.mode != "pkgimage" else []
     deps += ["COPY"] * len(plan.dependency_copies) + ["COPY", "RUN", "COPY"] + ["COPY"] * len(plan.workload_copies)
     deps += ["COPY"] if plan.source_early else []
     trace = []

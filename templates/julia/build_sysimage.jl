@@ -14,6 +14,23 @@ function unloadable(packages, project)
     return bad
 end
 
+# Statements about the project's own module are skipped by PackageCompiler unless it is baked (include_project):
+# its code is not in the sysimage (UndefVarError). Say so when they are most of what a trace recorded.
+function warn_unbaked_statements(plan)
+    name = plan["unbaked_project"]
+    isempty(name) && return
+    lines = String[]
+    for file in plan["statements_files"]
+        isfile(file) && append!(lines, filter(startswith("precompile("), readlines(file)))
+    end
+    about = count(line -> occursin(name * ".", line), lines)
+    if !isempty(lines) && about > length(lines) / 2
+        println(stderr, "sysimage-docker: warning: ", about, " of ", length(lines), " traced statements are about ",
+                name, ", which is not in the sysimage; they are skipped (include_project = true bakes it)")
+    end
+end
+
+warn_unbaked_statements(PLAN)
 packages = Symbol.(PLAN["packages"])
 target = cpu_target(PLAN)
 options = compile_options(PLAN)
