@@ -84,8 +84,46 @@ def test_service_answers_and_is_healthy(images) -> None:
 def test_cli_tool_julia_main(images, tmp_path: Path) -> None:
     (tmp_path / "text.txt").write_text("the cat and the hat")
     out = docker("run", "--rm", "-v", f"{tmp_path}:/data:ro", images["cli-tool"],
-                 "/opt/sysimage-docker/julia/run_main.jl", "/data/text.txt").stdout
+                 "/opt/sysimage-docker/julia/run_main.jl", "WordStats", "/data/text.txt").stdout
     assert json.loads(out)["words"] == 5
+
+
+def compiled_after(image: str, command: str, *mounts: str) -> list[str]:
+    """Run `command` (a shell line using $ENTRY, the image's own entrypoint) as the image's user, then list
+    what the start compiled into the writable user depot: it must be nothing."""
+    entry = " ".join(json.loads(docker("image", "inspect", "--format", "{{json .Config.Entrypoint}}", image).stdout))
+    script = f"ENTRY='{entry}'; {command} >/dev/null && find /home/julia/.julia/compiled -type f 2>/dev/null; true"
+    return docker("run", "--rm", *mounts, "--entrypoint", "/bin/sh", image, "-c", script).stdout.split()
+
+
+def test_a_start_compiles_nothing(images, tmp_path: Path) -> None:
+    # issue 11: run_main.jl loads no stdlib outside the sysimage, the app was precompiled under the custom one
+    (tmp_path / "text.txt").write_text("a b c")
+    assert compiled_after(images["cli-tool"], "$ENTRY /opt/sysimage-docker/julia/run_main.jl WordStats /data/text.txt",
+                          "-v", f"{tmp_path}:/data:ro") == []
+    assert compiled_after(images["hello"], "$ENTRY /app/bin/hello.jl e2e") == []
+
+
+def test_cache_flags_in_julia_args_do_not_recompile_at_start(tmp_path: Path) -> None:
+    # JSON3 left out of the sysimage loads from the baked depot: its cache must match -O3 --check-bounds=no
+    tag, result = build_variant(tmp_path, "http-service", "", "--exclude", "JSON3",
+                                "--julia-arg", "-O3", "--julia-arg", "--check-bounds=no")
+    try:
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert compiled_after(tag, "$ENTRY -e 'using JSON3'") == []
+    finally:
+        docker("image", "rm", "--force", tag, check=False)
+
+
+def test_one_sysimage_and_plain_julia_uses_it(images) -> None:
+    http = 'Base.PkgId(Base.UUID("cd3eb016-35fb-5094-929b-558a96fad6f3"), "HTTP")'
+    script = f"println(unsafe_string(Base.JLOptions().image_file)); println({http} in keys(Base.loaded_modules))"
+    out = docker("run", "--rm", "--entrypoint", "/usr/local/julia/bin/julia", images["http-service"],
+                 "--startup-file=no", "-e", script).stdout.split()
+    assert out == ["/usr/local/julia/lib/julia/sys.so", "true"]
+    found = docker("run", "--rm", "--entrypoint", "/bin/sh", images["http-service"], "-c",
+                   "find / -xdev -name 'sys*.so' -size +1M 2>/dev/null").stdout.split()
+    assert found == ["/usr/local/julia/lib/julia/sys.so"]
 
 
 def test_startup_time_with_and_without_sysimage(images) -> None:

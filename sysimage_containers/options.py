@@ -49,7 +49,8 @@ OPTIONS: tuple[Option, ...] = (
            "Image of the builder stage (needs Julia at julia_path). auto: `julia:<julia_version>`.",
            '"registry.example.com/julia:1.11.5"', flag="--builder-image"),
     Option("runtime_image", "str", "debian:trixie-slim",
-           "Base of the runtime stage; Julia is copied in from the builder, so any glibc image works.",
+           "Base of the runtime stage; Julia is copied in from the builder, so any glibc image works (mode = app: "
+           "glibc at least the builder's, 2.34+ for bookworm/trixie builders).",
            '"ubuntu:24.04"', flag="--runtime-image"),
     Option("julia_path", "str", "/usr/local/julia",
            "Where Julia is installed in the builder image (the official images use /usr/local/julia).",
@@ -68,8 +69,8 @@ OPTIONS: tuple[Option, ...] = (
            "loses the REPL/Pkg precompiles).",
            "false", flag="--incremental"),
     Option("filter_stdlibs", "bool", False,
-           "Keep only the stdlibs the project uses (needs incremental = false; code that loads another stdlib "
-           "at run time fails).",
+           "Keep only the stdlibs the project uses (needs incremental = false); another stdlib loaded at run time "
+           "is compiled at first use, slowly.",
            "true", flag="--filter-stdlibs"),
     Option("packages", "list", None,
            "Packages baked into the sysimage (direct dependencies). auto: every direct dependency.",
