@@ -18,16 +18,13 @@ from typing import Any
 
 from rich.console import Console
 
-from sysimage_containers import context
-from sysimage_containers.engine import DOCKER_BUILDKIT, DOCKER_CLASSIC, BuildRequest, Engine, EngineInfo
+from sysimage_containers import context, imageref
+from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, BuildRequest, Engine, EngineInfo
 from sysimage_containers.errors import BuildFailed, UsageError
 from sysimage_containers.pipeline import Prepared, prepare
 from sysimage_containers.plan import GIT_SECRET_ID
 from sysimage_containers.progress import ProgressView, step_line
 
-TAG_RE = re.compile(
-    r"^[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
-)
 OOM_ADVICE = ("the step was killed for lack of memory (exit 137 / ProcessSignaled(9)): PackageCompiler needs several "
               "GB for big dependency sets; give the engine more memory (Docker Desktop: Settings > Resources), "
               "bake fewer packages (packages = [...]), or build on a larger machine or a remote buildx builder")
@@ -60,9 +57,7 @@ def default_tag(prepared: Prepared) -> str:
 
 
 def check_tag(tag: str) -> str:
-    if not TAG_RE.match(tag):
-        raise UsageError(f"--tag: {tag!r} is not a valid image name[:tag] (lower-case name, e.g. myapp:1.0)")
-    return tag
+    return imageref.check(tag, "--tag", digest=False)
 
 
 @contextmanager
@@ -142,7 +137,15 @@ def run_build(
                 engine.build(engine_info, replace(request, context=ctx), view.line)
         except BuildFailed:
             raise BuildFailed(failure_message(view)) from None
-    print_summary(console, engine, prepared, view, tags, time.monotonic() - started, options)
+    pushed: list[tuple[str, str]] = []
+    if options.push and engine_info.backend != BUILDX:  # buildx pushes itself; the others push what they built
+        for tag in tags:
+            console.print(f"pushing {tag}", markup=False)
+            pushed.append((tag, engine.push_image(tag)))
+    local = options.output is None and not (options.push and engine_info.backend == BUILDX)
+    print_summary(console, engine, prepared, view, tags, time.monotonic() - started, options, local)
+    for tag, digest in pushed:
+        console.print(f"pushed {tag}@{digest}", markup=False)
     return prepared, tags[0]
 
 
@@ -230,10 +233,11 @@ def print_plan(console: Console, prepared: Prepared, tags: tuple[str, ...]) -> N
 
 
 def print_summary(console: Console, engine: Engine, prepared: Prepared, view: ProgressView, tags: tuple[str, ...],
-                  seconds: float, options: BuildOptions) -> None:
+                  seconds: float, options: BuildOptions, local: bool) -> None:
+    """`local`: the image is in the engine (not only pushed by buildx, not exported with --output)."""
     plan, parser = prepared.plan, view.parser
     lines = []
-    if not options.push and options.output is None:
+    if local:
         image = engine.inspect(tags[0])
         lines.append(f"image {image.id[:19]}  {', '.join(tags)}  {human_size(image.size)}")
     lines.append(f"built in {seconds:.1f} s; per stage: "
@@ -243,7 +247,7 @@ def print_summary(console: Console, engine: Engine, prepared: Prepared, view: Pr
         lines.append("heavy steps: " + ", ".join(f"{name} {state}" for name, state in heavy.items()))
     if plan.mode != "pkgimage":
         lines.append(f"baked into the sysimage: {' '.join(f'{p.name}@{p.version}' for p in plan.baked) or 'nothing'}")
-    if not options.push and options.output is None and (options.target in (None, "runtime")):
+    if local and options.target in (None, "runtime"):
         size = compiled_layer_size(engine, tags[0], plan)
         if size is not None:
             what = "app bundle" if plan.mode == "app" else "sysimage"

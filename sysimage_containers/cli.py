@@ -152,7 +152,8 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
               help="Live display on a terminal (tty) or one line per step (plain).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the Dockerfile; build nothing.")
 @click.option("--platform", "platforms", multiple=True, help="Target platform, e.g. linux/arm64 (several need buildx).")
-@click.option("--push", is_flag=True, help="Push the image after building (buildx).")
+@click.option("--push", is_flag=True, help="Push every tag after the build, with the engine's own login (buildx "
+              "pushes itself; the docker CLI and podman run `push`); the summary shows each digest.")
 @click.option("--cache-from", "cache_from", multiple=True, help="External cache source (e.g. type=registry,ref=...).")
 @click.option("--cache-to", "cache_to", multiple=True, help="Cache export (buildx), e.g. type=registry,ref=R,mode=max.")
 @click.option("--secret", "secrets", multiple=True, help="Build secret id=...,src=...|env=... (BuildKit).")

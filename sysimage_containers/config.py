@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sysimage_containers import tomlfiles
+from sysimage_containers import imageref, tomlfiles
 from sysimage_containers.errors import UsageError
 from sysimage_containers.options import BY_KEY, OPTIONS, REMOVED, Option
 
@@ -29,11 +29,6 @@ GIT_URL_RE = re.compile(
 )
 # control characters and Unicode line separators: nothing that could end a line in any reader
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
-# docker reference: [registry[:port]/]name[:tag][@digest], lower-case path components
-IMAGE_RE = re.compile(
-    r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
-    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
-)
 CPU_TARGET_RE = re.compile(r"^[A-Za-z0-9_.,;:+()=-]+$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LABEL_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$|^[a-z0-9]$")
@@ -308,8 +303,6 @@ def _check_value(key: str, value: Any, where: str) -> Any:
     if isinstance(value, str):
         _check_text(value, where)
     checks: dict[str, tuple[Any, str]] = {
-        "builder_image": (IMAGE_RE, "is not a valid image reference"),
-        "runtime_image": (IMAGE_RE, "is not a valid image reference"),
         "cpu_target": (CPU_TARGET_RE, "is not a valid Julia cpu target"),
         "packagecompiler_version": (PC_VERSION_RE, "is not a version such as 2.4 or 2.4.0"),
         "healthcheck_path": (URL_PATH_RE, "is not an absolute URL path such as /health"),
@@ -319,6 +312,8 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         pattern, message = checks[key]
         if not pattern.match(value):
             raise UsageError(f"{where}: {value!r} {message}")
+    if key in ("builder_image", "runtime_image"):
+        imageref.check(value, where)
     if key == "mode" and value not in MODES:
         raise UsageError(f"{where}: {value!r} is not one of {', '.join(MODES)}")
     if key in ("packages", "exclude") and not re.match(r"^[A-Za-z_][A-Za-z0-9_!]*$", value):

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from python_on_whales.exceptions import DockerException
 from python_on_whales.utils import run as run_cli
 from python_on_whales.utils import stream_stdout_and_stderr
 
+from sysimage_containers import imageref
 from sysimage_containers.errors import BuildFailed, EngineUnavailable, UsageError
 
 BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN = "buildx", "docker-buildkit", "docker-classic", "podman"
@@ -143,8 +146,7 @@ class Engine:
     # -- building -----------------------------------------------------------------------------------------
     def check_capabilities(self, info: EngineInfo, request: BuildRequest) -> None:
         """Refuse up front what the back end cannot do, with the way out."""
-        needs_buildx = {
-            "--push": request.push,
+        needs_buildx = {  # --push is not here: the other back ends push after the build (push_image)
             "--cache-to": bool(request.cache_to),
             "--builder": request.builder is not None,
             "several --platform values": len(request.platforms) > 1,
@@ -216,6 +218,24 @@ class Engine:
         cmd.append(str(request.context))
         for _, raw in stream_stdout_and_stderr(cmd, env=env):
             yield raw.decode("utf-8", errors="replace")
+
+    def push_image(self, tag: str) -> str:
+        """Push a built image with the engine's own credentials (`docker login` / `podman login`); returns its
+        digest. None of the credentials passes through here."""
+        cmd = [*map(str, self.docker.client_config.docker_cmd), "push"]
+        with tempfile.TemporaryDirectory() as tmp:
+            digest_file = Path(tmp) / "digest"
+            if self.is_podman:
+                cmd += ["--digestfile", str(digest_file)]
+            done = subprocess.run([*cmd, tag], capture_output=True, text=True)
+            if done.returncode != 0:
+                last = (done.stderr or done.stdout).strip().splitlines() or [f"exit {done.returncode}"]
+                raise BuildFailed(f"push of {tag} to {imageref.registry(tag)} failed: {last[-1].strip()} (log in "
+                                  f"with `{os.path.basename(self.client)} login {imageref.registry(tag)}`)")
+            if digest_file.is_file():
+                return digest_file.read_text().strip()
+        match = re.search(r"digest: (sha256:[0-9a-f]{64})", done.stdout)
+        return match.group(1) if match else "unknown"
 
     # -- images and containers ----------------------------------------------------------------------------
     def inspect(self, reference: str) -> ImageInfo:

@@ -1,0 +1,30 @@
+"""Image references, read with the grammar the distribution registry itself uses (docker-image-py): an optional
+registry host with a port (`127.0.0.1:5000/team/app:1`), lower-case path components, a tag, and for base images
+a digest. The one place tags, base images and cache references are checked."""
+
+from __future__ import annotations
+
+from docker_image import reference as _reference
+
+from sysimage_containers.errors import UsageError
+
+DEFAULT_REGISTRY = "docker.io"
+
+
+def check(value: str, where: str, *, digest: bool = True) -> str:
+    """`value` if it is a valid reference; a tag (`digest=False`) names no digest, since nothing can be pushed to
+    one."""
+    try:
+        parsed = _reference.Reference.parse(value)
+    except Exception as exc:  # the library raises one class per grammar rule, all with a readable message
+        raise UsageError(f"{where}: {value!r} is not a valid image reference ({exc})") from None
+    if not digest and parsed["digest"] is not None:
+        raise UsageError(f"{where}: {value!r} names a digest; a tag is NAME[:TAG], e.g. "
+                         "registry.example.com:5000/team/app:1.0")
+    return value
+
+
+def registry(value: str) -> str:
+    """The registry a reference lives in (`docker.io` when it names none)."""
+    host, _ = _reference.Reference.parse(value).split_hostname()
+    return host or DEFAULT_REGISTRY

@@ -1,0 +1,58 @@
+"""Pushing to real registries (Debian's docker-registry on 127.0.0.1, started by the tests): a tag with a
+host:port, `--push` on the Docker CLI's BuildKit back end (no buildx here), digests in the summary, a clean pull
+that runs and verifies, and basic auth with the engine's own login. The images hold the stand-in julia."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from registry import running_registry
+
+pytestmark = pytest.mark.docker
+
+
+def test_push_to_a_registry_with_a_port_then_pull_run_and_verify(docker_env, example, tmp_path: Path) -> None:
+    with running_registry(tmp_path) as registry:
+        tag = f"{registry.host}/sysimage-docker-test/hello:{uuid.uuid4().hex[:8]}"
+        docker_env.created.append(tag)
+        result = docker_env.build(example("hello"), "-t", tag, "--push")
+        assert result.returncode == 0, result.stderr
+        pushed = [line for line in result.stderr.splitlines() if line.startswith("pushed ")]
+        assert len(pushed) == 1 and pushed[0].startswith(f"pushed {tag}@sha256:") and len(pushed[0]) == len(
+            f"pushed {tag}@sha256:") + 64
+        assert "sysimage-docker-test/hello" in registry.catalog()
+        # a clean state: only what the registry holds
+        docker_env.docker("image", "rm", "--force", tag)
+        docker_env.docker("pull", tag)
+        run = docker_env.run(tag, "/app/bin/hello.jl", "Ada")
+        assert run.stdout.strip().startswith("julia-standin argv: -J/usr/local/julia/lib/julia/sys.so")
+        verify = docker_env.cli("verify", tag)
+        assert verify.returncode == 0, verify.stderr
+
+
+def test_an_authenticating_registry_takes_the_engines_own_login(docker_env, example, tmp_path: Path) -> None:
+    password = f"pw-{uuid.uuid4().hex}"
+    config = tmp_path / "docker-config"  # the test's own login, not the machine's
+    config.mkdir()
+    with running_registry(tmp_path / "reg", auth=("ci", password)) as registry:
+        tag = f"{registry.host}/team/hello:1"
+        docker_env.created.append(tag)
+        project = example("hello")
+        refused = docker_env.build(project, "-t", tag, "--push", DOCKER_CONFIG=str(config))
+        assert refused.returncode == 1
+        last = refused.stderr.splitlines()[-1]
+        assert last.startswith(f"sysimage-docker: error: push of {tag} to {registry.host} failed: ")
+        assert last.endswith(f"(log in with `docker login {registry.host}`)")
+        assert registry.catalog() == []
+        login = subprocess.run([docker_env.client, "login", "-u", "ci", "--password-stdin", registry.host],
+                               input=password, capture_output=True, text=True, env={"DOCKER_CONFIG": str(config),
+                                                                                    "PATH": "/usr/bin:/bin"})
+        assert login.returncode == 0, login.stderr
+        pushed = docker_env.build(project, "-t", tag, "--push", DOCKER_CONFIG=str(config))
+        assert pushed.returncode == 0, pushed.stderr
+        assert f"pushed {tag}@sha256:" in pushed.stderr
+        assert registry.catalog() == ["team/hello"]
+        assert password not in pushed.stdout + pushed.stderr + refused.stderr
