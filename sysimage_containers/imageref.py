@@ -4,7 +4,7 @@ a digest. The one place tags, base images and cache references are checked."""
 
 from __future__ import annotations
 
-from docker_image import reference as _reference
+from typing import Any
 
 from sysimage_containers.errors import UsageError
 
@@ -15,7 +15,7 @@ def check(value: str, where: str, *, digest: bool = True) -> str:
     """`value` if it is a valid reference; a tag (`digest=False`) names no digest, since nothing can be pushed to
     one."""
     try:
-        parsed = _reference.Reference.parse(value)
+        parsed = _parse(value)
     except Exception as exc:  # the library raises one class per grammar rule, all with a readable message
         raise UsageError(f"{where}: {value!r} is not a valid image reference ({exc})") from None
     if not digest and parsed["digest"] is not None:
@@ -26,5 +26,12 @@ def check(value: str, where: str, *, digest: bool = True) -> str:
 
 def registry(value: str) -> str:
     """The registry a reference lives in (`docker.io` when it names none)."""
-    host, _ = _reference.Reference.parse(value).split_hostname()
+    host, _ = _parse(value).split_hostname()
     return host or DEFAULT_REGISTRY
+
+
+def _parse(value: str) -> Any:
+    # imported on first use: compiling the library's grammar costs ~20 ms, and most `generate` runs name no image
+    from docker_image import reference
+
+    return reference.Reference.parse(value)
