@@ -206,3 +206,26 @@ def test_earlier_outputs_inside_the_project_are_not_copied(example, cli) -> None
     files = tree_files(project / "build-b")
     assert not any(f.startswith("app/build-a") for f in files)
     assert "app/bin/hello.jl" in files
+
+
+def test_a_project_path_with_a_space_stays_one_shell_word(tmp_path: Path, cli) -> None:
+    import shlex
+
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "hello", repo / "apps" / "my app")
+    shutil.copytree(EXAMPLES / "hello", repo / "libs" / "Greeter")  # a path dependency outside the project
+    project = repo / "apps" / "my app"
+    (repo / "libs" / "Greeter" / "Project.toml").write_text(
+        'name = "Greeter"\nuuid = "1b7c2f0e-2a43-4b44-9a0e-3f4d5e6a7b8c"\n')
+    uuid = "1b7c2f0e-2a43-4b44-9a0e-3f4d5e6a7b8c"
+    text = (project / "Project.toml").read_text().replace("[deps]", f'[deps]\nGreeter = "{uuid}"')
+    (project / "Project.toml").write_text(text)
+    with (project / "Manifest.toml").open("a") as fh:
+        fh.write(f'\n[[deps.Greeter]]\npath = "../../libs/Greeter"\nuuid = "{uuid}"\n')
+    result = cli("generate", project)
+    assert result.code == 0, result.err
+    runs = [c.value[0] for c in dockerfile.parse_string(result.out) if c.cmd == "RUN" and "--project=/app/" in
+            c.value[0]]
+    assert len(runs) == 2  # instantiate and the app precompile
+    for run in runs:
+        assert "--project=/app/apps/my app" in shlex.split(run.replace("\\\n", " "))
