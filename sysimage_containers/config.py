@@ -121,7 +121,8 @@ def resolve(
 
     for option in OPTIONS:
         raw = (environ or {}).get(option.env_var or "")
-        if option.env_var and raw is not None:
+        # one rule for every option: an empty (or blank) variable is unset, as CI systems set unused ones empty
+        if option.env_var and raw is not None and raw.strip():
             values[option.key] = _coerce_env(option, raw)
             sources[option.key] = "env"
 

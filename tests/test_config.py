@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from conftest import EXAMPLES
+
 from sysimage_containers import config
 from sysimage_containers.options import OPTIONS
 
@@ -66,3 +69,14 @@ def test_explicit_config_file(tmp_path: Path) -> None:
     other.write_text('runtime_image = "ubuntu:24.04"\n')
     cfg = config.resolve(tmp_path, config_path=other)
     assert cfg.runtime_image == "ubuntu:24.04" and cfg.config_file == str(other)
+
+
+@pytest.mark.parametrize("option", [o for o in OPTIONS if o.env_var], ids=lambda o: o.key)
+def test_an_empty_environment_variable_is_unset(option, cli) -> None:
+    # the same Dockerfile as with no variable at all, for every option (engine options included: generate
+    # ignores them, build --dry-run reads them)
+    baseline = cli("generate", EXAMPLES / "http-service")
+    for empty in ("", "  "):
+        result = cli("generate", EXAMPLES / "http-service", env={option.env_var: empty})
+        assert (result.code, result.out) == (0, baseline.out), (option.key, result.err)
+    assert cli("build", EXAMPLES / "http-service", "--dry-run", env={option.env_var: ""}).code == 0
