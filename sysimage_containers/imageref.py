@@ -8,8 +8,6 @@ from typing import Any
 
 from sysimage_containers.errors import UsageError
 
-DEFAULT_REGISTRY = "docker.io"
-
 
 def check(value: str, where: str, *, digest: bool = True) -> str:
     """`value` if it is a valid reference; a tag (`digest=False`) names no digest, since nothing can be pushed to
@@ -26,12 +24,15 @@ def check(value: str, where: str, *, digest: bool = True) -> str:
 
 def registry(value: str) -> str:
     """The registry a reference lives in (`docker.io` when it names none)."""
-    host, _ = _parse(value).split_hostname()
-    return host or DEFAULT_REGISTRY
+    return str(_reference().Reference.parse_normalized_named(value).domain())
 
 
 def _parse(value: str) -> Any:
+    return _reference().Reference.parse(value)
+
+
+def _reference() -> Any:
     # imported on first use: compiling the library's grammar costs ~20 ms, and most `generate` runs name no image
     from docker_image import reference
 
-    return reference.Reference.parse(value)
+    return reference

@@ -232,7 +232,6 @@ def test_missing_image_for_run(docker_env) -> None:
 
 @pytest.mark.parametrize(("flags", "message"), [
     (["--platform", "linux/amd64", "--platform", "linux/arm64"], "several --platform values needs buildx"),
-    (["--push"], "--push needs buildx"),
     (["--cache-to", "type=local,dest=/tmp/x"], "--cache-to needs buildx"),
 ])
 def test_capabilities_are_checked_up_front(docker_env, flags: list[str], message: str) -> None:

@@ -35,8 +35,9 @@ def test_a_digest_is_a_base_image_but_not_a_tag() -> None:
         imageref.check(DIGEST, "--tag", digest=False)
 
 
-@pytest.mark.parametrize(("reference", "registry"), [("julia:1", "docker.io"), ("127.0.0.1:5000/x:1", "127.0.0.1:5000"),
-                                                     ("ghcr.io/org/app", "ghcr.io"), ("localhost/x", "localhost")])
+@pytest.mark.parametrize(("reference", "registry"), [
+    ("julia:1", "docker.io"), ("team/app:1", "docker.io"), ("127.0.0.1:5000/x:1", "127.0.0.1:5000"),
+    ("ghcr.io/org/app", "ghcr.io"), ("localhost/x", "localhost"), ("myhost:5000/team/x", "myhost:5000")])
 def test_the_registry_of_a_reference(reference: str, registry: str) -> None:
     assert imageref.registry(reference) == registry
 
