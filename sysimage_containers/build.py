@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.console import Console
 
-from sysimage_containers import context, imageref
+from sysimage_containers import context, imageref, regcache
 from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, BuildRequest, Engine, EngineInfo
 from sysimage_containers.errors import BuildFailed, UsageError
 from sysimage_containers.pipeline import Prepared, prepare
@@ -124,6 +124,14 @@ def run_build(
         platforms=options.platforms, push=options.push, cache_from=options.cache_from, cache_to=options.cache_to,
         secrets=options.secrets, ssh=options.ssh, builder=options.builder, output=options.output,
     )
+    if cfg.cache_repo is not None:
+        request = regcache.reading(request, engine_info, cfg.cache_repo, prepared.plan)
+        if engine_info.backend != BUILDX:
+            # pulled, not only read by BuildKit: Docker 20.10's BuildKit re-exports the inline metadata of steps it
+            # matched lazily from a remote image incompletely, and the next cold build then missed them
+            for ref in regcache.stage_refs(cfg.cache_repo, prepared.plan):
+                found = engine.pull_if_present(ref)
+                console.print(f"cache: {ref} {'pulled' if found else 'not in the registry yet'}", markup=False)
     engine.check_capabilities(engine_info, request)
     console.print(f"building {', '.join(tags)} with {engine_info.backend} ({engine_info.client} "
                   f"{engine_info.client_version}, engine {engine_info.server_version})", markup=False)
@@ -137,6 +145,10 @@ def run_build(
                 engine.build(engine_info, replace(request, context=ctx), view.line)
         except BuildFailed:
             raise BuildFailed(failure_message(view)) from None
+        if cfg.cache_repo is not None:  # the heavy stages as cache images, from the local cache just filled
+            for ref, stage_request in regcache.stage_requests(request, engine_info, cfg.cache_repo, prepared.plan):
+                engine.build(engine_info, replace(stage_request, context=ctx), lambda line: None)
+                console.print(f"cache: pushed {ref}@{engine.push_image(ref)}", markup=False)
     pushed: list[tuple[str, str]] = []
     if options.push and engine_info.backend != BUILDX:  # buildx pushes itself; the others push what they built
         for tag in tags:

@@ -87,6 +87,7 @@ class Config:
     user_id: int = 1000
     context_exclude: tuple[str, ...] = ()
     context_warn_mb: int = 100
+    cache_repo: str | None = None
     engine: str = "auto"
     docker_client: str | None = None
     network: str | None = None
@@ -315,6 +316,8 @@ def _check_value(key: str, value: Any, where: str) -> Any:
             raise UsageError(f"{where}: {value!r} {message}")
     if key in ("builder_image", "runtime_image"):
         imageref.check(value, where)
+    if key == "cache_repo":
+        imageref.check_repository(value, where)
     if key == "mode" and value not in MODES:
         raise UsageError(f"{where}: {value!r} is not one of {', '.join(MODES)}")
     if key in ("packages", "exclude") and not re.match(r"^[A-Za-z_][A-Za-z0-9_!]*$", value):

@@ -237,6 +237,12 @@ class Engine:
         match = re.search(r"digest: (sha256:[0-9a-f]{64})", done.stdout)
         return match.group(1) if match else "unknown"
 
+    def pull_if_present(self, reference: str) -> bool:
+        """Pull an image the registry may not have yet (the first build has no cache); False when it has none."""
+        done = subprocess.run([*map(str, self.docker.client_config.docker_cmd), "pull", "--quiet", reference],
+                              capture_output=True, text=True)
+        return done.returncode == 0
+
     # -- images and containers ----------------------------------------------------------------------------
     def inspect(self, reference: str) -> ImageInfo:
         try:

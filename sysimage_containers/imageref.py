@@ -22,6 +22,15 @@ def check(value: str, where: str, *, digest: bool = True) -> str:
     return value
 
 
+def check_repository(value: str, where: str) -> str:
+    """A repository (no tag, no digest): tags are derived from it."""
+    check(value, where, digest=False)
+    if _parse(value)["tag"] is not None:
+        raise UsageError(f"{where}: {value!r} names a tag; give the repository only (e.g. "
+                         "registry.example.com/team/app-cache): the stage tags are derived from it")
+    return value
+
+
 def registry(value: str) -> str:
     """The registry a reference lives in (`docker.io` when it names none)."""
     return str(_reference().Reference.parse_normalized_named(value).domain())

@@ -56,3 +56,67 @@ def test_an_authenticating_registry_takes_the_engines_own_login(docker_env, exam
         assert f"pushed {tag}@sha256:" in pushed.stderr
         assert registry.catalog() == ["team/hello"]
         assert password not in pushed.stdout + pushed.stderr + refused.stderr
+
+
+def heavy_steps(stderr: str) -> dict[str, str]:
+    line = next(x for x in stderr.splitlines() if x.startswith("heavy steps: "))
+    verdicts = {}  # "sysimage ran (1.2 s)" -> sysimage: ran
+    for part in line[len("heavy steps: "):].split(", "):
+        name, _, state = part.split(" (")[0].rpartition(" ")
+        verdicts[name] = state
+    return verdicts
+
+
+def cold_runner(docker_env, *images: str) -> None:
+    """What a fresh CI runner has: no build cache and none of the images built or pulled before (the local base
+    images stay, as a runner pulls those from their own registry)."""
+    docker_env.docker("builder", "prune", "--all", "--force")
+    docker_env.docker("image", "rm", "--force", *images, check=False)
+
+
+def test_the_registry_cache_survives_a_cold_runner_and_a_source_edit(docker_env, example, tmp_path: Path) -> None:
+    with running_registry(tmp_path) as registry:
+        repo = f"{registry.host}/team/app-cache"
+        project = example("http-service")
+        tag = docker_env.unique_tag("cached")
+        stage_images = [f"{repo}:builder"]
+        docker_env.created.extend(stage_images)
+
+        cold_runner(docker_env)
+        first = docker_env.build(project, "-t", tag, "--cache-repo", repo)
+        assert first.returncode == 0, first.stderr
+        assert set(heavy_steps(first.stderr).values()) == {"ran"}
+        for ref in stage_images:
+            assert f"cache: pushed {ref}@sha256:" in first.stderr
+        assert registry.catalog() == ["team/app-cache"]
+
+        # no change, cold runner: every heavy step comes from the registry
+        cold_runner(docker_env, tag, *stage_images)
+        again = docker_env.build(project, "-t", tag, "--cache-repo", repo)
+        assert again.returncode == 0, again.stderr
+        assert heavy_steps(again.stderr) == {"PackageCompiler install": "cached", "instantiate": "cached",
+                                             "sysimage": "cached", "app precompile": "cached"}
+
+        # a source edit, cold runner: only the app precompile runs
+        source = project / "src" / "GreetService.jl"
+        source.write_text(source.read_text() + "\n# edited\n")
+        cold_runner(docker_env, tag, *stage_images)
+        edited = docker_env.build(project, "-t", tag, "--cache-repo", repo)
+        assert edited.returncode == 0, edited.stderr
+        assert heavy_steps(edited.stderr) == {"PackageCompiler install": "cached", "instantiate": "cached",
+                                              "sysimage": "cached", "app precompile": "ran"}
+
+        # a manifest edit, cold runner: PackageCompiler's own install stays cached
+        manifest = project / "Manifest.toml"
+        manifest.write_text(manifest.read_text() + "\n# edited\n")
+        cold_runner(docker_env, tag, *stage_images)
+        bumped = docker_env.build(project, "-t", tag, "--cache-repo", repo)
+        assert bumped.returncode == 0, bumped.stderr
+        assert heavy_steps(bumped.stderr) == {"PackageCompiler install": "cached", "instantiate": "ran",
+                                              "sysimage": "ran", "app precompile": "ran"}
+
+        # control: the same cold build without the registry cache runs every heavy step
+        cold_runner(docker_env, tag)
+        uncached = docker_env.build(project, "-t", tag)
+        assert uncached.returncode == 0, uncached.stderr
+        assert set(heavy_steps(uncached.stderr).values()) == {"ran"}

@@ -1,0 +1,52 @@
+"""The registry cache (`cache_repo`): what a build reads from it and what it pushes there afterwards.
+
+BuildKit's inline cache records only the layers of the image it exports, so one image would carry the runtime
+stage's cache and nothing of the heavy steps before it (measured: after a source edit every heavy step ran again).
+With the docker CLI's own BuildKit the stages holding the heavy steps are therefore tagged REPO:<stage> with
+inline cache metadata and pushed; the next build pulls them and lists them in --cache-from. buildx exports
+everything to one REPO:buildcache (`mode=max`). The classic builder and podman have no inline cache: `cache_repo`
+is refused there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, BuildRequest, EngineInfo
+from sysimage_containers.errors import UsageError
+from sysimage_containers.plan import BuildPlan
+
+INLINE_CACHE_ARG = ("BUILDKIT_INLINE_CACHE", "1")
+
+
+def stages(plan: BuildPlan) -> tuple[str, ...]:
+    """The stages whose images carry every heavy step's cache records: the builder (which is `FROM deps`, so its
+    inline metadata covers the deps steps too) and, with a trace, the tracer."""
+    return (*(("tracer",) if plan.trace else ()), "builder")
+
+
+def stage_refs(repo: str, plan: BuildPlan) -> tuple[str, ...]:
+    return tuple(f"{repo}:{stage}" for stage in stages(plan))
+
+
+def reading(request: BuildRequest, info: EngineInfo, repo: str, plan: BuildPlan) -> BuildRequest:
+    """The build request that reads the cache (and, with buildx, writes it)."""
+    if info.backend == BUILDX:
+        ref = f"{repo}:buildcache"
+        return replace(request, cache_from=(*request.cache_from, f"type=registry,ref={ref}"),
+                       cache_to=(*request.cache_to, f"type=registry,ref={ref},mode=max"))
+    if info.backend != DOCKER_BUILDKIT:
+        raise UsageError(f"cache_repo needs BuildKit's inline cache, which {info.backend} lacks: use buildx or a "
+                         "docker client before 23 with its own BuildKit")
+    return replace(request, cache_from=(*request.cache_from, *stage_refs(repo, plan)),
+                   build_args=(*request.build_args, INLINE_CACHE_ARG))
+
+
+def stage_requests(request: BuildRequest, info: EngineInfo, repo: str, plan: BuildPlan
+                   ) -> tuple[tuple[str, BuildRequest], ...]:
+    """After the build: one request per stage image to tag and push (all steps come from the local cache by
+    then); none with buildx, which exported the cache during the build."""
+    if info.backend == BUILDX:
+        return ()
+    return tuple((ref, replace(request, target=stage, tags=(ref,), push=False, output=None, cache_to=()))
+                 for stage, ref in zip(stages(plan), stage_refs(repo, plan), strict=True))

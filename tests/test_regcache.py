@@ -1,0 +1,62 @@
+"""The registry cache's mapping onto build requests, per back end (no engine needed; the cold-runner behaviour
+itself is tested on a real engine and registry in test_registry_engine.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+
+from sysimage_containers import regcache
+from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN, BuildRequest, EngineInfo
+from sysimage_containers.errors import UsageError
+from sysimage_containers.pipeline import prepare
+
+REPO = "127.0.0.1:5000/team/app-cache"
+
+
+def info(backend: str) -> EngineInfo:
+    return EngineInfo(backend=backend, client="docker", client_version="20.10", server_version="20.10")
+
+
+def request() -> BuildRequest:
+    return BuildRequest(context=Path("."), tags=("app:1",), cache_from=("mine:1",), build_args=(("A", "1"),))
+
+
+def test_docker_buildkit_reads_the_stage_images_with_inline_cache() -> None:
+    plan = prepare(EXAMPLES / "hello").plan
+    read = regcache.reading(request(), info(DOCKER_BUILDKIT), REPO, plan)
+    assert read.cache_from == ("mine:1", f"{REPO}:builder")
+    assert read.build_args == (("A", "1"), ("BUILDKIT_INLINE_CACHE", "1"))
+    assert read.cache_to == ()
+    stages = regcache.stage_requests(read, info(DOCKER_BUILDKIT), REPO, plan)
+    assert [(ref, r.target, r.tags, r.push) for ref, r in stages] == [
+        (f"{REPO}:builder", "builder", (f"{REPO}:builder",), False)]
+
+
+def test_a_trace_adds_the_tracer_stage() -> None:
+    plan = prepare(EXAMPLES / "http-service", cli={"trace": True}).plan
+    assert regcache.stage_refs(REPO, plan) == (f"{REPO}:tracer", f"{REPO}:builder")
+
+
+def test_buildx_exports_one_cache_with_mode_max() -> None:
+    plan = prepare(EXAMPLES / "hello").plan
+    read = regcache.reading(request(), info(BUILDX), REPO, plan)
+    assert read.cache_from == ("mine:1", f"type=registry,ref={REPO}:buildcache")
+    assert read.cache_to == (f"type=registry,ref={REPO}:buildcache,mode=max",)
+    assert regcache.stage_requests(read, info(BUILDX), REPO, plan) == ()
+
+
+@pytest.mark.parametrize("backend", [DOCKER_CLASSIC, PODMAN])
+def test_back_ends_without_inline_cache_are_refused(backend: str) -> None:
+    with pytest.raises(UsageError, match=f"cache_repo needs BuildKit's inline cache, which {backend} lacks"):
+        regcache.reading(request(), info(backend), REPO, prepare(EXAMPLES / "hello").plan)
+
+
+def test_cache_repo_is_a_repository(cli) -> None:
+    result = cli("build", EXAMPLES / "hello", "--dry-run", "--cache-repo", "reg.example.com/cache:v1")
+    assert (result.code, result.err) == (2, "sysimage-docker: error: --cache-repo: 'reg.example.com/cache:v1' names "
+                                            "a tag; give the repository only (e.g. registry.example.com/team/"
+                                            "app-cache): the stage tags are derived from it\n")
+    assert cli("build", EXAMPLES / "hello", "--dry-run", "--cache-repo", "127.0.0.1:5000/team/cache").code == 0
