@@ -74,49 +74,37 @@ def cold_runner(docker_env, *images: str) -> None:
     docker_env.docker("image", "rm", "--force", *images, check=False)
 
 
+HEAVY = ("PackageCompiler install", "instantiate", "sysimage", "app precompile")
+
+
 def test_the_registry_cache_survives_a_cold_runner_and_a_source_edit(docker_env, example, tmp_path: Path) -> None:
     with running_registry(tmp_path) as registry:
         repo = f"{registry.host}/team/app-cache"
         project = example("http-service")
         tag = docker_env.unique_tag("cached")
-        stage_images = [f"{repo}:builder"]
-        docker_env.created.extend(stage_images)
+        stage_image = f"{repo}:builder"
+        docker_env.created.append(stage_image)
 
-        cold_runner(docker_env)
-        first = docker_env.build(project, "-t", tag, "--cache-repo", repo)
-        assert first.returncode == 0, first.stderr
-        assert set(heavy_steps(first.stderr).values()) == {"ran"}
-        for ref in stage_images:
-            assert f"cache: pushed {ref}@sha256:" in first.stderr
+        def cold_build(*cache: str) -> dict[str, str]:
+            """A build on a fresh runner; the heavy steps' verdicts from its summary."""
+            cold_runner(docker_env, tag, stage_image)
+            result = docker_env.build(project, "-t", tag, *cache)
+            assert result.returncode == 0, result.stderr
+            assert (f"cache: pushed {stage_image}@sha256:" in result.stderr) == bool(cache)
+            return heavy_steps(result.stderr)
+
+        with_cache = ("--cache-repo", repo)
+        assert cold_build(*with_cache) == dict.fromkeys(HEAVY, "ran")
         assert registry.catalog() == ["team/app-cache"]
-
-        # no change, cold runner: every heavy step comes from the registry
-        cold_runner(docker_env, tag, *stage_images)
-        again = docker_env.build(project, "-t", tag, "--cache-repo", repo)
-        assert again.returncode == 0, again.stderr
-        assert heavy_steps(again.stderr) == {"PackageCompiler install": "cached", "instantiate": "cached",
-                                             "sysimage": "cached", "app precompile": "cached"}
-
-        # a source edit, cold runner: only the app precompile runs
+        # no change: every heavy step comes from the registry
+        assert cold_build(*with_cache) == dict.fromkeys(HEAVY, "cached")
+        # a source edit: only the app precompile runs
         source = project / "src" / "GreetService.jl"
         source.write_text(source.read_text() + "\n# edited\n")
-        cold_runner(docker_env, tag, *stage_images)
-        edited = docker_env.build(project, "-t", tag, "--cache-repo", repo)
-        assert edited.returncode == 0, edited.stderr
-        assert heavy_steps(edited.stderr) == {"PackageCompiler install": "cached", "instantiate": "cached",
-                                              "sysimage": "cached", "app precompile": "ran"}
-
-        # a manifest edit, cold runner: PackageCompiler's own install stays cached
+        assert cold_build(*with_cache) == {**dict.fromkeys(HEAVY, "cached"), "app precompile": "ran"}
+        # a manifest edit: PackageCompiler's own install stays cached
         manifest = project / "Manifest.toml"
         manifest.write_text(manifest.read_text() + "\n# edited\n")
-        cold_runner(docker_env, tag, *stage_images)
-        bumped = docker_env.build(project, "-t", tag, "--cache-repo", repo)
-        assert bumped.returncode == 0, bumped.stderr
-        assert heavy_steps(bumped.stderr) == {"PackageCompiler install": "cached", "instantiate": "ran",
-                                              "sysimage": "ran", "app precompile": "ran"}
-
+        assert cold_build(*with_cache) == {**dict.fromkeys(HEAVY, "ran"), "PackageCompiler install": "cached"}
         # control: the same cold build without the registry cache runs every heavy step
-        cold_runner(docker_env, tag)
-        uncached = docker_env.build(project, "-t", tag)
-        assert uncached.returncode == 0, uncached.stderr
-        assert set(heavy_steps(uncached.stderr).values()) == {"ran"}
+        assert cold_build() == dict.fromkeys(HEAVY, "ran")
