@@ -133,6 +133,8 @@ def run_build(
                 found = engine.pull_if_present(ref)
                 console.print(f"cache: {ref} {'pulled' if found else 'not in the registry yet'}", markup=False)
     engine.check_capabilities(engine_info, request)
+    for message in engine_warnings(engine_info, options):
+        warn(message)
     console.print(f"building {', '.join(tags)} with {engine_info.backend} ({engine_info.client} "
                   f"{engine_info.client_version}, engine {engine_info.server_version})", markup=False)
     started = time.monotonic()
@@ -159,6 +161,24 @@ def run_build(
     for tag, digest in pushed:
         console.print(f"pushed {tag}@{digest}", markup=False)
     return prepared, tags[0]
+
+
+ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def engine_warnings(info: EngineInfo, options: BuildOptions) -> list[str]:
+    """What the chosen back end will do that the user would not expect, said before the build starts."""
+    out = []
+    if options.cache_from and info.backend == DOCKER_CLASSIC:
+        out.append("the classic builder given --cache-from ignores the local layer cache for every step it cannot "
+                   "match in those images (measured: all heavy steps ran again); use BuildKit for --cache-from")
+    native = ARCHITECTURES.get(info.architecture or "")
+    foreign = sorted({p.split("/")[1] for p in options.platforms if p.count("/") >= 1} - {native, None})
+    if native and foreign:
+        out.append(f"building for {', '.join('linux/' + a for a in foreign)} on an {native} engine runs under "
+                   "emulation, where PackageCompiler takes hours; build on a native engine "
+                   "(DOCKER_HOST, or a buildx --builder on that architecture)")
+    return out
 
 
 def missing_credentials(private_git: str, options: BuildOptions, warn: Any) -> None:

@@ -38,6 +38,14 @@ def stdout_console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+def build_command(buildkit: bool, directory: Path) -> str:
+    """A command that builds what was rendered: cache and secret mounts need BuildKit."""
+    if buildkit:
+        return (f"docker buildx build {directory}, or DOCKER_BUILDKIT=1 docker build {directory} with a docker "
+                "client before 23")
+    return f"docker build {directory} or podman build {directory}"
+
+
 def long_running() -> None:
     """The entry point pauses the garbage collector for a fast start; a command that runs for minutes (and
     streams a build log) needs it."""
@@ -137,7 +145,7 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
         click.echo(prepared.files["Dockerfile"], nl=False)
         return
     context.write_context(output, prepared.listing, prepared.files)
-    say(f"wrote the build context to {output} (build it with: docker build {output})")
+    say(f"wrote the build context to {output} (build it with: {build_command(prepared.plan.buildkit, output)})")
 
 
 @main_group.command()

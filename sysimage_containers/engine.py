@@ -40,6 +40,7 @@ class EngineInfo:
     server_version: str
     mem_total: int | None = None
     docker_root: str | None = None
+    architecture: str | None = None  # the engine's, as `docker info` says it (x86_64, aarch64)
 
     @property
     def buildkit(self) -> bool:
@@ -118,16 +119,17 @@ class Engine:
         if server is None:
             raise EngineUnavailable(f"no Docker daemon answers ({self.client}): start it, or set DOCKER_HOST")
         server_version = _version_text(server)
-        mem_total = docker_root = None
+        mem_total = docker_root = architecture = None
         try:
             info = self.docker.system.info()
             mem_total = info.mem_total
             docker_root = str(info.docker_root_dir) if info.docker_root_dir else None
+            architecture = info.architecture
         except DockerException:
             pass
         return EngineInfo(backend=self._backend(client_version), client=self.client,
                           client_version=client_version, server_version=server_version,
-                          mem_total=mem_total, docker_root=docker_root)
+                          mem_total=mem_total, docker_root=docker_root, architecture=architecture)
 
     def _backend(self, client_version: str) -> str:
         if self.is_podman:

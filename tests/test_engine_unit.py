@@ -106,3 +106,33 @@ def test_missing_credentials_are_named(private_git: str, secrets: tuple, ssh: tu
     said: list[str] = []
     missing_credentials(private_git, BuildOptions(secrets=secrets, ssh=ssh), said.append)
     assert said == ([] if warning is None else [said[0]]) and (warning is None or said[0].startswith(warning))
+
+
+def test_warnings_before_a_build_starts() -> None:
+    from sysimage_containers.build import BuildOptions, engine_warnings
+    from sysimage_containers.engine import DOCKER_BUILDKIT, DOCKER_CLASSIC, EngineInfo
+
+    def info(backend: str, arch: str | None = "x86_64") -> EngineInfo:
+        return EngineInfo(backend=backend, client="docker", client_version="20.10", server_version="20.10",
+                          architecture=arch)
+
+    assert engine_warnings(info(DOCKER_BUILDKIT), BuildOptions(cache_from=("reg/x:1",))) == []
+    (classic,) = engine_warnings(info(DOCKER_CLASSIC), BuildOptions(cache_from=("reg/x:1",)))
+    assert classic.startswith("the classic builder given --cache-from ignores the local layer cache")
+    assert engine_warnings(info(DOCKER_BUILDKIT), BuildOptions(platforms=("linux/amd64",))) == []
+    (emulated,) = engine_warnings(info(DOCKER_BUILDKIT), BuildOptions(platforms=("linux/amd64", "linux/arm64")))
+    assert emulated.startswith("building for linux/arm64 on an amd64 engine runs under emulation")
+    assert engine_warnings(info(DOCKER_BUILDKIT, "aarch64"), BuildOptions(platforms=("linux/arm64",))) == []
+    assert engine_warnings(info(DOCKER_BUILDKIT, None), BuildOptions(platforms=("linux/arm64",))) == []
+
+
+def test_generate_o_names_a_build_command_for_what_it_rendered(cli, tmp_path) -> None:
+    from conftest import EXAMPLES
+
+    result = cli("generate", EXAMPLES / "hello", "-o", tmp_path / "a")
+    assert result.err.splitlines()[-1].endswith(
+        f"(build it with: docker buildx build {tmp_path / 'a'}, or DOCKER_BUILDKIT=1 docker build {tmp_path / 'a'} "
+        "with a docker client before 23)")
+    result = cli("generate", EXAMPLES / "hello", "-o", tmp_path / "b", "--no-buildkit")
+    assert result.err.splitlines()[-1].endswith(
+        f"(build it with: docker build {tmp_path / 'b'} or podman build {tmp_path / 'b'})")
