@@ -16,6 +16,7 @@ from typing import Any
 from sysimage_containers import imageref, tomlfiles
 from sysimage_containers.errors import UsageError
 from sysimage_containers.options import BY_KEY, OPTIONS, REMOVED, Option
+from sysimage_containers.project import SYSTEM_PACKAGE_RE
 
 CONFIG_FILE = "sysimage-docker.toml"
 ENGINES = ("auto", "buildx", "docker", "podman")
@@ -38,6 +39,16 @@ PC_VERSION_RE = re.compile(r"^\d+(?:\.\d+){0,2}$")
 SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9._+@=, -]+(?:/[A-Za-z0-9._+@=, -]+)*$")
 ABS_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._+@=-]+/?)*$")
 
+
+TIMEZONE_RE = re.compile(r"^[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*$")
+LOCALES = ("C.UTF-8", "C.utf8", "C", "POSIX")
+HOOK_STAGES = ("after_instantiate", "after_source", "runtime")
+# build_env names the builder itself manages, and names that say they hold a secret (every builder stage is pushed
+# with cache_repo, and its ENV with it)
+RESERVED_BUILD_ENV = ("JULIA_DEPOT_PATH", "JULIA_PROJECT", "JULIA_LOAD_PATH", "JULIA_CPU_TARGET", "JULIA_NUM_THREADS",
+                      "PATH", "HOME")
+SECRET_NAME_RE = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY", re.IGNORECASE)
+ENTRY_POINTS = ("script", "julia_main", "command", "julia_module")
 
 MODES = ("sysimage", "pkgimage", "app")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -77,10 +88,21 @@ class Config:
     packagecompiler_version: str | None = None
     script: str | None = None
     julia_main: bool = False
+    command: tuple[str, ...] = ()
+    julia_module: str | None = None
     julia_args: tuple[str, ...] = ()
     ports: tuple[int, ...] = ()
     healthcheck_path: str | None = None
     env: tuple[tuple[str, str], ...] = ()
+    system_packages: tuple[str, ...] = ()
+    builder_packages: tuple[str, ...] = ()
+    build_env: tuple[tuple[str, str], ...] = ()
+    hooks: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (stage, files), stages in HOOK_STAGES order
+    runtime_paths: tuple[str, ...] = ()
+    writable_paths: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    timezone: str | None = None
+    locale: str | None = None
     labels: tuple[tuple[str, str], ...] = ()
     registries: tuple[tuple[str, str], ...] = ()
     private_git: str = "none"
@@ -231,6 +253,8 @@ def _coerce(option: Option, raw: Any, where: str, from_file: bool = False) -> An
         if not isinstance(raw, list | tuple):
             raise UsageError(f"{where}: expected an array of tables such as [{{ path = \"/health\" }}]")
         return tuple(_request(item, f"{where}[{i}]") for i, item in enumerate(raw))
+    if kind == "hooks":
+        return _hooks(raw, where)
     if kind == "table":
         if isinstance(raw, list | tuple):  # K=V pairs from the command line
             pairs: dict[str, str] = {}
@@ -249,6 +273,33 @@ def _coerce(option: Option, raw: Any, where: str, from_file: bool = False) -> An
     if not isinstance(raw, str):
         raise UsageError(f"{where}: expected a string, got {_type_name(raw)}")
     return _check_value(option.key, raw, where)
+
+
+def _hooks(raw: Any, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`{ stage = [files] }` from the file, or STAGE=FILE items from the command line (one file each)."""
+    stages: dict[str, list[str]] = {}
+    if isinstance(raw, list | tuple):
+        for item in raw:
+            if not isinstance(item, str) or "=" not in item:
+                raise UsageError(f"{where}: expected STAGE=FILE, got {item!r}")
+            stage, file = item.split("=", 1)
+            stages.setdefault(stage, []).append(file)
+    elif isinstance(raw, dict):
+        for stage, files in raw.items():
+            if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+                raise UsageError(f"{where}.{shown_name(stage)}: expected an array of file names")
+            stages[stage] = list(files)
+    else:
+        raise UsageError(f"{where}: expected a table such as {{ after_instantiate = [\"deploy/build.jl\"] }}")
+    for stage, files in stages.items():
+        if stage not in HOOK_STAGES:
+            raise UsageError(f"{where}: unknown hook {shown_name(stage)!r} ({', '.join(HOOK_STAGES)})")
+        for file in files:
+            check_relative_path(_check_text(file, f"{where}.{stage}"), f"{where}.{stage}")
+            if stage == "runtime" and file.endswith(".jl"):
+                raise UsageError(f"{where}.runtime: {file!r}: runtime hooks run before Julia is copied into the "
+                                 "runtime stage; use an executable script")
+    return tuple((stage, tuple(dict.fromkeys(stages[stage]))) for stage in HOOK_STAGES if stages.get(stage))
 
 
 def _request(item: Any, where: str) -> Request:
@@ -294,6 +345,14 @@ def _check_table_value(table: str, value: str, where: str) -> str:
 def _check_table_key(table: str, key: str, where: str) -> str:
     if table == "env" and not ENV_NAME_RE.match(key):
         raise UsageError(f"{where}: {key!r} is not a valid environment variable name")
+    if table == "build_env":
+        if not ENV_NAME_RE.match(key):
+            raise UsageError(f"{where}: {key!r} is not a valid environment variable name")
+        if key in RESERVED_BUILD_ENV or key.startswith("SYSIMAGE_DOCKER_"):
+            raise UsageError(f"{where}: {key} is managed by the builder and cannot be set here")
+        if SECRET_NAME_RE.search(key):
+            raise UsageError(f"{where}: {key} looks like a secret, and build_env is stored in the builder stages "
+                             "(pushed with cache_repo): pass secrets with private_git or a BuildKit --secret")
     if table == "registries" and not REGISTRY_NAME_RE.match(key):
         raise UsageError(f"{where}: {key!r} is not a valid registry name")
     if table == "labels" and not LABEL_KEY_RE.match(key):
@@ -324,6 +383,23 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         raise UsageError(f"{where}: {value!r} is not a Julia package name")
     if key in ("precompile_files", "statements_files", "script"):
         check_relative_path(value, where)
+    if key in ("system_packages", "builder_packages") and (not SYSTEM_PACKAGE_RE.match(value) or len(value) > 200):
+        raise UsageError(f"{where}: {value!r} is not a system package name (letters, digits and . + _ -, "
+                         "optionally =VERSION)")
+    if key == "runtime_paths":
+        check_absolute_path(value, where)
+    if key in ("writable_paths", "volumes"):
+        if value.startswith("/"):
+            check_absolute_path(value, where)
+        else:
+            check_relative_path(value, where)
+    if key == "julia_module" and not re.match(r"^[A-Za-z_][A-Za-z0-9_!]*$", value):
+        raise UsageError(f"{where}: {value!r} is not a Julia module name")
+    if key == "timezone" and (not TIMEZONE_RE.match(value) or len(value) > 100):
+        raise UsageError(f"{where}: {value!r} is not a time zone name such as Europe/Berlin or UTC")
+    if key == "locale" and value not in LOCALES:
+        raise UsageError(f"{where}: {value!r}: only the locales every glibc image has can be set here "
+                         f"({', '.join(LOCALES)}); install and generate others in a runtime hook")
     if key == "private_git" and value not in PRIVATE_GIT:
         raise UsageError(f"{where}: {value!r} is not one of {', '.join(PRIVATE_GIT)}")
     if key == "engine" and value not in ENGINES:
@@ -355,7 +431,25 @@ def check_relative_path(value: str, where: str) -> str:
     return value
 
 
+def check_absolute_path(value: str, where: str) -> str:
+    """An absolute path in the image, never `/` itself, without `..` or characters a Dockerfile would expand."""
+    if not ABS_PATH_RE.match(value) or ".." in PurePosixPath(value).parts:
+        raise UsageError(f"{where}: {value!r} is not an absolute path in the image (letters, digits and . _ + @ = -, "
+                         "no '..')")
+    if PurePosixPath(value) == PurePosixPath("/"):
+        raise UsageError(f"{where}: '/' is the whole file system; name a directory")
+    return value
+
+
+def entry_points(config: Config) -> list[str]:
+    """The entry-point settings in use: at most one is allowed."""
+    return [key for key in ENTRY_POINTS if getattr(config, key) not in (None, False, ())]
+
+
 def _check_combinations(config: Config) -> None:
+    chosen = entry_points(config)
+    if len(chosen) > 1:
+        raise UsageError(f"{' and '.join(chosen[:2])} both set: the container runs one of them")
     if config.filter_stdlibs and config.incremental:
         raise UsageError("filter_stdlibs needs incremental = false (PackageCompiler filters stdlibs only in a "
                          "sysimage built from scratch)")
@@ -371,12 +465,17 @@ def _check_combinations(config: Config) -> None:
         if config.healthcheck_path is not None:
             raise UsageError("healthcheck_path probes with julia, which mode = app images do not have; use the "
                              "orchestrator's HTTP probe instead")
+        for key in ("command", "julia_module"):
+            if getattr(config, key):
+                raise UsageError(f"mode = app runs the package's julia_main(); leave {key} out")
+        relative = [p for p in (*config.writable_paths, *config.volumes) if not p.startswith("/")]
+        if relative:
+            raise UsageError(f"writable_paths: {relative[0]!r}: mode = app images have no project tree; give an "
+                             "absolute path")
     if config.warmup and (config.script is None or not config.ports):
         raise UsageError("warmup needs script (the app to start) and ports (where it listens)")
     if config.private_git != "none" and not config.buildkit:
         raise UsageError(f"private_git = {config.private_git} needs BuildKit (secret and ssh mounts exist only there): "
                          "use buildx or a docker client before 23, not --no-buildkit")
-    if config.script is not None and config.julia_main:
-        raise UsageError("script and julia_main both set: the container runs one of them")
     if config.healthcheck_path is not None and not config.ports:
         raise UsageError("healthcheck_path needs a port (ports = [8080]) to probe")

@@ -87,6 +87,8 @@ def check_inputs(root: Path, config: Config) -> None:
             raise UsageError(f"{key}: {rel}: not a file")
         if not path.resolve().is_relative_to(root):
             raise UsageError(f"{key}: {rel}: resolves outside the project (symlink)")
+        if key.startswith("hooks.") and not rel.endswith(".jl") and not path.stat().st_mode & 0o111:
+            raise UsageError(f"{key}: {rel}: not executable (chmod +x it, or write the hook as a .jl file)")
 
 
 def _named_inputs(config: Config) -> list[tuple[str, str]]:
@@ -96,6 +98,7 @@ def _named_inputs(config: Config) -> list[tuple[str, str]]:
         named.append(("script", config.script))
     if config.test_workload:
         named.append(("test_workload", "test/runtests.jl"))
+    named += [(f"hooks.{stage}", f) for stage, files in config.hooks for f in files]
     return named
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["str", "bool", "int", "list", "intlist", "table", "requests"]
+Kind = Literal["str", "bool", "int", "list", "intlist", "table", "requests", "hooks"]
 ENV_PREFIX = "SYSIMAGE_DOCKER_"
 
 
@@ -121,6 +121,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("julia_main", "bool", False,
            "Run the project package's `julia_main()` (CMD); exit status is its return value.",
            "true", flag="--julia-main"),
+    Option("command", "list", [],
+           "Arguments after the Julia flags, as the container's CMD (exec form), for entry points other than a "
+           "script: e.g. `-e` and code. One of script, julia_main, command, julia_module.",
+           '["-e", "using Genie; Genie.loadapp(); up(8000, \\"0.0.0.0\\"; async=false)"]', env=False),
+    Option("julia_module", "str", None,
+           "Run `julia -m MODULE` (its `@main` / `main(ARGS)`; Julia 1.11+): the project's package or one of its "
+           "dependencies.",
+           '"MyApp"', flag="--julia-module"),
     Option("julia_args", "list", [],
            "Extra Julia flags in the ENTRYPOINT, after -J, --project and --startup-file=no.",
            '["--threads=auto"]', flag="--julia-arg", repeatable=True),
@@ -133,6 +141,46 @@ OPTIONS: tuple[Option, ...] = (
     Option("env", "table", {},
            "Environment variables of the runtime image.",
            '{ JULIA_NUM_THREADS = "auto" }', flag="--env", repeatable=True, env=False),
+    Option("system_packages", "list", [],
+           "System packages the app needs at run time (e.g. tzdata, libgomp1, python3), installed with the base "
+           "images' own package manager (apt-get, apk, dnf/microdnf) in the runtime stage and in the builder, "
+           "where the sysimage step loads the same code. A project's apt.txt (or binder/apt.txt) is read too.",
+           '["tzdata", "python3"]', flag="--system-package", repeatable=True),
+    Option("builder_packages", "list", [],
+           "System packages for the build only (e.g. git, cmake, python3-pip), installed in the builder stage "
+           "and absent from the runtime image.",
+           '["git", "cmake"]', flag="--builder-package", repeatable=True),
+    Option("build_env", "table", {},
+           "Environment of the builder's Julia steps and hooks (instantiate, sysimage, precompile, trace), kept "
+           "out of the runtime image; changing it rebuilds from the PackageCompiler step. Never secrets: stages "
+           "are pushed with cache_repo; use private_git or a BuildKit secret.",
+           '{ PYTHON = "python3", JULIA_PKG_SERVER = "https://pkg.example.com" }', flag="--build-env",
+           repeatable=True, env=False),
+    Option("hooks", "hooks", {},
+           "Project files run during the build: `after_instantiate` (in the app environment, before the sysimage "
+           "step: Pkg.build, Conda setup), `after_source` (after the source is copied: assets), `runtime` (in the "
+           "runtime stage as root, before USER: system setup). A .jl file runs with the builder's Julia, any "
+           "other file must be executable and runs as is.",
+           '{ after_instantiate = ["deploy/build_pycall.jl"], runtime = ["deploy/setup.sh"] }',
+           flag="--hook", repeatable=True, env=False),
+    Option("runtime_paths", "list", [],
+           "Absolute builder paths that hooks produced outside the project and the depot, copied to the same "
+           "path in the runtime image (a Conda prefix, a model directory).",
+           '["/opt/conda", "/opt/models"]', flag="--runtime-path", repeatable=True),
+    Option("writable_paths", "list", [],
+           "Directories the runtime user may write: relative ones inside the project (e.g. Genie's log), or "
+           "absolute; created owned by user_id, with the project's files in them. The rest of the app stays "
+           "read-only.",
+           '["log", "sessions", "/data"]', flag="--writable-path", repeatable=True),
+    Option("volumes", "list", [],
+           "Writable paths also declared as VOLUME (each is added to writable_paths).",
+           '["/data"]', flag="--volume", repeatable=True),
+    Option("timezone", "str", None,
+           "Time zone of the runtime image (an IANA name): sets TZ and installs tzdata.",
+           '"Europe/Berlin"', flag="--timezone"),
+    Option("locale", "str", None,
+           "LANG and LC_ALL of the runtime image: C.UTF-8 (built into glibc images), C or POSIX.",
+           '"C.UTF-8"', flag="--locale"),
     Option("labels", "table", {},
            "Extra image labels (OCI labels and the baked package list are always set).",
            '{ "org.opencontainers.image.source" = "https://example.com/app" }',

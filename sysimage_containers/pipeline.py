@@ -27,7 +27,12 @@ class Prepared:
     @property
     def notes(self) -> list[str]:
         """What the user is told besides warnings: what was left out of the context, copied path deps."""
-        return [*self.listing.notes(), *context.external_notes(self.plan)]
+        notes = [*self.listing.notes(), *context.external_notes(self.plan)]
+        project = self.environment.project
+        if project.apt_file is not None:
+            notes.append(f"{project.apt_file} (repo2docker's convention) read: system packages "
+                         f"{' '.join(project.apt_packages) or 'none'}")
+        return notes
 
     @property
     def warnings(self) -> list[str]:

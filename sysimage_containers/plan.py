@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 from sysimage_containers.config import Config, Request, check_relative_path
 from sysimage_containers.errors import UsageError
-from sysimage_containers.julia_versions import JuliaChoice, packagecompiler_for
+from sysimage_containers.julia_versions import JuliaChoice, Version, packagecompiler_for
 from sysimage_containers.project import Environment
 from sysimage_containers.tomlfiles import names as name_list
 
@@ -29,6 +29,7 @@ TRACE_FILE = f"{TOOL_DIR}/trace/precompile_statements.jl"
 TEST_ENV = f"{TOOL_DIR}/test-env"
 APP_BUNDLE = f"{TOOL_DIR}/app"
 RUNTIME_APP = "/opt/app"
+WRITABLE_DIR = f"{TOOL_DIR}/writable"  # the builder's copy of writable_paths inside the project
 JULIA_RUNTIME = f"{TOOL_DIR}/julia-runtime"  # the builder's Julia without its stock sysimage
 TREE_DIR = "/app"
 USER_HOME = "/home/julia"
@@ -70,6 +71,17 @@ class BakedPackage:
 class Copy:
     source: str  # relative to the build context
     dest: str  # absolute, in the image
+
+
+@dataclass(frozen=True)
+class Hook:
+    """A project file run during the build: with the builder's Julia (.jl) or as an executable."""
+
+    stage: str  # after_instantiate, after_source or runtime
+    file: str  # relative to the project, as configured
+    source: str  # in the build context
+    path: str  # absolute, in the image
+    julia: bool
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,13 @@ class BuildPlan:
     ports: tuple[int, ...]
     healthcheck: tuple[str, ...] | None
     runtime_env: tuple[tuple[str, str], ...]
+    system_packages: tuple[str, ...]  # installed in the builder and the runtime stage
+    builder_packages: tuple[str, ...]  # the builder stage only
+    build_env: tuple[tuple[str, str], ...]  # the builder's Julia steps and hooks
+    hooks: tuple[Hook, ...]
+    runtime_paths: tuple[str, ...]  # copied from the builder to the same path
+    writable_paths: tuple[str, ...]  # absolute; owned by the runtime user
+    volumes: tuple[str, ...]  # absolute
     labels: tuple[tuple[str, str], ...]
     user_id: int
     cache_flags: tuple[str, ...]  # julia_args that package caches must be compiled with
@@ -150,6 +169,19 @@ class BuildPlan:
     def instantiate_data(self) -> dict[str, object]:
         """What instantiate.jl reads: kept apart from the plan so that sysimage settings do not re-run it."""
         return {"resolve": self.resolve, "registries": dict(self.registries)}
+
+    def hooks_at(self, stage: str) -> tuple[Hook, ...]:
+        return tuple(h for h in self.hooks if h.stage == stage)
+
+    @property
+    def writable_in_tree(self) -> tuple[str, ...]:
+        """Writable paths inside the copied project tree: moved out of it in the builder, so that the tree is
+        copied root-owned and they arrive as new directories owned by the runtime user."""
+        return tuple(p for p in self.writable_paths if _relative_to(p, TREE_DIR) is not None)
+
+    @property
+    def writable_outside_tree(self) -> tuple[str, ...]:
+        return tuple(p for p in self.writable_paths if p not in self.writable_in_tree)
 
     @property
     def has_workloads(self) -> bool:
@@ -208,7 +240,8 @@ def make_plan(
     cpu_targets = _cpu_targets(config.cpu_target, (version.major, version.minor))
 
     dependency_copies = [
-        Copy(f"{app_context}/{project.project_file}", f"{app_dir}/{project.project_file}"),
+        Copy(f"{app_context}/{name}", f"{app_dir}/{name}") for name in (project.project_file,
+                                                                          *project.preference_files)
     ]
     if manifest is not None:
         dependency_copies.append(Copy(f"{app_context}/{manifest.file}", f"{app_dir}/{manifest.file}"))
@@ -243,6 +276,10 @@ def make_plan(
             raise UsageError("julia_main needs a package project (name and uuid in Project.toml)")
         assert project.name is not None  # is_package
         cmd = (f"{SCRIPTS_DIR}/run_main.jl", project.name)  # the script loads nothing to learn the name
+    elif config.command:
+        cmd = config.command
+    elif config.julia_module is not None:
+        cmd = ("-m", _julia_module(config.julia_module, environment, version))
     else:
         cmd = ()
     healthcheck = None
@@ -265,7 +302,25 @@ def make_plan(
             ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia:{DEPOT}:"),
             ("PATH", f"{config.julia_path}/bin:{system_path}"),
         )
+    if config.timezone is not None:
+        runtime_env = (*runtime_env, ("TZ", config.timezone))
+    if config.locale is not None:
+        runtime_env = (*runtime_env, ("LANG", config.locale), ("LC_ALL", config.locale))
     runtime_env = (*runtime_env, *config.env)
+    system_packages = [*config.system_packages, *project.apt_packages]
+    if config.timezone is not None and not any(p.split("=")[0] == "tzdata" for p in system_packages):
+        system_packages.append("tzdata")
+    hooks = tuple(
+        Hook(stage=stage, file=f, source=f"{app_context}/{f}",
+             path=f"{TOOL_DIR}/hooks/{f}" if stage == "runtime" else f"{app_dir}/{f}", julia=f.endswith(".jl"))
+        for stage, files in config.hooks for f in files
+    )
+    reserved = {config.julia_path: "Julia's installation", DEPOT: "the baked depot", TOOL_DIR: "sysimage-docker's "
+                "files", RUNTIME_APP: "the app bundle", USER_HOME: "the runtime user's home (already writable)"}
+    volumes = tuple(_image_path(p, app_dir, reserved, "volumes") for p in config.volumes)
+    writable = tuple(dict.fromkeys((*(_image_path(p, app_dir, reserved, "writable_paths")
+                                      for p in config.writable_paths), *volumes)))
+    runtime_paths = tuple(_image_path(p, app_dir, reserved, "runtime_paths") for p in config.runtime_paths)
 
     project_name = project.name or project.root.name
     labels = {
@@ -336,6 +391,13 @@ def make_plan(
         ports=config.ports,
         healthcheck=healthcheck,
         runtime_env=runtime_env,
+        system_packages=tuple(dict.fromkeys(system_packages)),
+        builder_packages=tuple(dict.fromkeys(config.builder_packages)),
+        build_env=config.build_env,
+        hooks=hooks,
+        runtime_paths=runtime_paths,
+        writable_paths=writable,
+        volumes=volumes,
         labels=tuple(sorted(labels.items())),
         user_id=config.user_id,
         cache_flags=tuple(a for a in config.julia_args if a.startswith(CACHE_FLAG_PREFIXES)),
@@ -346,6 +408,30 @@ def make_plan(
         context_exclude=config.context_exclude,
         warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config)),
     )
+
+
+def _julia_module(name: str, environment: Environment, version: Version) -> str:
+    """`julia -m NAME` (Julia 1.11+, NEWS.md of 1.11) loads NAME from the active project and calls its main."""
+    if (version.major, version.minor) < (1, 11):
+        raise UsageError(f"julia_module needs Julia 1.11 or newer (`julia -m`); this image gets Julia {version}")
+    project = environment.project
+    if name != project.name and name not in project.dep_names:
+        raise UsageError(f"julia_module: {name} is neither the project's package nor a dependency in "
+                         f"{project.project_file}")
+    return name
+
+
+def _image_path(value: str, app_dir: str, reserved: dict[str, str], key: str) -> str:
+    """A configured path in the runtime image: relative ones are inside the project; tool-managed places are
+    refused."""
+    path = PurePosixPath(value) if value.startswith("/") else PurePosixPath(app_dir) / value
+    text = os.path.normpath(path.as_posix())
+    if text in (TREE_DIR, app_dir):
+        raise UsageError(f"{key}: {value!r} is the whole project, which stays read-only; name its subdirectories")
+    for place, what in reserved.items():
+        if text == place or PurePosixPath(text).is_relative_to(place) or PurePosixPath(place).is_relative_to(text):
+            raise UsageError(f"{key}: {value!r} overlaps {place}, {what}")
+    return text
 
 
 def _packages_label(baked: tuple[BakedPackage, ...]) -> str:

@@ -19,6 +19,13 @@ from sysimage_containers.julia_versions import CompatSpec, Version, parse_versio
 from sysimage_containers.pkg_compat import HashInput, project_hash
 
 PROJECT_FILES = ("JuliaProject.toml", "Project.toml")
+# base/loading.jl `preferences_names`: the first one present beside the project file is read
+PREFERENCES_FILES = ("JuliaLocalPreferences.toml", "LocalPreferences.toml")
+# repo2docker's convention for system packages: one Debian package a line, `#` comments
+APT_FILES = ("apt.txt", "binder/apt.txt")
+# Package names of Debian (policy 5.6.1), Alpine and Fedora together, optionally pinned as NAME=VERSION
+# (apt-get and apk syntax; dnf gets NAME-VERSION).
+SYSTEM_PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]*(?:=[A-Za-z0-9][A-Za-z0-9.+~:_-]*)?$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Julia identifiers as Pkg accepts them for package names (ASCII letters, digits, underscore, `!`)
 PKG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_!]*$")
@@ -88,6 +95,9 @@ class JuliaProject:
     manifest_candidates: tuple[str, ...]  # manifests present, in Julia's preference order
     explicit_manifest: str | None = None
     hash_inputs: tuple[HashInput, ...] = ()  # what Pkg's project_hash covers: this project, then its members
+    preference_files: tuple[str, ...] = ()  # copied with the project file: packages read them when compiled
+    apt_file: str | None = None  # repo2docker's apt.txt, when present
+    apt_packages: tuple[str, ...] = ()
 
     @property
     def is_package(self) -> bool:
@@ -167,7 +177,25 @@ def read_project(directory: Path) -> JuliaProject:
         manifest_candidates=_manifest_candidates(root),
         explicit_manifest=explicit,
         hash_inputs=(_hash_input(data), *(inputs for _, inputs in members)),
+        preference_files=tuple(n for n in PREFERENCES_FILES if (root / n).is_file()),
+        **_apt_packages(root),
     )
+
+
+def _apt_packages(root: Path) -> dict[str, Any]:
+    """repo2docker's apt.txt (or binder/apt.txt): one package a line; `#` starts a comment."""
+    name = next((n for n in APT_FILES if (root / n).is_file()), None)
+    if name is None:
+        return {}
+    text = tomlfiles.read_text(root / name, name, tomlfiles.MAX_SMALL_TOML_BYTES)
+    packages = []
+    for number, line in enumerate(text.splitlines(), 1):
+        for word in line.split("#", 1)[0].split():
+            if not SYSTEM_PACKAGE_RE.match(word) or len(word) > 200:
+                raise UsageError(f"{name}:{number}: {word[:80]!r} is not a system package name (letters, digits "
+                                 "and . + _ -, optionally =VERSION)")
+            packages.append(word)
+    return {"apt_file": name, "apt_packages": tuple(dict.fromkeys(packages))}
 
 
 def _hash_input(data: dict[str, Any]) -> HashInput:

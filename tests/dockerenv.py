@@ -24,7 +24,7 @@ BUSYBOX = Path("/bin/busybox")
 APPLETS = (
     "sh", "ash", "ls", "cat", "cp", "mkdir", "rm", "env", "echo", "grep", "sed", "wc", "sort", "chmod", "mv", "ln",
     "head", "tail", "id", "tr", "printf", "test", "[", "basename", "dirname", "kill", "sleep", "find", "stat",
-    "touch", "true", "false", "which", "du", "xargs",
+    "touch", "true", "false", "which", "du", "xargs", "chown",
 )
 PATH_ENV = "ENV PATH=/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -121,7 +121,7 @@ def base_image_tar(kind: str) -> bytes:
             dirs[d] = 0o755
         files["usr/local/julia/bin/julia"] = ((STANDIN / "julia").read_bytes(), 0o755)
         files["usr/local/julia/lib/julia/sys.so"] = (b"stock sysimage (stand-in)\n", 0o644)
-        tools = ("git", "ssh") if kind != "builder" else ("g++", "git", "ssh")
+        tools = ("g++", "git", "ssh") if kind in ("builder", "builder-apt") else ("git", "ssh")
         for tool in tools:
             files[f"usr/local/bin/{tool}"] = ((STANDIN / "tool").read_bytes(), 0o755)
         if kind == "builder-retired-apt":  # no g++; an old Debian suite that left the mirrors
@@ -131,6 +131,9 @@ def base_image_tar(kind: str) -> bytes:
             files["etc/apt/sources.list"] = (b"deb http://deb.debian.org/debian buster main\n"
                                              b"deb http://deb.debian.org/debian buster-updates main\n", 0o644)
         # "builder-bare": no g++ and no package manager at all
+    if kind.endswith("-apt"):  # a Debian-like base: the stand-in apt-get records what it is asked to install
+        dirs["usr/bin"] = dirs["var/lib"] = 0o755
+        files["usr/bin/apt-get"] = ((STANDIN / "apt-get").read_bytes(), 0o755)
     return _tar(files, links, dirs)
 
 

@@ -83,7 +83,7 @@ def test_labels_and_env(docker_env, service_image: str) -> None:
 
 
 def test_builder_stage_records(docker_env, example) -> None:
-    # the stand-in julia records each call's argv and JULIA_* environment; it compiles nothing
+    # the stand-in julia records each call's argv and environment; it compiles nothing
     project = example("http-service")
     config = project / "sysimage-docker.toml"
     config.write_text(config.read_text().replace('julia_args = ["--threads=auto"]',

@@ -13,10 +13,10 @@ ENV JULIA_DEPOT_PATH=/opt/julia/depot: \
     PATH=/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # PackageCompiler links the sysimage with a C++ compiler, which the official julia images lack.
-# Installed only when missing, with the image's own package manager (install_tools.sh); unpinned on purpose:
+# Installed only when missing, with the image's own package manager (install_packages.sh); unpinned on purpose:
 # the builder's release decides, and none of it reaches the runtime image.
-COPY ["sysimage-docker/install_tools.sh", "/opt/sysimage-docker/install_tools.sh"]
-RUN SYSIMAGE_DOCKER_BUILDER_IMAGE=julia:1.11.5 sh /opt/sysimage-docker/install_tools.sh g++=g++ && \
+COPY ["sysimage-docker/install_packages.sh", "/opt/sysimage-docker/install_packages.sh"]
+RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/install_packages.sh --if-missing g++=g++ && \
     mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/trace /opt/sysimage-docker/home/.julia
 
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]

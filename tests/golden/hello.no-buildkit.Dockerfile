@@ -14,10 +14,10 @@ ENV JULIA_DEPOT_PATH=/opt/julia/depot: \
 
 # The runtime's Julia is a copy without the stock sysimage: the custom one takes its place.
 # PackageCompiler links the sysimage with a C++ compiler, which the official julia images lack.
-# Installed only when missing, with the image's own package manager (install_tools.sh); unpinned on purpose:
+# Installed only when missing, with the image's own package manager (install_packages.sh); unpinned on purpose:
 # the builder's release decides, and none of it reaches the runtime image.
-COPY ["sysimage-docker/install_tools.sh", "/opt/sysimage-docker/install_tools.sh"]
-RUN SYSIMAGE_DOCKER_BUILDER_IMAGE=julia:1.11.5 sh /opt/sysimage-docker/install_tools.sh g++=g++ && \
+COPY ["sysimage-docker/install_packages.sh", "/opt/sysimage-docker/install_packages.sh"]
+RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/install_packages.sh --if-missing g++=g++ && \
     mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/trace /opt/sysimage-docker/home/.julia && \
     cp -a /usr/local/julia /opt/sysimage-docker/julia-runtime && rm /opt/sysimage-docker/julia-runtime/lib/julia/sys.so && \
     echo "sysimage-docker: stock sysimage left out of the runtime image: $(wc -c < /usr/local/julia/lib/julia/sys.so) bytes"
