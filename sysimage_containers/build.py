@@ -289,6 +289,8 @@ def print_summary(console: Console, engine: Engine, prepared: Prepared, view: Pr
     heavy = parser.heavy_steps()
     if heavy:
         lines.append("heavy steps: " + ", ".join(f"{name} {state}" for name, state in heavy.items()))
+    if hooks := parser.hook_steps():
+        lines.append("hooks: " + ", ".join(f"{name} {state}" for name, state in hooks.items()))
     if plan.mode != "pkgimage":
         lines.append(f"baked into the sysimage: {' '.join(f'{p.name}@{p.version}' for p in plan.baked) or 'nothing'}")
     if local and options.target in (None, "runtime"):

@@ -26,6 +26,8 @@ HEAVY_STEPS = {
     "build_app.jl": "app bundle",
     "precompile_app.jl": "app precompile",
 }
+# a build hook's RUN line names its stage and ends with its file
+HOOK_STEP = re.compile(r"SYSIMAGE_DOCKER_HOOK=([a-z_]+) .*?(\S+)$")
 BK_START = re.compile(r"^#(\d+) \[(?:(\S+)\s+)?(\d+)/(\d+)\] (.*)$")
 BK_DONE = re.compile(r"^#(\d+) DONE (\d+(?:\.\d+)?)s$")
 BK_CACHED = re.compile(r"^#(\d+) CACHED$")
@@ -135,6 +137,15 @@ class LogParser:
             totals[step.stage] = totals.get(step.stage, 0.0) + (step.seconds or 0.0)
         return totals
 
+    def hook_steps(self) -> dict[str, str]:
+        """"STAGE FILE" of each build hook -> "cached" or "ran (N s)", in build order."""
+        out = {}
+        for key in self.order:
+            step = self.steps[key]
+            if hook := HOOK_STEP.search(" ".join(step.text.split())):
+                out[f"{hook[1]} {hook[2]}"] = _state(step)
+        return out
+
     def heavy_steps(self) -> dict[str, str]:
         """Heavy step name -> "cached" or "ran (N s)"."""
         found = {}
@@ -145,10 +156,12 @@ class LogParser:
         out = {}
         for name in HEAVY_STEPS.values():
             if name in found:
-                step = found[name]
-                out[name] = ("failed" if step.failed else "cached" if step.cached
-                             else f"ran ({step.seconds or 0.0:.1f} s)")
+                out[name] = _state(found[name])
         return out
+
+
+def _state(step: Step) -> str:
+    return "failed" if step.failed else "cached" if step.cached else f"ran ({step.seconds or 0.0:.1f} s)"
 
 
 class ProgressView:
@@ -195,7 +208,8 @@ class ProgressView:
 
 
 def step_line(step: Step) -> str:
-    label = f"({step.heavy}) " if step.heavy else ""
+    hook = HOOK_STEP.search(" ".join(step.text.split()))
+    label = f"({step.heavy}) " if step.heavy else f"(hook {hook[1]} {hook[2]}) " if hook else ""
     return f"[{step.stage}] {label}{shorten(step.text)}"
 
 

@@ -41,7 +41,8 @@ def instructions(text: str) -> list[str]:
 
 
 # app mode with the test suite needs a package with julia_main and tests: the cli-tool example
-CASES = [(name, flags) for name in ("hello", "http-service", "cli-tool", "genie-app", "pycall-app") for flags in VARIANTS
+NAMES = ("hello", "http-service", "cli-tool", "genie-app", "pycall-app")
+CASES = [(name, flags) for name in NAMES for flags in VARIANTS
          if "app" not in flags or name == "cli-tool"]
 
 
