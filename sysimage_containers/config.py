@@ -108,6 +108,8 @@ class Config:
     private_git: str = "none"
     user_id: int = 1000
     context_exclude: tuple[str, ...] = ()
+    context_root: str | None = None
+    extra_files: tuple[str, ...] = ()
     context_warn_mb: int = 100
     cache_repo: str | None = None
     engine: str = "auto"
@@ -386,6 +388,12 @@ def _check_value(key: str, value: Any, where: str) -> Any:
     if key in ("system_packages", "builder_packages") and (not SYSTEM_PACKAGE_RE.match(value) or len(value) > 200):
         raise UsageError(f"{where}: {value!r} is not a system package name (letters, digits and . + _ -, "
                          "optionally =VERSION)")
+    if key == "context_root" and not re.fullmatch(r"\.\.(?:/\.\.)*/?", value):
+        raise UsageError(f"{where}: {value!r} is not a directory above the project (.., ../.., ...)")
+    if key == "extra_files":
+        if value.startswith(("/", "~")) or not SAFE_PATH_RE.match(value):
+            raise UsageError(f"{where}: {value!r} must be a path relative to the project, with letters, digits, "
+                             "space and . _ + @ = , - / only")
     if key == "runtime_paths":
         check_absolute_path(value, where)
     if key in ("writable_paths", "volumes"):
@@ -468,6 +476,8 @@ def _check_combinations(config: Config) -> None:
         for key in ("command", "julia_module"):
             if getattr(config, key):
                 raise UsageError(f"mode = app runs the package's julia_main(); leave {key} out")
+        if config.extra_files:
+            raise UsageError("extra_files: mode = app images have no project tree; the bundle holds only the app")
         relative = [p for p in (*config.writable_paths, *config.volumes) if not p.startswith("/")]
         if relative:
             raise UsageError(f"writable_paths: {relative[0]!r}: mode = app images have no project tree; give an "

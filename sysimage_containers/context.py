@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sysimage_containers.config import Config
 from sysimage_containers.errors import UsageError
-from sysimage_containers.plan import CONTEXT_TOOL, BuildPlan
+from sysimage_containers.plan import CONTEXT_TOOL, BuildPlan, ExtraFile
 from sysimage_containers.project import VERSIONED_MANIFEST_RE, Environment
 from sysimage_containers.tomlfiles import names as name_list
 
@@ -119,10 +119,36 @@ def walk(environment: Environment, plan: BuildPlan, config: Config, *, leave_out
                 skip=frozenset(skip), selected_manifest=None).run()
     _Walker(project.root, plan.app_context, _matcher(project.root, config.context_exclude, leave_out, acc), acc,
             skip=frozenset(skip), selected_manifest=selected).run()
+    for extra in plan.extra_files:
+        _extra(project.root, Path(plan.context_root), extra, acc, frozenset(skip))
     listing = Listing(dirs=tuple(acc.dirs), files=tuple(acc.files), left_out=tuple(acc.left_out),
                       ignore_files=tuple(acc.ignore_files))
     _check_required(listing, plan, config)
     return listing
+
+
+def _extra(project_root: Path, context_root: Path, extra: ExtraFile, acc: _Accumulator, skip: frozenset[Path]) -> None:
+    """One of extra_files: it must exist and, symlinks resolved, stay inside context_root. A directory is walked
+    with the default exclusions and its own .dockerignore (context_exclude is about the project)."""
+    path = Path(os.path.normpath(project_root / extra.configured))
+    try:
+        real = path.resolve(strict=True)
+        boundary = context_root.resolve(strict=True)
+    except FileNotFoundError:
+        raise UsageError(f"extra_files: {extra.configured}: not found ({path})") from None
+    except (RuntimeError, OSError) as exc:
+        raise UsageError(f"extra_files: {extra.configured}: cannot read: {exc}") from None
+    if real == boundary or not real.is_relative_to(boundary):
+        raise UsageError(f"extra_files: {extra.configured}: resolves outside context_root ({real})")
+    if real.is_dir():
+        _Walker(real, extra.context_path, _matcher(real, (), (), acc), acc, skip=skip, selected_manifest=None).run()
+    elif real.is_file():
+        if not os.access(real, os.R_OK):
+            raise UsageError(f"extra_files: {extra.configured}: permission denied")
+        acc.dirs.append(extra.context_path.rsplit("/", 1)[0])
+        acc.files.append(ContextFile(extra.context_path, real, real.stat().st_size))
+    else:
+        raise UsageError(f"extra_files: {extra.configured}: not a regular file or directory")
 
 
 def _check_required(listing: Listing, plan: BuildPlan, config: Config) -> None:
@@ -347,5 +373,7 @@ def populate(target: Path, listing: Listing, files: dict[str, str]) -> None:
 
 
 def external_notes(plan: BuildPlan) -> list[str]:
-    return [f"path dependency {d.name} ({d.written}) copied into the context as {d.context_path}/"
-            for d in plan.external_deps]
+    return [*(f"path dependency {d.name} ({d.written}) copied into the context as {d.context_path}/"
+              for d in plan.external_deps),
+            *(f"extra file {e.configured} copied into the context as {e.context_path}, into the image as "
+              f"{e.image_path}" for e in plan.extra_files)]

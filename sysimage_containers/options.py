@@ -203,6 +203,14 @@ OPTIONS: tuple[Option, ...] = (
            "Patterns left out of the build context, in `.dockerignore` syntax relative to the project; applied "
            "after the default exclusions and the project's own `.dockerignore`.",
            '["data/*", "docs/build"]'),
+    Option("context_root", "str", None,
+           "A directory above the project (`..`, `../..`) whose files extra_files may name; the image mirrors it "
+           "under /app, with the project at its place inside. Nothing outside it is read.",
+           '".."', flag="--context-root"),
+    Option("extra_files", "list", [],
+           "Files or directories beside the project, relative to it (e.g. `../notebooks`), copied into the image "
+           "at the same place relative to the project; they must lie inside context_root.",
+           '["../notebooks", "../assets/logo.png"]', flag="--extra-file", repeatable=True),
     Option("context_warn_mb", "int", 100,
            "Warn, naming the largest files, when the build context is bigger than this many MB (0: never).",
            "500"),

@@ -85,6 +85,15 @@ class Hook:
 
 
 @dataclass(frozen=True)
+class ExtraFile:
+    """A file or directory beside the project (extra_files), copied into the context and the image tree."""
+
+    configured: str  # relative to the project, as written
+    context_path: str
+    image_path: str
+
+
+@dataclass(frozen=True)
 class ExternalDependency:
     """A path dependency outside the project (monorepo), copied into the context under a fixed name."""
 
@@ -112,6 +121,8 @@ class BuildPlan:
     app_context: str  # the project inside the build context
     app_rel: str  # the project relative to the copied tree root ("" when no outside path deps)
     external_deps: tuple[ExternalDependency, ...]
+    extra_files: tuple[ExtraFile, ...]
+    context_root: str  # the directory nothing is read outside of (host path; the project itself by default)
     dependency_copies: tuple[Copy, ...]  # copied before instantiate: changes re-run the heavy steps
     workload_copies: tuple[Copy, ...]  # copied before the sysimage step
     precompile_files: tuple[str, ...]  # absolute, in the image
@@ -232,7 +243,8 @@ def make_plan(
     version = julia.version
     _check_mode(environment, config)
 
-    app_rel, external = _tree_layout(environment)
+    context_root = os.path.normpath(os.path.join(project.root.as_posix(), config.context_root or "."))
+    app_rel, external, common = _tree_layout(environment, context_root if config.context_root else None)
     app_dir = f"{TREE_DIR}/{app_rel}" if app_rel else TREE_DIR
     app_context = f"{CONTEXT_APP}/{app_rel}" if app_rel else CONTEXT_APP
 
@@ -366,6 +378,8 @@ def make_plan(
         app_context=app_context,
         app_rel=app_rel,
         external_deps=external,
+        extra_files=_extra_files(config.extra_files, project.root.as_posix(), context_root, common),
+        context_root=context_root,
         dependency_copies=tuple(dependency_copies),
         workload_copies=workload_copies,
         precompile_files=tuple(f"{app_dir}/{f}" for f in config.precompile_files if config.mode != "pkgimage"),
@@ -449,13 +463,32 @@ def _relative_to(path: str, base: str) -> str | None:
     return pure.relative_to(root).as_posix()
 
 
-def _tree_layout(environment: Environment) -> tuple[str, tuple[ExternalDependency, ...]]:
-    """Mirror the project and its outside path deps under one root, so relative manifest paths still hold."""
+def _extra_files(values: tuple[str, ...], root: str, context_root: str, common: str) -> tuple[ExtraFile, ...]:
+    extras = []
+    for value in values:
+        host = os.path.normpath(os.path.join(root, value))
+        if host == root or _relative_to(host, root) is not None:
+            raise UsageError(f"extra_files: {value!r} is inside the project, which is copied whole already")
+        if host == context_root or _relative_to(host, context_root) is None:
+            hint = "" if context_root != root else "; set context_root (e.g. \"..\") to allow files above it"
+            raise UsageError(f"extra_files: {value!r} is outside context_root ({context_root}){hint}")
+        rel = _relative_to(host, common)
+        assert rel is not None  # context_root is inside common
+        check_relative_path(rel, f"extra_files: {value}")
+        extras.append(ExtraFile(configured=value, context_path=f"{CONTEXT_APP}/{rel}", image_path=f"{TREE_DIR}/{rel}"))
+    return tuple(extras)
+
+
+def _tree_layout(environment: Environment,
+                 context_root: str | None) -> tuple[str, tuple[ExternalDependency, ...], str]:
+    """Mirror the project, its outside path deps and context_root under one root, so relative paths still hold.
+    Returns the project's place in the tree, the outside deps, and the host directory the tree root mirrors."""
     root = environment.project.root.as_posix()
     outside = [d for d in environment.path_deps if _relative_to(d.resolved.as_posix(), root) is None]
-    if not outside:
-        return "", ()
-    common = os.path.commonpath([root, *(d.resolved.as_posix() for d in outside)])
+    if not outside and context_root is None:
+        return "", (), root
+    anchors = [d.resolved.as_posix() for d in outside] + ([context_root] if context_root else [])
+    common = os.path.commonpath([root, *anchors])
     app_rel = PurePosixPath(root).relative_to(common).as_posix()
     check_relative_path(app_rel, "project directory")
     external = []
@@ -468,7 +501,7 @@ def _tree_layout(environment: Environment) -> tuple[str, tuple[ExternalDependenc
             check_relative_path(rel, f"path dependency {dep.name}")
         context_path = f"{CONTEXT_APP}/{rel}" if rel else CONTEXT_APP
         external.append(ExternalDependency(name=dep.name, written=dep.written, context_path=context_path))
-    return app_rel, tuple(external)
+    return app_rel, tuple(external), common
 
 
 def _baked_packages(environment: Environment, config: Config) -> tuple[BakedPackage, ...]:

@@ -70,6 +70,22 @@ def _ignore(lines: str) -> Callable[[Path, Path], None]:
     return setup
 
 
+def _extra(settings: str, make: Callable[[Path], None] = lambda t: None) -> Callable[[Path, Path], None]:
+    """Prepend settings to the project's config (it ends with a table) and shape the tree around the project."""
+    def setup(project: Path, tmp: Path) -> None:
+        config = project / "sysimage-docker.toml"
+        config.write_text(settings + config.read_text())
+        make(tmp)
+
+    return setup
+
+
+def _link_out_of_context_root(tmp: Path) -> None:
+    target = tmp.parent / f"{tmp.name}-outside"
+    target.mkdir(exist_ok=True)
+    (tmp / "notes").symlink_to(target)
+
+
 # id -> (tree change, extra args, expected one-line message; {p} is the project, {t} the temporary directory)
 TREE_CASES: dict[str, tuple[Callable[[Path, Path], None], list[str], str]] = {
     "outside link at depth 3 of a symlinked directory": (
@@ -97,6 +113,22 @@ TREE_CASES: dict[str, tuple[Callable[[Path, Path], None], list[str], str]] = {
         "Project.toml: the image needs it, but .dockerignore or context_exclude leaves it out of the build context"),
     "dockerignore bad pattern": (_ignore("ok\n[z-a\n"), [], "{p}/.dockerignore:2: Invalid ignore pattern '[z-a': "
                                                             "syntax error in pattern"),
+    "extra file above the project without context_root": (
+        _extra('extra_files = ["../notes"]\n', lambda t: (t / "notes").mkdir()), [],
+        "extra_files: '../notes' is outside context_root ({p}); set context_root (e.g. \"..\") to allow files above it"),
+    "extra file outside context_root": (
+        _extra('context_root = ".."\nextra_files = ["../../elsewhere"]\n'), [],
+        "extra_files: '../../elsewhere' is outside context_root ({t})"),
+    "extra file linking out of context_root": (
+        _extra('context_root = ".."\nextra_files = ["../notes"]\n', _link_out_of_context_root), [],
+        "extra_files: ../notes: resolves outside context_root ({t}-outside)"),
+    "extra file missing": (
+        _extra('context_root = ".."\nextra_files = ["../nope"]\n'), [], "extra_files: ../nope: not found ({t}/nope)"),
+    "extra file inside the project": (
+        _extra('extra_files = ["bin"]\n'), [], "extra_files: 'bin' is inside the project, which is copied whole already"),
+    "context_root not above the project": (
+        _extra('context_root = "sub"\n'), [],
+        "sysimage-docker.toml:1:1: context_root: 'sub' is not a directory above the project (.., ../.., ...)"),
     "context_exclude leaves out the script": (
         lambda p, t: (p / "sysimage-docker.toml").write_text(
             'context_exclude = ["bin"]\n' + (SERVICE / "sysimage-docker.toml").read_text()), [],

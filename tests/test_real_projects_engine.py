@@ -191,3 +191,28 @@ def test_entry_points(docker_env, example, setting: str, cmd: str) -> None:
     run = docker_env.run(tag)
     assert run.stdout.strip() == ("julia-standin argv: -J/usr/local/julia/lib/julia/sys.so --project=/app "
                                   "--startup-file=no --threads=auto " + " ".join(__import__("json").loads(cmd)))
+
+
+def test_files_beside_the_project_through_context_root(docker_env, tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import EXAMPLES
+
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "hello", repo / "deployment")
+    (repo / "notebooks").mkdir()
+    (repo / "notebooks" / "report.ipynb").write_text("{}\n")
+    (repo / "notebooks" / ".env").write_text("API_KEY=do-not-ship\n")
+    (repo / "unrelated.txt").write_text("not named, not copied\n")
+    with (repo / "deployment" / "sysimage-docker.toml").open("a") as fh:
+        fh.write('context_root = ".."\nextra_files = ["../notebooks"]\n')
+    tag = docker_env.unique_tag("context-root")
+    result = docker_env.build(repo / "deployment", "-t", tag)
+    assert result.returncode == 0, result.stderr
+    assert "extra file ../notebooks copied into the context as app/notebooks, into the image as /app/notebooks" in (
+        result.stderr)
+    # the repository's layout is kept: the project in /app/deployment, the notebooks beside it
+    assert docker_env.sh(tag, "ls -A /app; ls -A /app/notebooks; pwd").split() == [
+        "deployment", "notebooks", "report.ipynb", "/app/deployment"]
+    assert docker_env.run(tag).stdout.strip().endswith("--project=/app/deployment --startup-file=no "
+                                                       "/app/deployment/bin/hello.jl")
