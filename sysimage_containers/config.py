@@ -390,10 +390,9 @@ def _check_value(key: str, value: Any, where: str) -> Any:
                          "optionally =VERSION)")
     if key == "context_root" and not re.fullmatch(r"\.\.(?:/\.\.)*/?", value):
         raise UsageError(f"{where}: {value!r} is not a directory above the project (.., ../.., ...)")
-    if key == "extra_files":
-        if value.startswith(("/", "~")) or not SAFE_PATH_RE.match(value):
-            raise UsageError(f"{where}: {value!r} must be a path relative to the project, with letters, digits, "
-                             "space and . _ + @ = , - / only")
+    if key == "extra_files" and (value.startswith(("/", "~")) or not SAFE_PATH_RE.match(value)):
+        raise UsageError(f"{where}: {value!r} must be a path relative to the project, with letters, digits, "
+                         "space and . _ + @ = , - / only")
     if key == "runtime_paths":
         check_absolute_path(value, where)
     if key in ("writable_paths", "volumes"):

@@ -115,7 +115,8 @@ TREE_CASES: dict[str, tuple[Callable[[Path, Path], None], list[str], str]] = {
                                                             "syntax error in pattern"),
     "extra file above the project without context_root": (
         _extra('extra_files = ["../notes"]\n', lambda t: (t / "notes").mkdir()), [],
-        "extra_files: '../notes' is outside context_root ({p}); set context_root (e.g. \"..\") to allow files above it"),
+        "extra_files: '../notes' is outside context_root ({p}); set context_root (e.g. \"..\") to allow files "
+        "above it"),
     "extra file outside context_root": (
         _extra('context_root = ".."\nextra_files = ["../../elsewhere"]\n'), [],
         "extra_files: '../../elsewhere' is outside context_root ({t})"),
@@ -125,7 +126,8 @@ TREE_CASES: dict[str, tuple[Callable[[Path, Path], None], list[str], str]] = {
     "extra file missing": (
         _extra('context_root = ".."\nextra_files = ["../nope"]\n'), [], "extra_files: ../nope: not found ({t}/nope)"),
     "extra file inside the project": (
-        _extra('extra_files = ["bin"]\n'), [], "extra_files: 'bin' is inside the project, which is copied whole already"),
+        _extra('extra_files = ["bin"]\n'), [],
+        "extra_files: 'bin' is inside the project, which is copied whole already"),
     "context_root not above the project": (
         _extra('context_root = "sub"\n'), [],
         "sysimage-docker.toml:1:1: context_root: 'sub' is not a directory above the project (.., ../.., ...)"),
