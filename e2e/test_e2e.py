@@ -191,3 +191,43 @@ def test_test_suite_workload_pkgimage_and_app_modes(tmp_path: Path) -> None:
         assert json.loads(out)["distinct"] == 2
     finally:
         docker("image", "rm", "--force", *tags, check=False)
+
+
+def test_pycall_app_uses_the_system_python(tmp_path: Path) -> None:
+    # system_packages (python3 in both stages), build_env PYTHON and the Pkg.build hook, for real
+    tag, built = build_variant(tmp_path, "pycall-app", "")
+    try:
+        assert built.returncode == 0, built.stderr[-3000:]
+        assert "hooks: after_instantiate /app/deploy/build_pycall.jl ran" in built.stderr
+        out = docker("run", "--rm", tag, "/app/bin/main.jl", "5", "1", "3").stdout
+        assert out.strip() == "median: 3.0"
+        env = docker("image", "inspect", "--format", "{{json .Config.Env}}", tag).stdout
+        assert "PYTHON=" not in env  # build_env stays in the builder
+        assert compiled_after(tag, "$ENTRY /app/bin/main.jl 1 2") == []
+    finally:
+        docker("image", "rm", "--force", tag, check=False)
+
+
+def test_genie_app_serves_and_writes_its_log(tmp_path: Path) -> None:
+    tag, built = build_variant(tmp_path, "genie-app", "")
+    name = f"sysimage-docker-e2e-{uuid.uuid4().hex[:8]}"
+    try:
+        assert built.returncode == 0, built.stderr[-3000:]
+        docker("run", "-d", "--name", name, "-p", "127.0.0.1:18000:8000", tag)
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:18000/health", timeout=5) as reply:
+                    assert json.load(reply)["status"] == "ok"
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        # writable_paths: Genie may write its log as the unprivileged user; the time zone is set
+        probe = "touch /app/log/probe && echo writable; date +%Z"
+        out = docker("exec", name, "sh", "-c", probe).stdout.split()
+        assert out[0] == "writable" and out[1] in ("CET", "CEST")
+    finally:
+        docker("rm", "--force", name, check=False)
+        docker("image", "rm", "--force", tag, check=False)
