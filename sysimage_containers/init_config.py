@@ -27,6 +27,14 @@ SERVICE_PORTS = {"Genie": 8000, "Oxygen": 8080, "Dash": 8050, "Mux": 8000, "Boni
                  "PlutoSliderServer": 2345, "HTTP": 8081}
 # `port = 8080`, `port=8080`, or a default read from the environment: get(ENV, "PORT", "8080")
 PORT_RE = re.compile(r"\bport\s*=\s*(\d{2,5})\b|\"PORT\"\s*,\s*\"?(\d{2,5})\b")
+# the port a server call starts on: HTTP.serve(h, "0.0.0.0", 8080), Oxygen.serve(port=8080), up(8000, ...)
+SERVE_PORT_RE = re.compile(r"\b(?:serve!?|up|run)\(([^()]*)\)")
+# Apps started without a script file: the command their own Dockerfiles used (Pluto keeps its secret token)
+COMMANDS = {
+    "Genie": 'using Genie; Genie.loadapp(); up({port}, "0.0.0.0"; async=false)',
+    "Pluto": 'import Pluto; Pluto.run(host="0.0.0.0", port={port}, launch_browser=false)',
+}
+MAIN_MACRO_RE = re.compile(r"^\s*\(?@main\b|\bfunction\s+\(@main\)", re.MULTILINE)
 COMMENTED_KEY_RE = re.compile(r"^\s*#\s*([a-z_]+)\s*=", re.MULTILINE)
 
 
@@ -34,26 +42,47 @@ def detect(project: JuliaProject) -> dict[str, Any]:
     root = project.root
     found: dict[str, Any] = {}
     script = next((s for s in SCRIPT_CANDIDATES if (root / s).is_file()), None)
+    sources = _source_texts(root, script)
+    app = next((name for name in COMMANDS if name in project.dep_names), None)
     if script is not None:
         found["script"] = script
     elif project.is_package and _defines_julia_main(root):
         found["julia_main"] = True
+    elif project.is_package and _main_macro(root) and _julia_at_least(project, (1, 11)):
+        found["julia_module"] = project.name  # `julia -m` runs its @main (Julia 1.11+)
     workloads = [w for w in WORKLOAD_CANDIDATES if (root / w).is_file()]
     if workloads:
         found["precompile_files"] = workloads
     statements = [s for s in STATEMENT_CANDIDATES if (root / s).is_file()]
     if statements:
         found["statements_files"] = statements
-    sources = _source_texts(root, script)
     numbers = [int(m.group(1) or m.group(2)) for text in sources for m in PORT_RE.finditer(text)]
+    numbers += [int(n) for text in sources for call in SERVE_PORT_RE.finditer(text)
+                for n in re.findall(r"(?<![\w.])(\d{4,5})(?![\w.])", call.group(1))]
     port = next((n for n in numbers if 1 <= n <= 65535), None)
     if port is None:
         port = next((SERVICE_PORTS[d] for d in project.dep_names if d in SERVICE_PORTS), None)
+    if app is not None and not {"script", "julia_main", "julia_module"} & set(found):
+        port = port or SERVICE_PORTS[app]
+        found["command"] = ["-e", COMMANDS[app].format(port=port)]
     if port is not None:
         found["ports"] = [port]
         if any('"/health' in text for text in sources):
             found["healthcheck_path"] = "/health"
     return found
+
+
+def _main_macro(root: Path) -> bool:
+    return any(MAIN_MACRO_RE.search(p.read_text("utf-8", errors="replace"))
+               for p in sorted((root / "src").glob("*.jl")))
+
+
+def _julia_at_least(project: JuliaProject, series: tuple[int, int]) -> bool:
+    """Whether the project's manifest (when it has one) was resolved with at least this Julia."""
+    from sysimage_containers.project import manifest_julia_series
+
+    found = manifest_julia_series(project)
+    return found is None or found >= series
 
 
 def _defines_julia_main(root: Path) -> bool:
@@ -62,6 +91,8 @@ def _defines_julia_main(root: Path) -> bool:
 
 def _source_texts(root: Path, script: str | None) -> list[str]:
     paths = sorted((root / "src").glob("*.jl")) if (root / "src").is_dir() else []
+    # a Genie app's routes and bootstrap live beside the project file
+    paths += [root / name for name in ("routes.jl", "bootstrap.jl", "app.jl") if (root / name).is_file()]
     if script is not None:
         paths.insert(0, root / script)
     return [p.read_text("utf-8", errors="replace") for p in paths[:50]]

@@ -303,6 +303,14 @@ def manifest_for(project: JuliaProject, series: tuple[int, int] | None) -> str |
     return plain[0] if plain else None
 
 
+def manifest_julia_series(project: JuliaProject) -> tuple[int, int] | None:
+    """The Julia series the project's preferred manifest was resolved with, read from its header only."""
+    if not project.manifest_candidates:
+        return None
+    version = _version_or_none(_top_level_julia_version(project.root / project.manifest_candidates[0]))
+    return None if version is None else (version.major, version.minor)
+
+
 _TOP_KEY_RE = re.compile(r'^julia_version\s*=\s*"([^"\\]*)"\s*(?:#.*)?$')
 
 

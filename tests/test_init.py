@@ -56,3 +56,39 @@ def test_rerun_on_a_file_ending_with_a_table_keeps_new_keys_top_level(example, c
     assert data["labels"] == {"org.example.team": "web"}
     assert data["script"] == "bin/server.jl" and data["ports"] == [8080]
     assert cli("generate", project).code == 0
+
+
+def test_init_detects_a_genie_app_and_its_start_command(example, cli) -> None:
+    project = example("genie-app")
+    (project / "sysimage-docker.toml").unlink()
+    assert cli("init", project).code == 0
+    data = tomllib.loads((project / "sysimage-docker.toml").read_text())
+    assert data["command"] == ["-e", 'using Genie; Genie.loadapp(); up(8000, "0.0.0.0"; async=false)']
+    assert data["ports"] == [8000] and data["healthcheck_path"] == "/health"
+    assert cli("generate", project).code == 0
+
+
+def test_init_detects_main_macro_only_for_julia_1_11(example, cli) -> None:
+    project = example("http-service")
+    (project / "sysimage-docker.toml").unlink()
+    (project / "bin" / "server.jl").unlink()
+    with (project / "src" / "GreetService.jl").open("a") as fh:
+        fh.write("\n(@main)(args) = (println(\"serving\"); 0)\n")
+    assert cli("init", project).code == 0
+    data = tomllib.loads((project / "sysimage-docker.toml").read_text())
+    assert data["julia_module"] == "GreetService"
+    assert cli("generate", project).out.rstrip().endswith('CMD ["-m", "GreetService"]')
+    # a manifest of Julia 1.10: `julia -m` does not exist there, so nothing is proposed
+    (project / "sysimage-docker.toml").unlink()
+    manifest = project / "Manifest.toml"
+    manifest.write_text(manifest.read_text().replace('julia_version = "1.11.5"', 'julia_version = "1.10.4"'))
+    assert cli("init", project).code == 0
+    assert "julia_module" not in tomllib.loads((project / "sysimage-docker.toml").read_text())
+
+
+def test_init_reads_the_port_of_a_serve_call(example, cli) -> None:
+    project = example("hello")
+    (project / "sysimage-docker.toml").unlink()
+    (project / "bin" / "server.jl").write_text("using HTTP\nHTTP.serve(handler, \"0.0.0.0\", 9090)\n")
+    assert cli("init", project).code == 0
+    assert tomllib.loads((project / "sysimage-docker.toml").read_text())["ports"] == [9090]
