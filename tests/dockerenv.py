@@ -131,9 +131,12 @@ def base_image_tar(kind: str) -> bytes:
             files["etc/apt/sources.list"] = (b"deb http://deb.debian.org/debian buster main\n"
                                              b"deb http://deb.debian.org/debian buster-updates main\n", 0o644)
         # "builder-bare": no g++ and no package manager at all
-    if kind.endswith("-apt"):  # a Debian-like base: the stand-in apt-get records what it is asked to install
+    if kind in ("builder-apt", "runtime-apt"):  # Debian-like: the stand-in apt-get records what it installs
         dirs["usr/bin"] = dirs["var/lib"] = 0o755
         files["usr/bin/apt-get"] = ((STANDIN / "apt-get").read_bytes(), 0o755)
+    if kind == "runtime-apk":  # an Alpine-like base
+        dirs["sbin"] = 0o755
+        files["sbin/apk"] = ((STANDIN / "apk").read_bytes(), 0o755)
     return _tar(files, links, dirs)
 
 

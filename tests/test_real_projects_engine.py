@@ -216,3 +216,20 @@ def test_files_beside_the_project_through_context_root(docker_env, tmp_path: Pat
         "deployment", "notebooks", "report.ipynb", "/app/deployment"]
     assert docker_env.run(tag).stdout.strip().endswith("--project=/app/deployment --startup-file=no "
                                                        "/app/deployment/bin/hello.jl")
+
+
+def test_each_base_uses_its_own_package_manager(docker_env, apt_env, example) -> None:
+    # an Alpine-like runtime gets apk; a runtime with no package manager fails naming the image
+    project = example("hello")
+    tag = docker_env.unique_tag("apk-runtime")
+    apk = ensure_image(docker_env.client, "runtime-apk")
+    result = docker_env.build(project, "-t", tag, "--system-package", "libgomp", **{
+        **apt_env, "SYSIMAGE_DOCKER_RUNTIME_IMAGE": apk})
+    assert result.returncode == 0, result.stderr
+    assert docker_env.sh(tag, "cat /var/log/apk-standin.log").strip() == "apk add --no-cache libgomp"
+    bare = docker_env.build(project, "-t", docker_env.unique_tag("bare-runtime"), "--system-package", "libgomp",
+                            SYSIMAGE_DOCKER_BUILDER_IMAGE=apt_env["SYSIMAGE_DOCKER_BUILDER_IMAGE"])
+    assert bare.returncode == 1
+    assert (f"sysimage-docker: cannot install libgomp in runtime_image {docker_env.runtime_image} (it has no "
+            "apt-get, apk, microdnf or dnf)") in bare.stderr
+    assert "build failed at [runtime]" in bare.stderr

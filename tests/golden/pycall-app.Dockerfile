@@ -51,7 +51,7 @@ COPY ["app/deploy/build_pycall.jl", "/app/deploy/build_pycall.jl"]
 WORKDIR /app
 # hadolint ignore=DL3059
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
-    julia --startup-file=no --project=/app /app/deploy/build_pycall.jl
+    SYSIMAGE_DOCKER_HOOK=after_instantiate julia --startup-file=no --project=/app /app/deploy/build_pycall.jl
 
 COPY ["sysimage-docker/plan.toml", "/opt/sysimage-docker/plan.toml"]
 COPY ["app/precompile/workload.jl", "/app/precompile/workload.jl"]

@@ -46,7 +46,7 @@ COPY ["app/deploy/build_pycall.jl", "/app/deploy/build_pycall.jl"]
 # hook after_instantiate: deploy/build_pycall.jl, in the project directory; a failure stops the build
 WORKDIR /app
 # hadolint ignore=DL3059
-RUN julia --startup-file=no --project=/app /app/deploy/build_pycall.jl
+RUN SYSIMAGE_DOCKER_HOOK=after_instantiate julia --startup-file=no --project=/app /app/deploy/build_pycall.jl
 
 COPY ["sysimage-docker/plan.toml", "/opt/sysimage-docker/plan.toml"]
 COPY ["app/precompile/workload.jl", "/app/precompile/workload.jl"]
