@@ -229,3 +229,30 @@ def test_a_project_path_with_a_space_stays_one_shell_word(tmp_path: Path, cli) -
     assert len(runs) == 2  # instantiate and the app precompile
     for run in runs:
         assert "--project=/app/apps/my app" in shlex.split(run.replace("\\\n", " "))
+
+
+@pytest.mark.parametrize("name", ["LocalPreferences.toml", "JuliaLocalPreferences.toml"])
+def test_local_preferences_arrive_before_instantiate_and_the_sysimage(example, name: str) -> None:
+    # Julia reads the first of JuliaLocalPreferences.toml / LocalPreferences.toml beside the project file
+    # (base/loading.jl preferences_names); packages baked into the sysimage must see them when compiled
+    project = example("http-service")
+    (project / name).write_text('[HTTP]\nuse_openssl = false\n')
+    lines = steps(prepare(project).files["Dockerfile"])
+    copied = index_of(lines, f"COPY app/{name} /app/{name}")
+    assert copied < index_of(lines, "instantiate.jl") < index_of(lines, "build_sysimage.jl")
+
+
+def test_hook_and_package_layers_keep_the_rebuild_order(example) -> None:
+    project = example("pycall-app")
+    lines = steps(prepare(project).files["Dockerfile"])
+    order = [
+        index_of(lines, "install_packages.sh python3"),
+        index_of(lines, "ENV PYTHON"),
+        index_of(lines, "install_packagecompiler.jl"),
+        index_of(lines, "instantiate.jl"),
+        index_of(lines, "deploy/build_pycall.jl"),
+        index_of(lines, "build_sysimage.jl"),
+        index_of(lines, "COPY app/ /app/"),
+        index_of(lines, "precompile_app.jl"),
+    ]
+    assert order == sorted(order)
