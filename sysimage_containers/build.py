@@ -118,9 +118,15 @@ def run_build(
         console.print(prepared.files["Dockerfile"], markup=False, highlight=False, end="")
         return prepared, None
     assert engine is not None and engine_info is not None
+    network = cfg.network
+    if network is None and engine_info.backend == DOCKER_BUILDKIT and not engine.has_network("bridge"):
+        # BuildKit's RUN steps default to the bridge network, which a dockerd started with --bridge=none lacks
+        network = "host"
+        console.print("the engine has no bridge network: RUN steps use --network host (set network to choose)",
+                      markup=False)
     request = BuildRequest(
         context=Path("."), tags=tags, build_args=tuple(_pair(a) for a in options.build_args),
-        target=options.target, network=cfg.network, no_cache=options.no_cache, pull=options.pull,
+        target=options.target, network=network, no_cache=options.no_cache, pull=options.pull,
         platforms=options.platforms, push=options.push, cache_from=options.cache_from, cache_to=options.cache_to,
         secrets=options.secrets, ssh=options.ssh, builder=options.builder, output=options.output,
     )
@@ -223,21 +229,40 @@ def _pair(text: str) -> tuple[str, str]:
     return key, value
 
 
+# The engine's own words for failures outside the Dockerfile's steps, and the way out.
+BASE_IMAGE_RE = re.compile(r"load metadata for (\S+?):?$|^Step \d+/\d+ : FROM (\S+)", re.MULTILINE)
+FETCH_FAILED_RE = re.compile(r"(?i)pull access denied|manifest unknown|not found|no such host|connection refused|"
+                             r"repository does not exist|unauthorized|i/o timeout|toomanyrequests")
+
+
 def failure_message(view: ProgressView) -> str:
     parser = view.parser
     step = parser.failed_step
-    where = step_line(step) if step else "the build"
     tail = list(step.lines)[-12:] if step else []
-    error = parser.error or ""
+    error = parser.error or (None if step else parser.engine_error()) or ""
     oom = "exit code: 137" in error or any("ProcessSignaled(9)" in line or line.strip() == "Killed" for line in tail)
-    parts = [f"build failed at {where}"]
+    parts = [f"build failed at {step_line(step)}" if step else "build failed before any step ran"]
     if tail:
         parts.append("last log lines:\n    " + "\n    ".join(tail))
     if error:
-        parts.append(error)
+        parts.append(f"the engine said: {error}")
+    hint = _hint(error or "\n".join(tail), "\n".join(parser.tail))
+    if hint:
+        parts.append(hint)
     if oom:
         parts.append(OOM_ADVICE)
     return "\n".join(parts)
+
+
+def _hint(error: str, log: str) -> str | None:
+    if "network bridge not found" in error:
+        return ("hint: the engine has no bridge network (dockerd --bridge=none): give the build another one with "
+                "--network host (or none, if the build needs no downloads)")
+    images = [a or b for a, b in BASE_IMAGE_RE.findall(log)]
+    if images and FETCH_FAILED_RE.search(error):
+        return (f"hint: the base image {images[-1]} could not be fetched: check the name and your access to its "
+                "registry (docker login), or choose another with --builder-image / --runtime-image")
+    return None
 
 
 def human_size(size: int) -> str:

@@ -84,8 +84,10 @@ def _classify(exc: DockerException, client: str) -> EngineUnavailable | None:
     if "permission denied" in text and ("docker.sock" in text or "daemon socket" in text):
         return EngineUnavailable(
             f"permission denied on the Docker socket: add your user to the docker group or run as root ({client})")
-    if "cannot connect" in text or "is the docker daemon running" in text or "connection refused" in text \
-            or ("no such file or directory" in text and ".sock" in text):
+    # about the daemon's own socket only: a registry that refuses a connection during a build is not the daemon
+    daemon = ".sock" in text or "daemon" in text or "docker_host" in text
+    if "cannot connect" in text or "is the docker daemon running" in text \
+            or (daemon and ("connection refused" in text or "no such file or directory" in text)):
         return EngineUnavailable(f"no Docker daemon answers ({client}): start it (e.g. `sudo systemctl start docker` "
                                  "or `dockerd`), or set DOCKER_HOST")
     return None
@@ -238,6 +240,15 @@ class Engine:
                 return digest_file.read_text().strip()
         match = re.search(r"digest: (sha256:[0-9a-f]{64})", done.stdout)
         return match.group(1) if match else "unknown"
+
+    def has_network(self, name: str) -> bool:
+        # `network ls`, not python-on-whales' exists(): it raises instead of answering False on Docker 20.10
+        try:
+            out = cast(str, run_cli([*map(str, self.docker.client_config.docker_cmd), "network", "ls",
+                                     "--format", "{{.Name}}"]))
+        except DockerException:
+            return True  # cannot tell: leave the engine's default alone
+        return name in out.split()
 
     def pull_if_present(self, reference: str) -> bool:
         """Pull an image the registry may not have yet (the first build has no cache); False when it has none."""

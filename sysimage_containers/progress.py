@@ -65,11 +65,22 @@ class LogParser:
         self._classic_stage = "stage-0"
         self._classic_stages = 0
         self.error: str | None = None
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # every line, for failures outside any step
+
+    def engine_error(self) -> str | None:
+        """The engine's own closing error line (BuildKit's `failed to solve ...`, `ERROR: ...`, the classic
+        builder's last line), for failures no step owns: a base image that cannot be fetched, a missing network."""
+        lines = [line.strip() for line in self.tail if line.strip() and not line.startswith("------")]
+        for line in reversed(lines):
+            if re.match(r"(?i)(error|failed to solve|executor failed)", line) or (m := BK_ERROR.match(line)):
+                return m.group(2) if (m := BK_ERROR.match(line)) else line
+        return lines[-1] if lines else None
 
     def feed(self, line: str) -> Step | None:
         """Consume one line; returns the step that started with it, if any."""
         line = line.rstrip("\r\n")
         now = self.clock()
+        self.tail.append(line)
         if m := BK_START.match(line):
             key = m.group(1)
             if key in self.steps:

@@ -301,3 +301,31 @@ def test_a_builder_without_a_package_manager_fails_in_one_line(docker_env, examp
     assert result.returncode == 1
     assert (f"sysimage-docker: cannot install g++ in builder_image {builder} (it has no apt-get, apk, microdnf or "
             "dnf): use a builder_image that has them, or set JULIA_CC to a C compiler the image has") in result.stderr
+
+
+@pytest.mark.parametrize("renderer", ["--buildkit", "--no-buildkit"])
+def test_a_base_image_that_cannot_be_fetched_is_named_with_the_engines_words(docker_env, example,
+                                                                             renderer: str) -> None:
+    # a registry that refuses connections: the engine's own line and the way out, not "no daemon answers"
+    result = build(docker_env, example("hello"), "-t", docker_env.unique_tag("no-base"), renderer,
+                   env={"SYSIMAGE_DOCKER_BUILDER_IMAGE": "127.0.0.1:1/nope/julia:1.11.5"})
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    # BuildKit fails before any step ("the engine said: ..."); the classic builder fails its FROM step
+    said = next(line for line in lines if "connection refused" in line)
+    assert "127.0.0.1:1" in said
+    where = ("build failed at [deps] FROM 127.0.0.1:1/nope/julia:1.11.5 AS deps" if renderer == "--no-buildkit"
+             else "build failed before any step ran")
+    assert f"sysimage-docker: error: {where}" in lines
+    assert ("hint: the base image 127.0.0.1:1/nope/julia:1.11.5 could not be fetched: check the name and your "
+            "access to its registry (docker login), or choose another with --builder-image / --runtime-image") in lines
+    assert "no Docker daemon answers" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_engine_without_a_bridge_network_builds_on_the_host_network(docker_env, example) -> None:
+    # this engine runs with --bridge=none: BuildKit's RUN steps would fail with "network bridge not found"
+    assert "bridge" not in docker_env.docker("network", "ls", "--format", "{{.Name}}").stdout.split()
+    result = build(docker_env, example("hello"), "-t", docker_env.unique_tag("no-bridge"),
+                   env={"SYSIMAGE_DOCKER_NETWORK": ""})
+    assert result.returncode == 0, result.stderr
+    assert "the engine has no bridge network: RUN steps use --network host (set network to choose)" in result.stderr

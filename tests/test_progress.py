@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from sysimage_containers.progress import LogParser
+import io
+
+from rich.console import Console
+
+from sysimage_containers.build import failure_message
+from sysimage_containers.progress import LogParser, ProgressView
 
 BUILDKIT = """\
 #1 [internal] load build definition from Dockerfile
@@ -57,3 +62,18 @@ def test_classic_log() -> None:
     failed = parser.failed_step
     assert failed is not None and failed.stage == "builder" and "build_sysimage.jl" in failed.text
     assert list(failed.lines) == ["baking", "ERROR: LoadError: workload failed"]
+
+
+def test_a_missing_bridge_network_gets_the_engines_line_and_a_hint() -> None:
+    view = ProgressView(Console(file=io.StringIO()), "plain")
+    for line in ["#5 [deps 2/9] RUN mkdir -p /opt/julia/depot", "#5 sha256:0",
+                 "#5 ERROR: executor failed running [/bin/sh -c mkdir -p /opt/julia/depot]: network bridge not found",
+                 "------", " > [deps 2/9] RUN mkdir -p /opt/julia/depot:", "------",
+                 "executor failed running [/bin/sh -c mkdir -p /opt/julia/depot]: network bridge not found"]:
+        view.line(line)
+    message = failure_message(view).splitlines()
+    assert message[0] == "build failed at [deps] RUN mkdir -p /opt/julia/depot"
+    assert message[-2].startswith("the engine said: executor failed")
+    assert message[-2].endswith("network bridge not found")
+    assert message[-1] == ("hint: the engine has no bridge network (dockerd --bridge=none): give the build another "
+                           "one with --network host (or none, if the build needs no downloads)")
