@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from sysimage_containers.config import HOOK_STAGES
+
 # heavy steps are recognised by the static script they run
 HEAVY_STEPS = {
     "install_packagecompiler.jl": "PackageCompiler install",
@@ -47,6 +49,7 @@ class Step:
     seconds: float | None = None
     cached: bool = False
     failed: bool = False
+    index: int = 0  # the step's number in its stage (BuildKit) or in the build (classic): Dockerfile order
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
 
     @property
@@ -86,7 +89,7 @@ class LogParser:
             if key in self.steps:
                 return None
             stage = m.group(2) or "stage"
-            return self._start(key, stage, m.group(5), now)
+            return self._start(key, stage, m.group(5), now, index=int(m.group(3)))
         if (m := BK_DONE.match(line)) and m.group(1) in self.steps:
             step = self.steps[m.group(1)]
             if not step.cached:
@@ -110,7 +113,7 @@ class LogParser:
                 self._classic_stages += 1
                 self._classic_stage = f.group(1) or f"stage-{self._classic_stages - 1}"
             self._finish_classic(now)
-            return self._start(f"classic-{m.group(1)}", self._classic_stage, text, now)
+            return self._start(f"classic-{m.group(1)}", self._classic_stage, text, now, index=int(m.group(1)))
         if self.current is not None and self.current.key.startswith("classic-"):
             if line.strip() == "---> Using cache":
                 self.current.cached = True
@@ -118,8 +121,8 @@ class LogParser:
                 self.current.lines.append(line)
         return None
 
-    def _start(self, key: str, stage: str, text: str, now: float) -> Step:
-        step = Step(key=key, stage=stage, text=text, started=now)
+    def _start(self, key: str, stage: str, text: str, now: float, index: int = 0) -> Step:
+        step = Step(key=key, stage=stage, text=text, started=now, index=index)
         self.steps[key] = step
         self.order.append(key)
         self.current = step
@@ -149,13 +152,15 @@ class LogParser:
         return totals
 
     def hook_steps(self) -> dict[str, str]:
-        """"STAGE FILE" of each build hook -> "cached" or "ran (N s)", in build order."""
-        out = {}
+        """"STAGE FILE" of each build hook -> "cached" or "ran (N s)", in Dockerfile order (BuildKit reports
+        cached steps in no fixed order)."""
+        found = []
         for key in self.order:
             step = self.steps[key]
             if hook := HOOK_STEP.search(" ".join(step.text.split())):
-                out[f"{hook[1]} {hook[2]}"] = _state(step)
-        return out
+                found.append((HOOK_STAGES.index(hook[1]) if hook[1] in HOOK_STAGES else len(HOOK_STAGES), step.index,
+                              f"{hook[1]} {hook[2]}", _state(step)))
+        return {name: state for *_, name, state in sorted(found)}
 
     def heavy_steps(self) -> dict[str, str]:
         """Heavy step name -> "cached" or "ran (N s)"."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, BuildRequest, EngineInfo
+from sysimage_containers.engine.types import BUILDX, DOCKER_BUILDKIT, BuildRequest, EngineInfo
 from sysimage_containers.errors import UsageError
 from sysimage_containers.plan import BuildPlan
 

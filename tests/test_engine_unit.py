@@ -136,3 +136,33 @@ def test_generate_o_names_a_build_command_for_what_it_rendered(cli, tmp_path) ->
     result = cli("generate", EXAMPLES / "hello", "-o", tmp_path / "b", "--no-buildkit")
     assert result.err.splitlines()[-1].endswith(
         f"(build it with: docker build {tmp_path / 'b'} or podman build {tmp_path / 'b'})")
+
+
+def test_only_the_engine_back_ends_import_python_on_whales() -> None:
+    import ast
+
+    package = Path(engine_module.__file__).parent.parent
+    importers = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] == "python_on_whales" for n in names):
+                importers.add(path.relative_to(package).as_posix())
+    assert importers == {"engine/client.py", "engine/buildx.py", "engine/cli.py"}
+
+
+@pytest.mark.parametrize(("backend", "env", "flags"), [
+    ("docker-buildkit", {"DOCKER_BUILDKIT": "1"}, ["--progress", "plain"]),
+    ("docker-classic", {"DOCKER_BUILDKIT": "0"}, ["--force-rm"]),
+    ("podman", {}, []),
+])
+def test_build_cli_command_per_back_end(backend: str, env: dict, flags: list) -> None:
+    from sysimage_containers.engine import cli
+
+    request = BuildRequest(context=Path("/ctx"), tags=("a:1", "a:latest"), target="builder", network="host",
+                           cache_from=("r/c:deps",), build_args=(("K", "v w"),))
+    cmd, got_env = cli.build_command(["/usr/bin/client"], backend, request)
+    assert got_env == env
+    assert cmd == ["/usr/bin/client", "build", *flags, "--tag", "a:1", "--tag", "a:latest", "--build-arg", "K=v w",
+                   "--target", "builder", "--network", "host", "--cache-from=r/c:deps", "/ctx"]

@@ -1,4 +1,4 @@
-"""The container engine: the only module that imports python_on_whales.
+"""The Engine facade: detection, dispatch to the back-end modules, images and containers.
 
 Back ends, in the order `auto` tries them: buildx; the docker CLI's own BuildKit (clients before 23, e.g.
 Debian's docker.io 20.10, with DOCKER_BUILDKIT=1); the classic builder; podman. Failures are classified into
@@ -15,68 +15,27 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
 from python_on_whales import ClientNotFoundError, DockerClient
 from python_on_whales.exceptions import DockerException
 from python_on_whales.utils import run as run_cli
-from python_on_whales.utils import stream_stdout_and_stderr
 
 from sysimage_containers import imageref
+from sysimage_containers.engine import buildx, cli, podman
+from sysimage_containers.engine.types import (
+    BUILDX,
+    DOCKER_BUILDKIT,
+    DOCKER_CLASSIC,
+    NATIVE_BUILDKIT_BEFORE,
+    PODMAN,
+    BuildRequest,
+    EngineInfo,
+    ImageInfo,
+)
 from sysimage_containers.errors import BuildFailed, EngineUnavailable, UsageError
-
-BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN = "buildx", "docker-buildkit", "docker-classic", "podman"
-NATIVE_BUILDKIT_BEFORE = 23  # from Docker 23 the CLI builds with BuildKit only through buildx
-
-
-@dataclass(frozen=True)
-class EngineInfo:
-    backend: str
-    client: str
-    client_version: str
-    server_version: str
-    mem_total: int | None = None
-    docker_root: str | None = None
-    architecture: str | None = None  # the engine's, as `docker info` says it (x86_64, aarch64)
-
-    @property
-    def buildkit(self) -> bool:
-        return self.backend in (BUILDX, DOCKER_BUILDKIT)
-
-
-@dataclass(frozen=True)
-class BuildRequest:
-    context: Path
-    tags: tuple[str, ...]
-    build_args: tuple[tuple[str, str], ...] = ()
-    target: str | None = None
-    network: str | None = None
-    no_cache: bool = False
-    pull: bool = False
-    platforms: tuple[str, ...] = ()
-    push: bool = False
-    load: bool = True
-    cache_from: tuple[str, ...] = ()
-    cache_to: tuple[str, ...] = ()
-    secrets: tuple[str, ...] = ()
-    ssh: tuple[str, ...] = ()
-    builder: str | None = None
-    output: str | None = None  # BuildKit --output, e.g. type=local,dest=DIR
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    id: str
-    size: int
-    tags: tuple[str, ...]
-    labels: dict[str, str] = field(default_factory=dict)
-    entrypoint: tuple[str, ...] = ()
-    cmd: tuple[str, ...] = ()
-    user: str = ""
-    env: tuple[str, ...] = ()
 
 
 def _classify(exc: DockerException, client: str) -> EngineUnavailable | None:
@@ -106,6 +65,10 @@ class Engine:
         self.client = path
         self.is_podman = engine == "podman" or os.path.basename(path).startswith("podman")
         self.docker = DockerClient(client_call=[path], client_type="podman" if self.is_podman else "docker")
+
+    @property
+    def _client_cmd(self) -> list[str]:
+        return [*map(str, self.docker.client_config.docker_cmd)]
 
     # -- detection --------------------------------------------------------------------------------------
     def detect(self) -> EngineInfo:
@@ -167,7 +130,8 @@ class Engine:
                                  "client before 23 with its own BuildKit")
 
     def build(self, info: EngineInfo, request: BuildRequest, on_line: Callable[[str], None]) -> None:
-        lines = self._buildx_lines(request) if info.backend == BUILDX else self._cli_lines(info, request)
+        lines = (buildx.build_lines(self.docker, request) if info.backend == BUILDX
+                 else cli.build_lines(self._client_cmd, info.backend, request))
         try:
             for line in lines:
                 on_line(line)
@@ -180,58 +144,14 @@ class Engine:
             _interrupt_children()
             raise
 
-    def _buildx_lines(self, request: BuildRequest) -> Iterator[str]:
-        if len(request.cache_to) > 1:
-            raise UsageError("--cache-to: buildx takes one cache export")
-        logs = self.docker.buildx.build(
-            str(request.context), tags=list(request.tags), build_args=dict(request.build_args),
-            target=request.target, network=request.network, cache=not request.no_cache, pull=request.pull,
-            platforms=list(request.platforms) or None, push=request.push, load=request.load and not request.push
-            and not request.output and len(request.platforms) <= 1,
-            cache_from=[cache_spec(c) for c in request.cache_from] or None,
-            cache_to=cache_spec(request.cache_to[0]) if request.cache_to else None,
-            secrets=list(request.secrets), ssh=",".join(request.ssh) or None, builder=request.builder,
-            output=cache_spec(request.output) if request.output else {}, progress="plain", stream_logs=True,
-        )
-        yield from cast(Iterator[str], logs)
-
-    def _cli_lines(self, info: EngineInfo, request: BuildRequest) -> Iterator[str]:
-        cmd: list[str] = [*map(str, self.docker.client_config.docker_cmd), "build"]
-        env = {}
-        if info.backend == DOCKER_BUILDKIT:
-            env["DOCKER_BUILDKIT"] = "1"
-            cmd += ["--progress", "plain"]
-        elif info.backend == DOCKER_CLASSIC:
-            env["DOCKER_BUILDKIT"] = "0"
-            cmd.append("--force-rm")  # a failed classic build otherwise leaves its container behind
-        for tag in request.tags:
-            cmd += ["--tag", tag]
-        for key, value in request.build_args:
-            cmd += ["--build-arg", f"{key}={value}"]
-        for flag, given in (("--target", request.target), ("--network", request.network)):
-            if given:
-                cmd += [flag, given]
-        cmd += ["--no-cache"] if request.no_cache else []
-        cmd += ["--pull"] if request.pull else []
-        cmd += [f"--platform={p}" for p in request.platforms]
-        cmd += [f"--cache-from={c}" for c in request.cache_from]
-        cmd += [f"--secret={s}" for s in request.secrets]
-        cmd += [f"--ssh={s}" for s in request.ssh]
-        if request.output:
-            cmd += ["--output", request.output]
-        cmd.append(str(request.context))
-        for _, raw in stream_stdout_and_stderr(cmd, env=env):
-            yield raw.decode("utf-8", errors="replace")
-
     def push_image(self, tag: str) -> str:
         """Push a built image with the engine's own credentials (`docker login` / `podman login`); returns its
         digest. None of the credentials passes through here."""
-        cmd = [*map(str, self.docker.client_config.docker_cmd), "push"]
         with tempfile.TemporaryDirectory() as tmp:
             digest_file = Path(tmp) / "digest"
-            if self.is_podman:
-                cmd += ["--digestfile", str(digest_file)]
-            done = subprocess.run([*cmd, tag], capture_output=True, text=True)
+            cmd = (podman.push_command(self._client_cmd, tag, digest_file) if self.is_podman
+                   else [*self._client_cmd, "push", tag])
+            done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode != 0:
                 last = (done.stderr or done.stdout).strip().splitlines() or [f"exit {done.returncode}"]
                 raise BuildFailed(f"push of {tag} to {imageref.registry(tag)} failed: {last[-1].strip()} (log in "
@@ -312,13 +232,6 @@ class Engine:
 
     def remove_images(self, references: Sequence[str]) -> None:
         self.docker.image.remove(list(references), force=True)
-
-
-def cache_spec(text: str) -> dict[str, str]:
-    """`type=registry,ref=R,mode=max` (or a bare image reference) as the dict python-on-whales takes."""
-    if "=" not in text:
-        return {"type": "registry", "ref": text}
-    return dict(part.split("=", 1) for part in text.split(",") if "=" in part)
 
 
 def _version_text(part: object) -> str:

@@ -1,0 +1,58 @@
+"""What the engine package takes and gives: back-end names, the build request, engine and image facts.
+
+No python_on_whales here, so that the plan-side modules (regcache) can name these without loading a client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN = "buildx", "docker-buildkit", "docker-classic", "podman"
+NATIVE_BUILDKIT_BEFORE = 23  # from Docker 23 the CLI builds with BuildKit only through buildx
+
+@dataclass(frozen=True)
+class EngineInfo:
+    backend: str
+    client: str
+    client_version: str
+    server_version: str
+    mem_total: int | None = None
+    docker_root: str | None = None
+    architecture: str | None = None  # the engine's, as `docker info` says it (x86_64, aarch64)
+
+    @property
+    def buildkit(self) -> bool:
+        return self.backend in (BUILDX, DOCKER_BUILDKIT)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    context: Path
+    tags: tuple[str, ...]
+    build_args: tuple[tuple[str, str], ...] = ()
+    target: str | None = None
+    network: str | None = None
+    no_cache: bool = False
+    pull: bool = False
+    platforms: tuple[str, ...] = ()
+    push: bool = False
+    load: bool = True
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    ssh: tuple[str, ...] = ()
+    builder: str | None = None
+    output: str | None = None  # BuildKit --output, e.g. type=local,dest=DIR
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    size: int
+    tags: tuple[str, ...]
+    labels: dict[str, str] = field(default_factory=dict)
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    user: str = ""
+    env: tuple[str, ...] = ()
