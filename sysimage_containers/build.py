@@ -96,7 +96,7 @@ def run_build(
     engine_info: EngineInfo | None = None
     engine: Engine | None = None
     if not options.dry_run:
-        engine = Engine(cfg.engine, cfg.docker_client)
+        engine = Engine.from_config(cfg)
         engine_info = engine.detect()
         if not cfg.buildkit and engine_info.backend == DOCKER_BUILDKIT:
             # asked for the classic rendering: build it with the classic builder too
@@ -137,7 +137,8 @@ def run_build(
     for message in engine_warnings(engine_info, options):
         warn(message)
     console.print(f"building {', '.join(tags)} with {engine_info.backend} ({engine_info.client} "
-                  f"{engine_info.client_version}, engine {engine_info.server_version})", markup=False)
+                  f"{engine_info.client_version}, engine {engine_info.server_version} at {engine_info.where})",
+                  markup=False)
     started = time.monotonic()
     missing_credentials(prepared.plan.private_git, options, warn)
     with temporary_context() as ctx:

@@ -191,7 +191,7 @@ def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_arg
         from sysimage_containers.verify import run_verify, show, summary_error
 
         cfg = prepared.config
-        verdict = run_verify(Engine(cfg.engine, cfg.docker_client), tag, cfg.network)
+        verdict = run_verify(Engine.from_config(cfg), tag, cfg.network)
         show(err(), tag, verdict)
         if not verdict.ok:
             raise BuildFailed(summary_error(tag, verdict))
@@ -220,7 +220,7 @@ def run(target: str, args: tuple[str, ...], config_path: Path | None, tag: str |
     project = Path(target) if Path(target).is_dir() else None
     cfg = config_module.resolve(project, config_path=config_path if project else None, environ=os.environ,
                                 cli=cli_values(params))
-    engine = Engine(cfg.engine, cfg.docker_client)
+    engine = Engine.from_config(cfg)
     engine.detect()
     if not engine.image_exists(image):
         raise UsageError(f"no image {image!r}: build it first (sysimage-docker build {target})")
@@ -242,7 +242,7 @@ def verify(image: str, as_json: bool, **params: Any) -> None:
     from sysimage_containers.verify import run_verify, show, summary_error
 
     cfg = config_module.resolve(None, environ=os.environ, cli=cli_values(params))
-    engine = Engine(cfg.engine, cfg.docker_client)
+    engine = Engine.from_config(cfg)
     engine.detect()
     verdict = run_verify(engine, image, cfg.network)
     if as_json:

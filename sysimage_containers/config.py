@@ -114,6 +114,7 @@ class Config:
     cache_repo: str | None = None
     engine: str = "auto"
     docker_client: str | None = None
+    docker_context: str | None = None
     network: str | None = None
     # where each value came from: default, file, env or cli
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
@@ -411,6 +412,8 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         raise UsageError(f"{where}: {value!r} is not one of {', '.join(PRIVATE_GIT)}")
     if key == "engine" and value not in ENGINES:
         raise UsageError(f"{where}: {value!r} is not one of {', '.join(ENGINES)}")
+    if key == "docker_context" and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$", value):
+        raise UsageError(f"{where}: {value!r} is not a Docker context name")
     if key in ("docker_client", "network") and not re.match(r"^[A-Za-z0-9_./:+-]+$", value):
         raise UsageError(f"{where}: {value!r} is not a valid {key.replace('_', ' ')}")
     if key == "context_exclude" and (value.startswith("/") or ".." in PurePosixPath(value).parts):
@@ -483,6 +486,9 @@ def _check_combinations(config: Config) -> None:
                              "absolute path")
     if config.warmup and (config.script is None or not config.ports):
         raise UsageError("warmup needs script (the app to start) and ports (where it listens)")
+    if config.docker_context is not None and config.engine == "podman":
+        raise UsageError("docker_context names a Docker context; podman selects its engine with "
+                         "CONTAINER_HOST or `podman system connection`")
     if config.private_git != "none" and not config.buildkit:
         raise UsageError(f"private_git = {config.private_git} needs BuildKit (secret and ssh mounts exist only there): "
                          "use buildx or a docker client before 23, not --no-buildkit")

@@ -23,14 +23,14 @@ def diagnose(console: Console, environ: Mapping[str, str], cli: dict[str, Any]) 
     cfg = config_module.resolve(None, environ=environ, cli=cli)
     table = Table("check", "found", "consequence for a sysimage build", show_lines=False)
     try:
-        engine = Engine(cfg.engine, cfg.docker_client)
+        engine = Engine.from_config(cfg)
         info = engine.detect()
     except EngineUnavailable as exc:
         table.add_row("engine", "unusable", exc.message)
         console.print(table)
         return EngineUnavailable.exit_code
     table.add_row("client", f"{info.client} {info.client_version}", "")
-    table.add_row("daemon", f"engine {info.server_version}", "reachable")
+    table.add_row("daemon", f"engine {info.server_version} at {info.where}", "reachable")
     consequence = {
         BUILDX: "BuildKit via buildx: cache mounts, secrets, multi-platform, --push, remote builders",
         DOCKER_BUILDKIT: "the CLI's own BuildKit (DOCKER_BUILDKIT=1): cache mounts and secrets; no multi-platform, "

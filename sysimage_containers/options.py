@@ -226,6 +226,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("docker_client", "str", None,
            "Client binary (path or name). auto: `docker` on PATH, or `podman` for engine = podman.",
            '"/usr/bin/docker"', flag="--docker-client", scope="engine"),
+    Option("docker_context", "str", None,
+           "Docker context (`docker context ls`) of the engine to use, e.g. a remote one; DOCKER_HOST and "
+           "DOCKER_CONTEXT in the environment are honoured too. auto: the client's current context.",
+           '"build-server"', flag="--context", scope="engine"),
     Option("network", "str", None,
            "Network mode of the RUN steps during the build (e.g. `host`, `none`). auto: the engine's default.",
            '"host"', flag="--network", scope="engine"),

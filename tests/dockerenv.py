@@ -140,16 +140,18 @@ def base_image_tar(kind: str) -> bytes:
     return _tar(files, links, dirs)
 
 
-def ensure_image(client: str, kind: str) -> str:
+def ensure_image(client: str, kind: str, env: dict[str, str] | None = None) -> str:
+    """The base image of this kind in the engine (`env`: e.g. DOCKER_HOST of another engine)."""
     data = base_image_tar(kind)
     tag = f"sysimage-docker-test-{kind}:{hashlib.sha256(data + PATH_ENV.encode()).hexdigest()[:12]}"
-    exists = subprocess.run([client, "image", "inspect", tag], capture_output=True)
+    env = {**os.environ, **(env or {})}
+    exists = subprocess.run([client, "image", "inspect", tag], capture_output=True, env=env)
     if exists.returncode != 0:
         changes = ["--change", PATH_ENV]
         if kind.startswith("builder"):
             # a base that sets threads, as some do: the sysimage step must run without it (PackageCompiler hangs)
             changes += ["--change", "ENV JULIA_NUM_THREADS=4"]
-        subprocess.run([client, "import", *changes, "-", tag], input=data, capture_output=True, check=True)
+        subprocess.run([client, "import", *changes, "-", tag], input=data, capture_output=True, check=True, env=env)
     return tag
 
 

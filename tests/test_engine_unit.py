@@ -166,3 +166,12 @@ def test_build_cli_command_per_back_end(backend: str, env: dict, flags: list) ->
     assert got_env == env
     assert cmd == ["/usr/bin/client", "build", *flags, "--tag", "a:1", "--tag", "a:latest", "--build-arg", "K=v w",
                    "--target", "builder", "--network", "host", "--cache-from=r/c:deps", "/ctx"]
+
+
+def test_a_docker_context_with_podman_is_refused() -> None:
+    from sysimage_containers import config
+
+    with pytest.raises(UsageError, match="docker_context names a Docker context; podman selects its engine"):
+        config.resolve(None, cli={"engine": "podman", "docker_context": "remote"})
+    with pytest.raises(UsageError, match="is not a Docker context name"):
+        config.resolve(None, cli={"docker_context": "a b"})

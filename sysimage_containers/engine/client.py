@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from python_on_whales import ClientNotFoundError, DockerClient
 from python_on_whales.exceptions import DockerException
@@ -53,8 +53,13 @@ def _classify(exc: DockerException, client: str) -> EngineUnavailable | None:
 
 
 class Engine:
-    def __init__(self, engine: str = "auto", client: str | None = None) -> None:
+    @classmethod
+    def from_config(cls, cfg: Any) -> Engine:
+        return cls(cfg.engine, cfg.docker_client, cfg.docker_context)
+
+    def __init__(self, engine: str = "auto", client: str | None = None, context: str | None = None) -> None:
         self.requested = engine
+        self.context = context
         binary = client or ("podman" if engine == "podman" else "docker")
         path = shutil.which(binary)
         if path is None and client is None and engine == "auto":
@@ -64,7 +69,8 @@ class Engine:
                                     "(install Docker or podman, or pass --docker-client PATH)")
         self.client = path
         self.is_podman = engine == "podman" or os.path.basename(path).startswith("podman")
-        self.docker = DockerClient(client_call=[path], client_type="podman" if self.is_podman else "docker")
+        self.docker = DockerClient(client_call=[path], client_type="podman" if self.is_podman else "docker",
+                                   context=context)
 
     @property
     def _client_cmd(self) -> list[str]:
@@ -92,9 +98,24 @@ class Engine:
             architecture = info.architecture
         except DockerException:
             pass
+        endpoint, context = self._endpoint()
         return EngineInfo(backend=self._backend(client_version), client=self.client,
                           client_version=client_version, server_version=server_version,
-                          mem_total=mem_total, docker_root=docker_root, architecture=architecture)
+                          mem_total=mem_total, docker_root=docker_root, architecture=architecture,
+                          endpoint=endpoint, context=context)
+
+    def _endpoint(self) -> tuple[str | None, str | None]:
+        """The engine's address: the current context's host, which DOCKER_HOST overrides (`docker context
+        inspect` reports it that way)."""
+        if self.is_podman:
+            return None, None
+        try:
+            out = cast(str, run_cli([*self._client_cmd, "context", "inspect", "--format",
+                                     "{{.Name}}\t{{.Endpoints.docker.Host}}"]))
+        except DockerException:
+            return os.environ.get("DOCKER_HOST"), self.context
+        name, _, host = out.strip().partition("\t")
+        return host or None, (name if name and name != "default" else None)
 
     def _backend(self, client_version: str) -> str:
         if self.is_podman:

@@ -20,6 +20,15 @@ class EngineInfo:
     mem_total: int | None = None
     docker_root: str | None = None
     architecture: str | None = None  # the engine's, as `docker info` says it (x86_64, aarch64)
+    endpoint: str | None = None  # where the engine listens (DOCKER_HOST or the context's host)
+    context: str | None = None  # the Docker context in use
+
+    @property
+    def where(self) -> str:
+        """The engine as a user names it: its endpoint and context."""
+        if self.endpoint is None:
+            return "the local engine"
+        return self.endpoint + (f" (context {self.context})" if self.context else "")
 
     @property
     def buildkit(self) -> bool:
