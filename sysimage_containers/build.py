@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 
 from sysimage_containers import context, imageref, regcache
-from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, BuildRequest, Engine, EngineInfo
+from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN, BuildRequest, Engine, EngineInfo
 from sysimage_containers.errors import BuildFailed, UsageError
 from sysimage_containers.pipeline import Prepared, prepare
 from sysimage_containers.plan import GIT_SECRET_ID
@@ -167,7 +167,7 @@ def pull_cache(engine: Engine, info: EngineInfo, repo: str, prepared: Prepared, 
     """The stage images, pulled and not only read by BuildKit: Docker 20.10's BuildKit re-exports the inline
     metadata of steps it matched lazily from a remote image incompletely, and the next cold build then missed
     them (measured in about half of the runs)."""
-    if info.backend == BUILDX:
+    if info.backend in (BUILDX, PODMAN):  # they fetch cache layers themselves
         return
     for ref in regcache.stage_refs(repo, prepared.plan):
         found = engine.pull_if_present(ref)
@@ -309,7 +309,8 @@ def print_summary(console: Console, engine: Engine, prepared: Prepared, view: Pr
     lines = []
     if local:
         image = engine.inspect(tags[0])
-        lines.append(f"image {image.id[:19]}  {', '.join(tags)}  {human_size(image.size)}")
+        digest = image.id.removeprefix("sha256:")  # podman's ids have no algorithm prefix
+        lines.append(f"image sha256:{digest[:12]}  {', '.join(tags)}  {human_size(image.size)}")
     lines.append(f"built in {seconds:.1f} s; per stage: "
                  + ", ".join(f"{stage} {secs:.1f} s" for stage, secs in parser.stage_seconds().items()))
     heavy = parser.heavy_steps()

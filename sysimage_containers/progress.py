@@ -37,6 +37,12 @@ BK_ERROR = re.compile(r"^#(\d+) ERROR: (.*)$")
 BK_LOG = re.compile(r"^#(\d+) (\d+\.\d+) (.*)$")
 CLASSIC_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 CLASSIC_FROM = re.compile(r"^FROM \S+(?: AS (\S+))?$", re.IGNORECASE)
+# podman (buildah): `[2/3] STEP 2/5: RUN ...` (no `[i/n]` with one stage), `--> Using cache ID`, `--> ID` when a
+# step is done, `Error: building at STEP "RUN ...": ...` on failure
+PODMAN_STEP = re.compile(r"^(?:\[(\d+)/(\d+)\] )?STEP (\d+)/(\d+): (.*)$")
+PODMAN_CACHED = re.compile(r"^--> Using cache [0-9a-f]+$")
+PODMAN_DONE = re.compile(r"^--> [0-9a-f]{6,}$")
+PODMAN_ERROR = re.compile(r'^Error: building at STEP "(.*)": (.*)$')
 TAIL_LINES = 30
 
 
@@ -67,6 +73,7 @@ class LogParser:
         self.current: Step | None = None
         self._classic_stage = "stage-0"
         self._classic_stages = 0
+        self._podman_stages: dict[int, str] = {}
         self.error: str | None = None
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # every line, for failures outside any step
 
@@ -114,6 +121,26 @@ class LogParser:
                 self._classic_stage = f.group(1) or f"stage-{self._classic_stages - 1}"
             self._finish_classic(now)
             return self._start(f"classic-{m.group(1)}", self._classic_stage, text, now, index=int(m.group(1)))
+        if m := PODMAN_STEP.match(line):
+            number, text = int(m.group(1) or 1), m.group(5)
+            if f := CLASSIC_FROM.match(text):
+                self._podman_stages[number] = f.group(1) or f"stage-{number - 1}"
+            self._finish_classic(now)
+            return self._start(f"podman-{number}-{m.group(3)}", self._podman_stages.get(number, f"stage-{number - 1}"),
+                               text, now, index=int(m.group(3)))
+        if self.current is not None and self.current.key.startswith("podman-"):
+            if PODMAN_CACHED.match(line):
+                self.current.cached = True
+            elif PODMAN_DONE.match(line):
+                self._finish_classic(now)
+            elif m := PODMAN_ERROR.match(line):
+                # podman runs stages side by side: the failing step is the one the error names
+                named = [k for k in self.order if k.startswith("podman-") and self.steps[k].text == m.group(1)]
+                (self.steps[named[-1]] if named else self.current).failed = True
+                self.error = m.group(2)
+            else:
+                self.current.lines.append(line)
+            return None
         if self.current is not None and self.current.key.startswith("classic-"):
             if line.strip() == "---> Using cache":
                 self.current.cached = True
@@ -130,7 +157,7 @@ class LogParser:
 
     def _finish_classic(self, now: float) -> None:
         step = self.current
-        if step is not None and step.key.startswith("classic-") and step.seconds is None:
+        if step is not None and step.key.startswith(("classic-", "podman-")) and step.seconds is None:
             step.seconds = 0.0 if step.cached else now - step.started
 
     def finish(self) -> None:

@@ -4,15 +4,16 @@ BuildKit's inline cache records only the layers of the image it exports, so one 
 stage's cache and nothing of the heavy steps before it (measured: after a source edit every heavy step ran again).
 With the docker CLI's own BuildKit the stages holding the heavy steps are therefore tagged REPO:<stage> with
 inline cache metadata and pushed; the next build pulls them and lists them in --cache-from. buildx exports
-everything to one REPO:buildcache (`mode=max`). The classic builder and podman have no inline cache: `cache_repo`
-is refused there.
+everything to one REPO:buildcache (`mode=max`). podman (buildah) pushes every layer to REPO during the build and
+looks them up there (`--cache-from/--cache-to REPO`). The classic builder has no registry cache: `cache_repo` is
+refused there.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from sysimage_containers.engine.types import BUILDX, DOCKER_BUILDKIT, BuildRequest, EngineInfo
+from sysimage_containers.engine.types import BUILDX, DOCKER_BUILDKIT, PODMAN, BuildRequest, EngineInfo
 from sysimage_containers.errors import UsageError
 from sysimage_containers.plan import BuildPlan
 
@@ -35,9 +36,11 @@ def reading(request: BuildRequest, info: EngineInfo, repo: str, plan: BuildPlan)
         ref = f"{repo}:buildcache"
         return replace(request, cache_from=(*request.cache_from, f"type=registry,ref={ref}"),
                        cache_to=(*request.cache_to, f"type=registry,ref={ref},mode=max"))
+    if info.backend == PODMAN:
+        return replace(request, cache_from=(*request.cache_from, repo), cache_to=(*request.cache_to, repo))
     if info.backend != DOCKER_BUILDKIT:
-        raise UsageError(f"cache_repo needs BuildKit's inline cache, which {info.backend} lacks: use buildx or a "
-                         "docker client before 23 with its own BuildKit")
+        raise UsageError(f"cache_repo needs a registry cache, which {info.backend} lacks: use buildx, a docker "
+                         "client before 23 with its own BuildKit, or podman")
     return replace(request, cache_from=(*request.cache_from, *stage_refs(repo, plan)),
                    build_args=(*request.build_args, INLINE_CACHE_ARG))
 
@@ -45,8 +48,8 @@ def reading(request: BuildRequest, info: EngineInfo, repo: str, plan: BuildPlan)
 def stage_requests(request: BuildRequest, info: EngineInfo, repo: str, plan: BuildPlan
                    ) -> tuple[tuple[str, BuildRequest], ...]:
     """After the build: one request per stage image to tag and push (all steps come from the local cache by
-    then); none with buildx, which exported the cache during the build."""
-    if info.backend == BUILDX:
+    then); none with buildx or podman, which exported the cache during the build."""
+    if info.backend in (BUILDX, PODMAN):
         return ()
     return tuple((ref, replace(request, target=stage, tags=(ref,), push=False, output=None, cache_to=()))
                  for stage, ref in zip(stages(plan), stage_refs(repo, plan), strict=True))

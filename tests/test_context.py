@@ -356,8 +356,12 @@ def _as_nobody(args: list[str], env: dict[str, str] | None = None) -> subprocess
     if shutil.which("setpriv") is None:
         pytest.fail("setpriv (util-linux) is needed to run the CLI as an unprivileged user")
     base = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
-                           "sysimage_containers", *args], capture_output=True, text=True, env=base, timeout=60)
+    result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
+                             "sysimage_containers", *args], capture_output=True, text=True, env=base, timeout=60)
+    if "No module named" in result.stderr:
+        pytest.fail(f"uid 65534 cannot reach this checkout or its virtualenv ({REPO}): every directory above it "
+                    "needs o+x (.ci/run sets it)")
+    return result
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root; as a user, chmod is enough")

@@ -77,3 +77,33 @@ def test_a_missing_bridge_network_gets_the_engines_line_and_a_hint() -> None:
     assert message[-2].endswith("network bridge not found")
     assert message[-1] == ("hint: the engine has no bridge network (dockerd --bridge=none): give the build another "
                            "one with --network host (or none, if the build needs no downloads)")
+
+
+# as podman 4.3 prints it: stages side by side, cache hits, and a failing step named in the error
+PODMAN = """\
+[1/3] STEP 1/4: FROM localhost/julia:1.11.5 AS deps
+[1/3] STEP 2/4: RUN julia --project=/app /opt/sysimage-docker/julia/instantiate.jl
+--> Using cache e483d02f0701731201900be0df21ad110bbec9b0242bc73a6fc7a3135663f2b2
+--> e483d02f070
+[3/3] STEP 1/2: FROM localhost/debian:trixie-slim AS runtime
+[2/3] STEP 1/3: FROM e483d02f0701731201900be0df21ad110bbec9b0242bc73a6fc7a3135663f2b2 AS builder
+[2/3] STEP 2/3: RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/build_sysimage.jl
+baking HTTP
+--> a56528c52af
+[2/3] STEP 3/3: RUN julia /opt/sysimage-docker/julia/precompile_app.jl
+ERROR: LoadError: boom
+Error: building at STEP "RUN julia /opt/sysimage-docker/julia/precompile_app.jl": while running runtime: exit status 1
+"""
+
+
+def test_podman_steps_stages_cache_and_failure() -> None:
+    parser = feed(PODMAN)
+    assert [(s.stage, s.text.split()[0]) for s in parser.steps.values()] == [
+        ("deps", "FROM"), ("deps", "RUN"), ("runtime", "FROM"), ("builder", "FROM"), ("builder", "RUN"),
+        ("builder", "RUN")]
+    # one clock tick a line: the sysimage step started at line 7 and was done at line 9
+    assert parser.heavy_steps() == {"instantiate": "cached", "sysimage": "ran (2.0 s)", "app precompile": "failed"}
+    failed = parser.failed_step
+    assert failed is not None and failed.text.endswith("precompile_app.jl")
+    assert list(failed.lines) == ["ERROR: LoadError: boom"]
+    assert parser.error == "while running runtime: exit status 1"

@@ -48,10 +48,16 @@ def test_buildx_exports_one_cache_with_mode_max() -> None:
     assert regcache.stage_requests(read, info(BUILDX), REPO, plan) == ()
 
 
-@pytest.mark.parametrize("backend", [DOCKER_CLASSIC, PODMAN])
-def test_back_ends_without_inline_cache_are_refused(backend: str) -> None:
-    with pytest.raises(UsageError, match=f"cache_repo needs BuildKit's inline cache, which {backend} lacks"):
-        regcache.reading(request(), info(backend), REPO, prepare(EXAMPLES / "hello").plan)
+def test_the_classic_builder_is_refused() -> None:
+    with pytest.raises(UsageError, match=f"cache_repo needs a registry cache, which {DOCKER_CLASSIC} lacks"):
+        regcache.reading(request(), info(DOCKER_CLASSIC), REPO, prepare(EXAMPLES / "hello").plan)
+
+
+def test_podman_uses_buildahs_layer_cache_in_the_repository() -> None:
+    plan = prepare(EXAMPLES / "hello").plan
+    read = regcache.reading(request(), info(PODMAN), REPO, plan)
+    assert read.cache_from == ("mine:1", REPO) and read.cache_to == (REPO,)
+    assert regcache.stage_requests(read, info(PODMAN), REPO, plan) == ()  # pushed during the build
 
 
 def test_cache_repo_is_a_repository(cli) -> None:

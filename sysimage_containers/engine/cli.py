@@ -31,6 +31,7 @@ def build_command(client: Sequence[str], backend: str, request: BuildRequest) ->
     cmd += ["--pull"] if request.pull else []
     cmd += [f"--platform={p}" for p in request.platforms]
     cmd += [f"--cache-from={c}" for c in request.cache_from]
+    cmd += [f"--cache-to={c}" for c in request.cache_to]  # podman only: check_capabilities refuses it elsewhere
     cmd += [f"--secret={s}" for s in request.secrets]
     cmd += [f"--ssh={s}" for s in request.ssh]
     if request.output:

@@ -87,15 +87,20 @@ class Engine:
                 f"the engine does not answer: {_first_line(exc)}")) from None
         client_version = _version_text(getattr(version, "client", None))
         server = getattr(version, "server", None)
-        if server is None:
+        if server is None and not self.is_podman:
             raise EngineUnavailable(f"no Docker daemon answers ({self.client}): start it, or set DOCKER_HOST")
-        server_version = _version_text(server)
+        # podman without a service: the client is the engine
+        server_version = _version_text(server) if server is not None else client_version
         mem_total = docker_root = architecture = None
         try:
-            info = self.docker.system.info()
-            mem_total = info.mem_total
-            docker_root = str(info.docker_root_dir) if info.docker_root_dir else None
-            architecture = info.architecture
+            if self.is_podman:
+                mem_total, docker_root, architecture = podman.facts(
+                    cast(str, run_cli([*self._client_cmd, "info", "--format", "json"])))
+            else:
+                info = self.docker.system.info()
+                mem_total = info.mem_total
+                docker_root = str(info.docker_root_dir) if info.docker_root_dir else None
+                architecture = info.architecture
         except DockerException:
             pass
         endpoint, context = self._endpoint()
@@ -135,7 +140,7 @@ class Engine:
     def check_capabilities(self, info: EngineInfo, request: BuildRequest) -> None:
         """Refuse up front what the back end cannot do, with the way out."""
         needs_buildx = {  # --push is not here: the other back ends push after the build (push_image)
-            "--cache-to": bool(request.cache_to),
+            "--cache-to": bool(request.cache_to) and info.backend != PODMAN,  # podman: buildah's layer cache
             "--builder": request.builder is not None,
             "several --platform values": len(request.platforms) > 1,
         }
@@ -227,7 +232,9 @@ class Engine:
     def run(self, image: str, args: Sequence[str], *, ports: Sequence[int] = (), env: Sequence[tuple[str, str]] = (),
             network: str | None = None, interactive: bool = False) -> int:
         """Run a container in the foreground with the terminal's streams; returns its exit status."""
-        cmd = [*map(str, self.docker.client_config.docker_cmd), "run", "--rm", "--init"]
+        # an init reaps zombies and forwards signals; podman's needs catatonit, which may be missing
+        init = ["--init"] if not self.is_podman or podman.has_init() else []
+        cmd = [*self._client_cmd, "run", "--rm", *init]
         if interactive:
             cmd.append("-it")
         if network:
