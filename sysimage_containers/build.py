@@ -102,8 +102,9 @@ def run_build(
             # asked for the classic rendering: build it with the classic builder too
             engine_info = replace(engine_info, backend=DOCKER_CLASSIC)
         if not engine_info.buildkit and cfg.buildkit:
+            advice = "" if engine_info.backend == PODMAN else "; install buildx for faster rebuilds"
             warn(f"{engine_info.backend} has no BuildKit: rendering without cache mounts (downloads are not cached "
-                 "across builds); install buildx for faster rebuilds")
+                 f"across builds){advice}")
             prepared = prepare(path, config_path=config_path, environ=environ, cli={**cli, "buildkit": False},
                                leave_out=leave_out)
     for message in prepared.warnings:

@@ -95,6 +95,7 @@ def test_build_and_run_on_the_remote_engine(docker_env, second: SecondEngine, ex
     assert result.returncode == 0, result.stderr
     assert f"at {second.host}" in result.stderr  # the build line names the engine
     assert tag in images_in(docker_env, second.host) and tag not in images_in(docker_env, None)
-    run = docker_env.cli("run", tag, *args, "--", "/app/bin/hello.jl", "remote", **env)
+    run = docker_env.cli("run", tag, *args, "--", "remote", **env)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.startswith("julia-standin argv: -J/usr/local/julia/lib/julia/sys.so")
+    assert run.stdout.strip() == ("julia-standin argv: -J/usr/local/julia/lib/julia/sys.so --project=/app "
+                                  "--startup-file=no /app/bin/hello.jl remote")

@@ -217,6 +217,9 @@ class Engine:
 
     def layer_sizes(self, reference: str) -> list[tuple[int, str]]:
         """(bytes, instruction) per layer; python-on-whales has no `history` yet, so its runner calls the CLI."""
+        if self.is_podman:
+            return podman.layer_sizes(cast(str, run_cli([*self._client_cmd, "history", "--format", "json",
+                                                         reference])))
         out = cast(str, run_cli([*map(str, self.docker.client_config.docker_cmd), "history", "--human=false",
                                  "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}", reference]))
         layers = []

@@ -31,3 +31,13 @@ def has_init() -> bool:
 
 def push_command(client: Sequence[str], tag: str, digest_file: Path) -> list[str]:
     return [*client, "push", "--digestfile", str(digest_file), tag]
+
+
+def layer_sizes(history_json: str) -> list[tuple[int, str]]:
+    """(bytes, instruction) per layer from `podman history --format json` (its `{{.Size}}` is always human)."""
+    try:
+        layers = json.loads(history_json)
+    except ValueError:
+        return []
+    return [(int(layer.get("size") or 0), str(layer.get("CreatedBy") or layer.get("createdBy") or ""))
+            for layer in layers if isinstance(layer, dict)]

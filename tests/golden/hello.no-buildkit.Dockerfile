@@ -5,8 +5,8 @@
 
 ############################ deps: compiler, PackageCompiler, the app's dependencies ############################
 FROM julia:1.11.5 AS deps
-# TARGETARCH picks the portable CPU target list (BuildKit sets it; the scripts fall back to Sys.ARCH).
-ARG TARGETARCH
+# No ARG TARGETARCH: the classic builder does not set it, and with it podman's registry cache (buildah) missed
+# every later step (measured); the CPU target list follows the builder's own architecture.
 ENV JULIA_DEPOT_PATH=/opt/julia/depot: \
     JULIA_PKG_PRECOMPILE_AUTO=0 \
     SYSIMAGE_DOCKER_PLAN=/opt/sysimage-docker/plan.toml \
@@ -42,7 +42,6 @@ COPY ["app/precompile/workload.jl", "/app/precompile/workload.jl"]
 
 ############################ builder: the sysimage, then the app precompiled against it ############################
 FROM deps AS builder
-ARG TARGETARCH
 # create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
 # none is reachable: the step sees the one the instantiate step fetched.
 RUN env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
