@@ -10,7 +10,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,9 +18,10 @@ from typing import Any
 
 from rich.console import Console
 
-from sysimage_containers import context, imageref, regcache
+from sysimage_containers import context, imageref, provenance, regcache
 from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN, BuildRequest, Engine, EngineInfo
 from sysimage_containers.errors import BuildFailed, UsageError
+from sysimage_containers.metadata import BuildFacts, build_json, plan_json
 from sysimage_containers.pipeline import Prepared, prepare
 from sysimage_containers.plan import GIT_SECRET_ID
 from sysimage_containers.progress import ProgressView, step_line
@@ -47,6 +48,7 @@ class BuildOptions:
     ssh: tuple[str, ...] = ()
     builder: str | None = None
     output: str | None = None
+    json: bool = False  # the metadata (or the plan) on stdout instead of the human summary
 
 
 def default_tag(prepared: Prepared) -> str:
@@ -85,8 +87,10 @@ def run_build(
     environ: Mapping[str, str],
     cli: dict[str, Any],
     warn: Any,
+    emit: Callable[[dict[str, Any]], None] = lambda data: None,
 ) -> tuple[Prepared, str | None]:
-    """Build the image; returns what was built and the main tag (None on --dry-run)."""
+    """Build the image; returns what was built and the main tag (None on --dry-run). `emit` receives the build
+    metadata (also of a failed build) or, on --dry-run, the plan."""
     for tag in options.tags:
         check_tag(tag)
     root = path.resolve()
@@ -115,8 +119,10 @@ def run_build(
         console.print(note, markup=False)
     tags = options.tags or (default_tag(prepared),)
     if options.dry_run:
-        print_plan(console, prepared, tags)
-        console.print(prepared.files["Dockerfile"], markup=False, highlight=False, end="")
+        if not options.json:
+            print_plan(console, prepared, tags)
+            console.print(prepared.files["Dockerfile"], markup=False, highlight=False, end="")
+        emit(plan_json(prepared.plan, tags))
         return prepared, None
     assert engine is not None and engine_info is not None
     network = cfg.network
@@ -125,8 +131,11 @@ def run_build(
         network = "host"
         console.print("the engine has no bridge network: RUN steps use --network host (set network to choose)",
                       markup=False)
+    configured = dict(prepared.plan.labels)  # the user's own source/revision/created labels win
+    build_labels = tuple((k, v) for k, v in provenance.labels(prepared.environment.project.root, environ).items()
+                         if k not in configured)
     request = BuildRequest(
-        context=Path("."), tags=tags, build_args=tuple(_pair(a) for a in options.build_args),
+        context=Path("."), tags=tags, build_args=tuple(_pair(a) for a in options.build_args), labels=build_labels,
         target=options.target, network=network, no_cache=options.no_cache, pull=options.pull,
         platforms=options.platforms, push=options.push, cache_from=options.cache_from, cache_to=options.cache_to,
         secrets=options.secrets, ssh=options.ssh, builder=options.builder, output=options.output,
@@ -142,25 +151,39 @@ def run_build(
                   markup=False)
     started = time.monotonic()
     missing_credentials(prepared.plan.private_git, options, warn)
+    view = ProgressView(console, options.progress)
+
+    def failed(message: str) -> BuildFailed:
+        """The metadata of a failed build (`error` set, what ran until then), then the failure itself."""
+        facts = BuildFacts(tags=tags, seconds=time.monotonic() - started, stages=view.parser.stage_seconds(),
+                           heavy=view.parser.heavy_steps(), hooks=view.parser.hook_steps(), error=message)
+        emit(build_json(facts, prepared.plan, engine_info))
+        return BuildFailed(message)
+
+    pushed: list[tuple[str, str]] = []
     with temporary_context() as ctx:
         context.populate(ctx, prepared.listing, prepared.files)
-        view = ProgressView(console, options.progress)
         try:
             with view:
                 engine.build(engine_info, replace(request, context=ctx), view.line)
         except BuildFailed:
-            raise BuildFailed(failure_message(view)) from None
-        if cfg.cache_repo is not None:
-            push_cache(engine, engine_info, replace(request, context=ctx), cfg.cache_repo, prepared, console)
-    pushed: list[tuple[str, str]] = []
-    if options.push and engine_info.backend != BUILDX:  # buildx pushes itself; the others push what they built
-        for tag in tags:
-            console.print(f"pushing {tag}", markup=False)
-            pushed.append((tag, engine.push_image(tag)))
+            raise failed(failure_message(view)) from None
+        try:
+            if cfg.cache_repo is not None:
+                push_cache(engine, engine_info, replace(request, context=ctx), cfg.cache_repo, prepared, console)
+            if options.push and engine_info.backend != BUILDX:  # buildx pushes itself; the others push after
+                for tag in tags:
+                    console.print(f"pushing {tag}", markup=False)
+                    pushed.append((tag, engine.push_image(tag)))
+        except BuildFailed as exc:  # a refused push
+            raise failed(exc.message) from None
     local = options.output is None and not (options.push and engine_info.backend == BUILDX)
-    print_summary(console, engine, prepared, view, tags, time.monotonic() - started, options, local)
-    for tag, digest in pushed:
-        console.print(f"pushed {tag}@{digest}", markup=False)
+    facts = gather_facts(engine, prepared, view, tags, time.monotonic() - started, options, local)
+    facts.pushed = pushed
+    if not options.json:
+        for line in summary_lines(facts, prepared.plan):
+            console.print(line, markup=False, highlight=False)
+    emit(build_json(facts, prepared.plan, engine_info))
     return prepared, tags[0]
 
 
@@ -303,34 +326,41 @@ def print_plan(console: Console, prepared: Prepared, tags: tuple[str, ...]) -> N
                   highlight=False)
 
 
-def print_summary(console: Console, engine: Engine, prepared: Prepared, view: ProgressView, tags: tuple[str, ...],
-                  seconds: float, options: BuildOptions, local: bool) -> None:
+def gather_facts(engine: Engine, prepared: Prepared, view: ProgressView, tags: tuple[str, ...], seconds: float,
+                 options: BuildOptions, local: bool) -> BuildFacts:
     """`local`: the image is in the engine (not only pushed by buildx, not exported with --output)."""
     plan, parser = prepared.plan, view.parser
-    lines = []
+    facts = BuildFacts(tags=tags, seconds=seconds, stages=parser.stage_seconds(), heavy=parser.heavy_steps(),
+                       hooks=parser.hook_steps(), stock_sysimage_bytes=stock_sysimage_bytes(parser))
     if local:
         image = engine.inspect(tags[0])
-        digest = image.id.removeprefix("sha256:")  # podman's ids have no algorithm prefix
-        lines.append(f"image sha256:{digest[:12]}  {', '.join(tags)}  {human_size(image.size)}")
-    lines.append(f"built in {seconds:.1f} s; per stage: "
-                 + ", ".join(f"{stage} {secs:.1f} s" for stage, secs in parser.stage_seconds().items()))
-    heavy = parser.heavy_steps()
-    if heavy:
-        lines.append("heavy steps: " + ", ".join(f"{name} {state}" for name, state in heavy.items()))
-    if hooks := parser.hook_steps():
-        lines.append("hooks: " + ", ".join(f"{name} {state}" for name, state in hooks.items()))
+        facts.image_id = "sha256:" + image.id.removeprefix("sha256:")  # podman's ids have no algorithm prefix
+        facts.size = image.size
+        if options.target in (None, "runtime"):
+            facts.sysimage_size = compiled_layer_size(engine, tags[0], plan)
+    return facts
+
+
+def summary_lines(facts: BuildFacts, plan: Any) -> list[str]:
+    lines = []
+    if facts.image_id is not None:
+        lines.append(f"image {facts.image_id[:19]}  {', '.join(facts.tags)}  {human_size(facts.size or 0)}")
+    lines.append(f"built in {facts.seconds:.1f} s; per stage: "
+                 + ", ".join(f"{stage} {secs:.1f} s" for stage, secs in facts.stages.items()))
+    if facts.heavy:
+        lines.append("heavy steps: " + ", ".join(f"{name} {state}" for name, state in facts.heavy.items()))
+    if facts.hooks:
+        lines.append("hooks: " + ", ".join(f"{name} {state}" for name, state in facts.hooks.items()))
     if plan.mode != "pkgimage":
         lines.append(f"baked into the sysimage: {' '.join(f'{p.name}@{p.version}' for p in plan.baked) or 'nothing'}")
-    if local and options.target in (None, "runtime"):
-        size = compiled_layer_size(engine, tags[0], plan)
-        if size is not None:
-            what = "app bundle" if plan.mode == "app" else "sysimage"
-            step = f" (sysimage step {heavy['sysimage']})" if "sysimage" in heavy else ""
-            lines.append(f"{what} size: {human_size(size)}{step}")
-    stock = stock_sysimage_bytes(parser)
-    if stock is not None:
-        lines.append(f"stock sysimage left out of the runtime image: {human_size(stock)} (one sysimage ships)")
+    if facts.sysimage_size is not None:
+        what = "app bundle" if plan.mode == "app" else "sysimage"
+        step = f" (sysimage step {facts.heavy['sysimage']})" if "sysimage" in facts.heavy else ""
+        lines.append(f"{what} size: {human_size(facts.sysimage_size)}{step}")
+    if facts.stock_sysimage_bytes is not None:
+        lines.append(f"stock sysimage left out of the runtime image: {human_size(facts.stock_sysimage_bytes)} "
+                     "(one sysimage ships)")
     workloads = [*plan.precompile_files, *plan.statements_files]
     lines.append(f"workloads: {', '.join(workloads) if workloads else 'none (only the packages load code)'}")
-    for line in lines:
-        console.print(line, markup=False, highlight=False)
+    lines += [f"pushed {tag}@{digest}" for tag, digest in facts.pushed]
+    return lines

@@ -7,6 +7,7 @@ exit status its class carries (see errors.EXIT_CODES); click's own usage errors 
 from __future__ import annotations
 
 import gc
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -169,12 +170,17 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
 @click.option("--builder", default=None, help="buildx builder instance (e.g. a remote or kubernetes builder).")
 @click.option("-o", "--output", default=None, help="BuildKit output instead of an image, e.g. type=local,dest=DIR.")
 @click.option("--verify", "verify_after", is_flag=True, help="Run `verify` on the image right after the build.")
+@click.option("--metadata-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the build metadata (JSON: image id, tags, pushed digests, packages, heavy steps cached or "
+                   "ran, stage times, sysimage size; `error` when the build failed) to this file.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the build metadata (with --dry-run: the plan) as JSON on stdout instead of the summary.")
 @option_flags("image", "engine")
 def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_args: tuple[str, ...],
           target: str | None, no_cache: bool, pull: bool, progress: str, dry_run: bool,
           platforms: tuple[str, ...], push: bool, cache_from: tuple[str, ...], cache_to: tuple[str, ...],
           secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None, output: str | None,
-          verify_after: bool, **params: Any) -> None:
+          verify_after: bool, metadata_file: Path | None, as_json: bool, **params: Any) -> None:
     """Build the image for the Julia project at PATH (in a temporary build context)."""
     long_running()
     from sysimage_containers.build import BuildOptions, run_build
@@ -182,10 +188,19 @@ def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_arg
     options = BuildOptions(tags=tags, build_args=build_args, target=target, no_cache=no_cache, pull=pull,
                            progress=progress, dry_run=dry_run, platforms=platforms, push=push,
                            cache_from=cache_from, cache_to=cache_to, secrets=secrets, ssh=ssh, builder=builder,
-                           output=output)
-    out = stdout_console() if dry_run else err()
+                           output=output, json=as_json)
+
+    def emit(data: dict[str, Any]) -> None:
+        if metadata_file is not None and not dry_run:
+            from sysimage_containers import metadata
+
+            metadata.write(metadata_file, data)
+        if as_json:
+            click.echo(json.dumps(data, indent=2))
+
+    out = stdout_console() if dry_run and not as_json else err()
     prepared, tag = run_build(path, options, console=out, config_path=config_path, environ=os.environ,
-                              cli=cli_values(params), warn=warn)
+                              cli=cli_values(params), warn=warn, emit=emit)
     if verify_after and tag is not None:
         from sysimage_containers.engine import Engine
         from sysimage_containers.verify import run_verify, show, summary_error

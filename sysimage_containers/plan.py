@@ -341,6 +341,8 @@ def make_plan(
     }
     if project.version:
         labels["org.opencontainers.image.version"] = project.version
+    if project.license:
+        labels["org.opencontainers.image.licenses"] = project.license
     for key, value in config.labels:
         if key.startswith(RESERVED_LABEL_PREFIX):
             raise UsageError(f"labels: {key!r}: the {RESERVED_LABEL_PREFIX}* labels are set by sysimage-docker")

@@ -98,6 +98,7 @@ class JuliaProject:
     preference_files: tuple[str, ...] = ()  # copied with the project file: packages read them when compiled
     apt_file: str | None = None  # repo2docker's apt.txt, when present
     apt_packages: tuple[str, ...] = ()
+    license: str | None = None  # Project.toml `license` (not a Pkg field, but common): the OCI licenses label
 
     @property
     def is_package(self) -> bool:
@@ -178,8 +179,18 @@ def read_project(directory: Path) -> JuliaProject:
         explicit_manifest=explicit,
         hash_inputs=(_hash_input(data), *(inputs for _, inputs in members)),
         preference_files=tuple(n for n in PREFERENCES_FILES if (root / n).is_file()),
+        license=_license(data, project_file),
         **_apt_packages(root),
     )
+
+
+def _license(data: dict[str, Any], shown: str) -> str | None:
+    value = data.get("license")
+    if value is None or not isinstance(value, str):
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9 .+()-]{1,200}", value):  # an SPDX expression
+        raise UsageError(f"{shown}: license {value[:80]!r} is not an SPDX license expression")
+    return value
 
 
 def _apt_packages(root: Path) -> dict[str, Any]:

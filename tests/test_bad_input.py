@@ -183,6 +183,8 @@ CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str],
                            "--timezone: 'UTC; reboot' is not a time zone name such as Europe/Berlin or UTC"),
     "locale not built in": ({}, ["--locale", "de_DE.UTF-8"], {},
                             "--locale: 'de_DE.UTF-8': only the locales every glibc image has can be set here (C.UTF-8, C.utf8, C, POSIX); install and generate others in a runtime hook"),
+    "project license not spdx": ({"Project.toml": 'name = "X"\nuuid = "5f0c8e7a-3d0b-4c51-9a44-2c6f1f0e8b1d"\nlicense = "MIT\\"; rm -rf /"\n'}, [], {},
+                                 "Project.toml: license 'MIT\"; rm -rf /' is not an SPDX license expression"),
     "context exclude escapes": ({"sysimage-docker.toml": 'context_exclude = ["../x"]\n'}, [], {},
                                 "sysimage-docker.toml:1:1: context_exclude: '../x' must be a pattern relative to the project"),
 }

@@ -256,3 +256,22 @@ def test_hook_and_package_layers_keep_the_rebuild_order(example) -> None:
         index_of(lines, "precompile_app.jl"),
     ]
     assert order == sorted(order)
+
+
+def test_dry_run_json_is_the_plan(cli) -> None:
+    import json
+
+    result = cli("build", EXAMPLES / "pycall-app", "--dry-run", "--json", "-t", "reg.example.com/py:1")
+    assert result.code == 0, result.err
+    plan = json.loads(result.out)
+    assert plan["schema"] == "sysimage-docker/plan/1" and plan["tags"] == ["reg.example.com/py:1"]
+    assert plan["packages"] == [{"name": "PyCall", "version": "1.96.4"}]
+    assert plan["system_packages"] == ["python3"] and plan["hooks"] == {"after_instantiate": ["deploy/build_pycall.jl"]}
+    assert plan["cmd"] == ["/app/bin/main.jl"] and plan["julia_version"] == "1.11.7"
+
+
+def test_the_project_license_becomes_the_oci_label(example) -> None:
+    project = example("http-service")
+    text = (project / "Project.toml").read_text()
+    (project / "Project.toml").write_text(text.replace('version = "0.1.0"', 'version = "0.1.0"\nlicense = "MIT"'))
+    assert 'org.opencontainers.image.licenses="MIT"' in prepare(project).files["Dockerfile"]

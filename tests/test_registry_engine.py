@@ -18,11 +18,16 @@ def test_push_to_a_registry_with_a_port_then_pull_run_and_verify(docker_env, exa
     with running_registry(tmp_path) as registry:
         tag = f"{registry.host}/sysimage-docker-test/hello:{uuid.uuid4().hex[:8]}"
         docker_env.created.append(tag)
-        result = docker_env.build(example("hello"), "-t", tag, "--push")
+        meta = tmp_path / "build.json"
+        result = docker_env.build(example("hello"), "-t", tag, "--push", "--metadata-file", str(meta))
         assert result.returncode == 0, result.stderr
         pushed = [line for line in result.stderr.splitlines() if line.startswith("pushed ")]
         assert len(pushed) == 1 and pushed[0].startswith(f"pushed {tag}@sha256:") and len(pushed[0]) == len(
             f"pushed {tag}@sha256:") + 64
+        # the metadata names the same digest
+        import json
+
+        assert json.loads(meta.read_text())["pushed"] == [{"tag": tag, "digest": pushed[0].split("@", 1)[1]}]
         assert "sysimage-docker-test/hello" in registry.catalog()
         # a clean state: only what the registry holds
         docker_env.docker("image", "rm", "--force", tag)

@@ -17,6 +17,7 @@ def build_lines(docker: DockerClient, request: BuildRequest) -> Iterator[str]:
         raise UsageError("--cache-to: buildx takes one cache export")
     logs = docker.buildx.build(
         str(request.context), tags=list(request.tags), build_args=dict(request.build_args),
+        labels=dict(request.labels),
         target=request.target, network=request.network, cache=not request.no_cache, pull=request.pull,
         platforms=list(request.platforms) or None, push=request.push, load=request.load and not request.push
         and not request.output and len(request.platforms) <= 1,

@@ -24,6 +24,8 @@ def build_command(client: Sequence[str], backend: str, request: BuildRequest) ->
         cmd += ["--tag", tag]
     for key, value in request.build_args:
         cmd += ["--build-arg", f"{key}={value}"]
+    for key, value in request.labels:
+        cmd += ["--label", f"{key}={value}"]
     for flag, given in (("--target", request.target), ("--network", request.network)):
         if given:
             cmd += [flag, given]

@@ -53,6 +53,7 @@ class BuildRequest:
     ssh: tuple[str, ...] = ()
     builder: str | None = None
     output: str | None = None  # BuildKit --output, e.g. type=local,dest=DIR
+    labels: tuple[tuple[str, str], ...] = ()  # build-time labels (provenance), on top of the Dockerfile's
 
 
 @dataclass(frozen=True)

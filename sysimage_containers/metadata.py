@@ -1,0 +1,113 @@
+"""Build metadata: one JSON object a pipeline reads after `build --metadata-file FILE` (or `--json`), written on
+failure too, with `error` set. The human summary is rendered from the same facts.
+
+Fields (schema `sysimage-docker/build-metadata/1`): image_id, tags, pushed [{tag, digest}], size, julia_version,
+mode, cpu_target, cpu_targets, packages [{name, version}], heavy_steps {name: cached|ran|failed},
+heavy_step_seconds, hooks, stages {name: seconds}, seconds, sysimage_size, engine {backend, client,
+client_version, server_version, endpoint}, error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sysimage_containers.config import HOOK_STAGES
+from sysimage_containers.errors import UsageError
+from sysimage_containers.plan import BuildPlan
+
+SCHEMA = "sysimage-docker/build-metadata/1"
+
+
+@dataclass
+class BuildFacts:
+    """What a build did, gathered once for the summary and the metadata."""
+
+    tags: tuple[str, ...]
+    image_id: str | None = None
+    size: int | None = None
+    seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+    heavy: dict[str, str] = field(default_factory=dict)  # "cached", "ran (1.2 s)" or "failed", as the summary says
+    hooks: dict[str, str] = field(default_factory=dict)
+    sysimage_size: int | None = None
+    stock_sysimage_bytes: int | None = None
+    pushed: list[tuple[str, str]] = field(default_factory=list)
+    error: str | None = None
+
+
+def _verdict(state: str) -> tuple[str, float | None]:
+    """"ran (1.2 s)" -> ("ran", 1.2)."""
+    word, _, rest = state.partition(" (")
+    seconds = float(rest.split()[0]) if rest else None
+    return word, seconds
+
+
+def build_json(facts: BuildFacts, plan: BuildPlan, engine: Any | None) -> dict[str, Any]:
+    heavy = {name: _verdict(state) for name, state in facts.heavy.items()}
+    return {
+        "schema": SCHEMA,
+        "tool_version": plan.tool_version,
+        "image_id": facts.image_id,
+        "tags": list(facts.tags),
+        "pushed": [{"tag": tag, "digest": digest} for tag, digest in facts.pushed],
+        "size": facts.size,
+        "julia_version": plan.julia_version,
+        "mode": plan.mode,
+        "cpu_target": plan.cpu_target_setting,
+        "cpu_targets": dict(plan.cpu_targets),
+        "packages": [{"name": p.name, "version": p.version} for p in plan.baked],
+        "heavy_steps": {name: word for name, (word, _) in heavy.items()},
+        "heavy_step_seconds": {name: secs for name, (word, secs) in heavy.items() if secs is not None},
+        "hooks": {name: _verdict(state)[0] for name, state in facts.hooks.items()},
+        "stages": {name: round(secs, 3) for name, secs in facts.stages.items()},
+        "seconds": round(facts.seconds, 3),
+        "sysimage_size": facts.sysimage_size,
+        "engine": None if engine is None else {
+            "backend": engine.backend, "client": engine.client, "client_version": engine.client_version,
+            "server_version": engine.server_version, "endpoint": engine.endpoint,
+        },
+        "error": facts.error,
+    }
+
+
+def plan_json(plan: BuildPlan, tags: tuple[str, ...]) -> dict[str, Any]:
+    """`build --dry-run --json`: what would be built."""
+    return {
+        "schema": "sysimage-docker/plan/1",
+        "tool_version": plan.tool_version,
+        "tags": list(tags),
+        "project": plan.project_name,
+        "julia_version": plan.julia_version,
+        "julia_reason": plan.julia_reason,
+        "builder_image": plan.builder_image,
+        "runtime_image": plan.runtime_image,
+        "mode": plan.mode,
+        "cpu_target": plan.cpu_target_setting,
+        "cpu_targets": dict(plan.cpu_targets),
+        "packages": [{"name": p.name, "version": p.version} for p in plan.baked],
+        "entrypoint": list(plan.entrypoint),
+        "cmd": list(plan.cmd),
+        "system_packages": list(plan.system_packages),
+        "hooks": {stage: [h.file for h in plan.hooks_at(stage)] for stage in HOOK_STAGES if plan.hooks_at(stage)},
+        "workloads": [*plan.precompile_files, *plan.statements_files],
+        "warnings": list(plan.warnings),
+    }
+
+
+def write(path: Path, data: dict[str, Any]) -> None:
+    """Atomically: a pipeline never reads half a file."""
+    text = json.dumps(data, indent=2) + "\n"
+    target = path.absolute()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".metadata-", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise UsageError(f"--metadata-file {path}: cannot write: {exc.strerror}") from None

@@ -1,0 +1,64 @@
+"""Provenance labels for the image `build` makes: where the source came from and when.
+
+`org.opencontainers.image.source` (the git remote, credentials stripped), `.revision` (the commit, `-dirty` when the
+work tree has changes) and `.created` (SOURCE_DATE_EPOCH when set, else the commit time, else now). They are passed
+to the engine as build-time labels (`--label`), not rendered into the Dockerfile, so that `generate` stays
+deterministic and a new commit does not change the rendered files.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from sysimage_containers.errors import UsageError
+
+SOURCE, REVISION, CREATED = ("org.opencontainers.image.source", "org.opencontainers.image.revision",
+                             "org.opencontainers.image.created")
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", "-c", "safe.directory=*", "-C", str(root), *args], capture_output=True,
+                              text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def strip_credentials(url: str) -> str:
+    """https://user:token@host/path -> https://host/path; scp-like git@host:path has no password to strip."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc or "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def created(environ: Mapping[str, str], commit_time: str | None, now: datetime | None = None) -> str:
+    epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        if not epoch.isdigit():
+            raise UsageError(f"SOURCE_DATE_EPOCH: {epoch!r} is not a number of seconds since 1970")
+        moment = datetime.fromtimestamp(int(epoch), UTC)
+    elif commit_time:
+        moment = datetime.fromisoformat(commit_time).astimezone(UTC)
+    else:
+        moment = now or datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def labels(root: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    commit = _git(root, "rev-parse", "HEAD")
+    if commit:
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+        found[REVISION] = commit + ("-dirty" if dirty else "")
+        remote = _git(root, "remote", "get-url", "origin")
+        if remote:
+            found[SOURCE] = strip_credentials(remote)
+    found[CREATED] = created(environ, _git(root, "log", "-1", "--format=%cI") if commit else None)
+    return found
