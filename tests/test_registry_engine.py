@@ -4,6 +4,7 @@ that runs and verifies, and basic auth with the engine's own login. The images h
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from pathlib import Path
@@ -25,8 +26,6 @@ def test_push_to_a_registry_with_a_port_then_pull_run_and_verify(docker_env, exa
         assert len(pushed) == 1 and pushed[0].startswith(f"pushed {tag}@sha256:") and len(pushed[0]) == len(
             f"pushed {tag}@sha256:") + 64
         # the metadata names the same digest
-        import json
-
         assert json.loads(meta.read_text())["pushed"] == [{"tag": tag, "digest": pushed[0].split("@", 1)[1]}]
         assert "sysimage-docker-test/hello" in registry.catalog()
         # a clean state: only what the registry holds
