@@ -175,12 +175,15 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
                    "ran, stage times, sysimage size; `error` when the build failed) to this file.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the build metadata (with --dry-run: the plan) as JSON on stdout instead of the summary.")
+@click.option("--sbom-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the image's CycloneDX SBOM (the one in /opt/sysimage-docker/sbom.cdx.json) here.")
 @option_flags("image", "engine")
 def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_args: tuple[str, ...],
           target: str | None, no_cache: bool, pull: bool, progress: str, dry_run: bool,
           platforms: tuple[str, ...], push: bool, cache_from: tuple[str, ...], cache_to: tuple[str, ...],
           secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None, output: str | None,
-          verify_after: bool, metadata_file: Path | None, as_json: bool, **params: Any) -> None:
+          verify_after: bool, metadata_file: Path | None, as_json: bool, sbom_file: Path | None,
+          **params: Any) -> None:
     """Build the image for the Julia project at PATH (in a temporary build context)."""
     long_running()
     from sysimage_containers.build import BuildOptions, run_build
@@ -201,6 +204,11 @@ def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_arg
     out = stdout_console() if dry_run and not as_json else err()
     prepared, tag = run_build(path, options, console=out, config_path=config_path, environ=os.environ,
                               cli=cli_values(params), warn=warn, emit=emit)
+    if sbom_file is not None and tag is not None:
+        from sysimage_containers.metadata import write_text
+        from sysimage_containers.plan import CONTEXT_SBOM
+
+        write_text(sbom_file, prepared.files[CONTEXT_SBOM], "--sbom-file")
     if verify_after and tag is not None:
         from sysimage_containers.engine import Engine
         from sysimage_containers.verify import run_verify, show, summary_error
@@ -268,6 +276,43 @@ def verify(image: str, as_json: bool, **params: Any) -> None:
         show(stdout_console(), image, verdict)
     if not verdict.ok:
         raise BuildFailed(summary_error(image, verdict))
+
+
+@main_group.command()
+@click.argument("target", default=".")
+@config_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the SBOM to this file instead of stdout.")
+@option_flags("engine")
+def sbom(target: str, config_path: Path | None, output: Path | None, **params: Any) -> None:
+    """Print the CycloneDX SBOM of the Julia side: for a project directory TARGET, what its image will hold (every
+    manifest entry, Julia, which packages are in the sysimage); for an image, the SBOM it carries."""
+    if Path(target).is_dir():
+        from sysimage_containers.pipeline import prepare
+        from sysimage_containers.plan import CONTEXT_SBOM
+
+        text = prepare(Path(target), config_path=config_path, environ=os.environ).files[CONTEXT_SBOM]
+    else:
+        long_running()
+        from sysimage_containers import config as config_module
+        from sysimage_containers.engine import Engine
+        from sysimage_containers.plan import SBOM_FILE
+
+        cfg = config_module.resolve(None, environ=os.environ, cli=cli_values(params))
+        engine = Engine.from_config(cfg)
+        engine.detect()
+        if not engine.image_exists(target):
+            raise UsageError(f"{target}: no such project directory or image")
+        status, text, _ = engine.run_capture(target, "cat", [SBOM_FILE], cfg.network)
+        if status != 0:
+            raise BuildFailed(f"{target} carries no SBOM at {SBOM_FILE} (built by sysimage-docker before 0.3?)")
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from sysimage_containers.metadata import write_text
+
+        write_text(output, text, "--output")
+        say(f"wrote {output}")
 
 
 @main_group.command()

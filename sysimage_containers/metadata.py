@@ -100,8 +100,11 @@ def plan_json(plan: BuildPlan, tags: tuple[str, ...]) -> dict[str, Any]:
 
 
 def write(path: Path, data: dict[str, Any]) -> None:
+    write_text(path, json.dumps(data, indent=2) + "\n", "--metadata-file")
+
+
+def write_text(path: Path, text: str, flag: str) -> None:
     """Atomically: a pipeline never reads half a file."""
-    text = json.dumps(data, indent=2) + "\n"
     target = path.absolute()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -110,4 +113,4 @@ def write(path: Path, data: dict[str, Any]) -> None:
             fh.write(text)
         os.replace(tmp, target)
     except OSError as exc:
-        raise UsageError(f"--metadata-file {path}: cannot write: {exc.strerror}") from None
+        raise UsageError(f"{flag} {path}: cannot write: {exc.strerror}") from None

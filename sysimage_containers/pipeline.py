@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sysimage_containers import __version__, context
+from sysimage_containers import __version__, context, sbom
 from sysimage_containers import config as config_module
 from sysimage_containers import project as project_module
 from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import KnownReleases, choose_julia_version, resolve_configured
-from sysimage_containers.plan import BuildPlan, make_plan
+from sysimage_containers.plan import CONTEXT_SBOM, BuildPlan, make_plan
 from sysimage_containers.render import UnsafeValue, render_all
 
 
@@ -77,5 +77,6 @@ def prepare(
         files = render_all(plan)
     except UnsafeValue as exc:  # validation should have refused it earlier; the template guard still does
         raise UsageError(f"a value cannot be placed safely in a Dockerfile: {exc}") from None
+    files[CONTEXT_SBOM] = sbom.render(environment, plan)
     listing = context.walk(environment, plan, cfg, leave_out=leave_out, skip=skip)
     return Prepared(environment=environment, config=cfg, plan=plan, files=files, listing=listing)

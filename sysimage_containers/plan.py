@@ -20,6 +20,8 @@ DEPOT = "/opt/julia/depot"
 TOOL_DIR = "/opt/sysimage-docker"
 SCRIPTS_DIR = f"{TOOL_DIR}/julia"
 PLAN_FILE = f"{TOOL_DIR}/plan.toml"
+SBOM_FILE = f"{TOOL_DIR}/sbom.cdx.json"
+CONTEXT_SBOM = "sysimage-docker/sbom.cdx.json"
 INSTANTIATE_FILE = f"{TOOL_DIR}/instantiate.toml"
 GIT_SECRET_ID = "git-credentials"
 PC_DEPOT = f"{TOOL_DIR}/pc-depot"
@@ -354,6 +356,7 @@ def make_plan(
         "dev.sysimage-docker.mode": config.mode,
         "dev.sysimage-docker.sysimage": sysimage_path or "none",
         "dev.sysimage-docker.packages": _packages_label(baked),
+        "dev.sysimage-docker.sbom": SBOM_FILE,
     })
 
     inputs = [(project.project_file, project.sha256)]

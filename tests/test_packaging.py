@@ -24,6 +24,9 @@ def test_the_wheel_installs_and_generates_outside_the_checkout(tmp_path: Path) -
                 "sysimage_containers/data/julia_releases.toml",
                 *(f"sysimage_containers/templates/julia/{name}" for name in JULIA_SCRIPTS)}
     assert expected <= names
+    # every module of the source tree (a subpackage left out of [tool.setuptools] packages breaks `build`)
+    modules = {p.relative_to(REPO).as_posix() for p in (REPO / "sysimage_containers").rglob("*.py")}
+    assert modules <= names, sorted(modules - names)
     assert not any(n.startswith(("tests/", "templates/", "examples/")) for n in names)
 
     venv = tmp_path / "venv"
@@ -35,6 +38,10 @@ def test_the_wheel_installs_and_generates_outside_the_checkout(tmp_path: Path) -
                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout == (REPO / "tests" / "golden" / "hello.Dockerfile").read_text()
+    dry_run = subprocess.run([str(venv / "bin" / "sysimage-docker"), "build", str(EXAMPLES / "hello"), "--dry-run"],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert dry_run.returncode == 0, dry_run.stderr  # imports the build and the engine package
     where = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import sysimage_containers.templates as t; print(t.DIRECTORY)"],
                            capture_output=True, text=True, cwd=tmp_path, check=True)
