@@ -316,6 +316,39 @@ def sbom(target: str, config_path: Path | None, output: Path | None, **params: A
 
 
 @main_group.command()
+@click.argument("kind", type=click.Choice(["github", "gitlab"]))
+@project_argument
+@config_option
+@click.option("--image", default=None, help="Image repository to push (the commit becomes the tag) [default: the "
+              "CI's own registry: ghcr.io/OWNER/REPO, or $CI_REGISTRY_IMAGE].")
+@click.option("--cache-repo", default=None, help="Registry cache repository [default: cache_repo from the config, "
+              "else IMAGE-cache (GitHub) or $CI_REGISTRY_IMAGE/cache (GitLab)].")
+@click.option("--platform", "platforms", multiple=True, help="Target platform (repeatable).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write [default: .github/workflows/sysimage-docker.yml or .gitlab-ci.yml at the "
+                   "repository's root].")
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+def ci(kind: str, path: Path, config_path: Path | None, image: str | None, cache_repo: str | None,
+       platforms: tuple[str, ...], output: Path | None, force: bool) -> None:
+    """Write a CI workflow (GitHub Actions or GitLab CI) that builds the project at PATH with --push and the
+    registry cache, keeps the metadata and the SBOM as artifacts, and verifies the pushed image."""
+    from sysimage_containers import ci_templates
+    from sysimage_containers.metadata import write_text
+    from sysimage_containers.pipeline import prepare
+
+    prepared = prepare(path, config_path=config_path, environ=os.environ)  # the project must generate
+    root = prepared.environment.project.root
+    target = output or ci_templates.output_path(kind, root)
+    project = os.path.relpath(root, target.parent.parent.parent if kind == "github" else target.parent) \
+        if output is None else os.path.relpath(root)
+    text = ci_templates.render(kind, project, image, cache_repo or prepared.config.cache_repo, platforms)
+    if target.exists() and not force:
+        raise UsageError(f"{target}: exists; pass --force to replace it")
+    write_text(target, text, "--output")
+    say(f"wrote {target}")
+
+
+@main_group.command()
 @option_flags("engine")
 def doctor(**params: Any) -> None:
     """Check the container engine for sysimage builds: client, daemon, buildx, BuildKit, podman, memory, disk."""
