@@ -19,8 +19,9 @@ from typing import Any
 from rich.console import Console
 
 from sysimage_containers import context, imageref, provenance, regcache
+from sysimage_containers.config import key_value, spec_fields
 from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN, BuildRequest, Engine, EngineInfo
-from sysimage_containers.errors import BuildFailed, UsageError
+from sysimage_containers.errors import BuildFailed
 from sysimage_containers.metadata import BuildFacts, build_json, plan_json
 from sysimage_containers.pipeline import Prepared, prepare
 from sysimage_containers.plan import GIT_SECRET_ID
@@ -135,7 +136,8 @@ def run_build(
     build_labels = tuple((k, v) for k, v in provenance.labels(prepared.environment.project.root, environ).items()
                          if k not in configured)
     request = BuildRequest(
-        context=Path("."), tags=tags, build_args=tuple(_pair(a) for a in options.build_args), labels=build_labels,
+        context=Path("."), tags=tags, build_args=tuple(key_value(a, "--build-arg") for a in options.build_args),
+        labels=build_labels,
         target=options.target, network=network, no_cache=options.no_cache, pull=options.pull,
         platforms=options.platforms, push=options.push, cache_from=options.cache_from, cache_to=options.cache_to,
         secrets=options.secrets, ssh=options.ssh, builder=options.builder, output=options.output,
@@ -226,7 +228,7 @@ def engine_warnings(info: EngineInfo, options: BuildOptions) -> list[str]:
 
 def missing_credentials(private_git: str, options: BuildOptions, warn: Any) -> None:
     """BuildKit skips a secret or ssh mount nobody provided; say so before git fails for lack of it."""
-    ids = {dict(p.split("=", 1) for p in spec.split(",") if "=" in p).get("id") for spec in options.secrets}
+    ids = {spec_fields(spec).get("id") for spec in options.secrets}
     if private_git == "token" and GIT_SECRET_ID not in ids:
         warn(f"private_git = token but no --secret id={GIT_SECRET_ID},src=FILE: private packages cannot be fetched")
     if private_git == "ssh" and not options.ssh:
@@ -237,7 +239,7 @@ def secret_files_inside(root: Path, secrets: tuple[str, ...]) -> tuple[str, ...]
     """Source files of --secret that lie in the project: they must never be copied into the context."""
     inside = []
     for spec in secrets:
-        fields = dict(part.split("=", 1) for part in spec.split(",") if "=" in part)
+        fields = spec_fields(spec)
         source = fields.get("src") or fields.get("source")
         if source is None:
             continue
@@ -245,13 +247,6 @@ def secret_files_inside(root: Path, secrets: tuple[str, ...]) -> tuple[str, ...]
         if path.is_relative_to(root):
             inside.append(path.relative_to(root).as_posix())
     return tuple(inside)
-
-
-def _pair(text: str) -> tuple[str, str]:
-    if "=" not in text:
-        raise UsageError(f"--build-arg: expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    return key, value
 
 
 # The engine's own words for failures outside the Dockerfile's steps, and the way out.

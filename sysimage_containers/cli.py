@@ -349,6 +349,74 @@ def ci(kind: str, path: Path, config_path: Path | None, image: str | None, cache
 
 
 @main_group.command()
+@click.argument("target", default=".")
+@click.argument("peers", nargs=-1)
+@config_option
+@click.option("-n", "--runs", type=click.IntRange(1, 100), default=5, show_default=True,
+              help="Starts per image.")
+@click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment of the timed containers.")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the chart as CHART.png and CHART.svg (needs the plot extra: matplotlib).")
+@click.option("--max-startup", type=float, default=None,
+              help="Fail (exit 1) when the first image's median start-to-exit time exceeds this many seconds.")
+@click.option("--metadata-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Record the results under `bench` in this JSON file (build metadata written there is kept).")
+@option_flags("engine")
+def bench(target: str, peers: tuple[str, ...], config_path: Path | None, runs: int, env: tuple[str, ...],
+          chart: Path | None, max_startup: float | None, metadata_file: Path | None, **params: Any) -> None:
+    """Time what users feel: start to exit of the image's command, N times, side by side. For a project TARGET:
+    its image as configured against the same project with mode = pkgimage (both built first; the layer cache
+    makes that quick). For images: TARGET, then each PEER."""
+    long_running()
+    from sysimage_containers import bench as bench_module
+    from sysimage_containers import config as config_module
+    from sysimage_containers.engine import Engine
+
+    pairs = tuple(config_module.key_value(item, "--env") for item in env)
+    project = Path(target) if Path(target).is_dir() else None
+    cfg = config_module.resolve(project, config_path=config_path if project else None, environ=os.environ,
+                                cli=cli_values(params))
+    engine = Engine.from_config(cfg)
+    engine.detect()
+    if project is not None:
+        if peers:
+            raise UsageError("PEERS are for images; a project is compared with its own pkgimage build")
+        images = bench_module.project_images(project, config_path, cli_values(params), err(), warn)
+    else:
+        images = [(image, engine.inspect(image).labels.get("dev.sysimage-docker.mode", "image"))
+                  for image in (target, *peers)]
+    standin = bench_module.uses_standin(engine, images[0][0], cfg.network)
+    timings = [bench_module.measure(engine, image, label, pairs, cfg.network, runs) for image, label in images]
+    console = stdout_console()
+    header = f"start to exit (services: to the first answer), {runs} run{'s' if runs > 1 else ''} each"
+    if standin:
+        header += " (the stand-in julia of sysimage-docker's tests: these are its configured delays, not Julia's)"
+    console.print(header, markup=False, highlight=False)
+    table = bench_module.rows(timings)
+    from rich.table import Table
+
+    shown = Table("image", "mode", "median s", "min s", "max s", "ratio")
+    for row in table:
+        shown.add_row(row["image"], row["mode"], f"{row['median']:.3f}", f"{row['min']:.3f}", f"{row['max']:.3f}",
+                      "-" if row["ratio"] is None else f"{row['ratio']:.2f}")
+    console.print(shown)
+    for line in bench_module.terminal_chart(timings):
+        console.print(line, markup=False, highlight=False)
+    if chart is not None:
+        title = f"{runs} start{'s' if runs > 1 else ''} each" + (" (stand-in julia)" if standin else "")
+        for path in bench_module.write_charts(timings, chart, title):
+            say(f"wrote {path}")
+    if metadata_file is not None:
+        from sysimage_containers import metadata
+
+        metadata.merge(metadata_file, "bench", {"runs": runs, "standin": standin, "images": table,
+                                                 "max_startup": max_startup})
+    if max_startup is not None and timings[0].median > max_startup:
+        raise BuildFailed(f"{timings[0].image}: median start-to-exit {timings[0].median:.2f} s is over "
+                          f"--max-startup {max_startup:g} s")
+
+
+@main_group.command()
 @option_flags("engine")
 def doctor(**params: Any) -> None:
     """Check the container engine for sysimage builds: client, daemon, buildx, BuildKit, podman, memory, disk."""

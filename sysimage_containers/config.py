@@ -260,13 +260,7 @@ def _coerce(option: Option, raw: Any, where: str, from_file: bool = False) -> An
         return _hooks(raw, where)
     if kind == "table":
         if isinstance(raw, list | tuple):  # K=V pairs from the command line
-            pairs: dict[str, str] = {}
-            for item in raw:
-                if not isinstance(item, str) or "=" not in item:
-                    raise UsageError(f"{where}: expected KEY=VALUE, got {item!r}")
-                key, value = item.split("=", 1)
-                pairs[key] = value
-            raw = pairs
+            raw = dict(key_value(item, where) for item in raw)
         if not isinstance(raw, dict):
             raise UsageError(f"{where}: expected a table, got {_type_name(raw)}")
         return tuple(sorted((_check_table_key(option.key, k, where),
@@ -278,14 +272,25 @@ def _coerce(option: Option, raw: Any, where: str, from_file: bool = False) -> An
     return _check_value(option.key, raw, where)
 
 
+def key_value(item: object, where: str, shape: str = "KEY=VALUE") -> tuple[str, str]:
+    """One KEY=VALUE item of the command line (--env, --build-arg, --hook STAGE=FILE, table flags)."""
+    if not isinstance(item, str) or "=" not in item:
+        raise UsageError(f"{where}: expected {shape}, got {item!r}")
+    key, value = item.split("=", 1)
+    return key, value
+
+
+def spec_fields(spec: str) -> dict[str, str]:
+    """The fields of a BuildKit-style spec, `id=git-credentials,src=FILE` or `type=registry,ref=R,mode=max`."""
+    return dict(part.split("=", 1) for part in spec.split(",") if "=" in part)
+
+
 def _hooks(raw: Any, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """`{ stage = [files] }` from the file, or STAGE=FILE items from the command line (one file each)."""
     stages: dict[str, list[str]] = {}
     if isinstance(raw, list | tuple):
         for item in raw:
-            if not isinstance(item, str) or "=" not in item:
-                raise UsageError(f"{where}: expected STAGE=FILE, got {item!r}")
-            stage, file = item.split("=", 1)
+            stage, file = key_value(item, where, "STAGE=FILE")
             stages.setdefault(stage, []).append(file)
     elif isinstance(raw, dict):
         for stage, files in raw.items():

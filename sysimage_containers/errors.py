@@ -40,7 +40,7 @@ class EngineUnavailable(SysimageDockerError):
 
 EXIT_CODES = {
     0: "success",
-    1: "the build (or the image run by `run`/`verify`) failed",
+    1: "the build (or the image run by `run`/`verify`) failed, or `bench --max-startup` was exceeded",
     2: "bad input: project files, configuration or command-line values; nothing was written",
     3: "no usable container engine: client missing, daemon not running, or permission denied",
     70: "internal error (a bug in sysimage-docker; SYSIMAGE_DOCKER_DEBUG=1 shows the traceback)",

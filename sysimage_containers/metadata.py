@@ -114,3 +114,18 @@ def write_text(path: Path, text: str, flag: str) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         raise UsageError(f"{flag} {path}: cannot write: {exc.strerror}") from None
+
+
+def merge(path: Path, key: str, value: Any) -> None:
+    """Add `key` to the JSON object in `path` (e.g. bench results beside a build's metadata), or start one."""
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise UsageError(f"--metadata-file {path}: exists and is not a JSON object") from None
+        if not isinstance(loaded, dict):
+            raise UsageError(f"--metadata-file {path}: exists and is not a JSON object")
+        data = loaded
+    data[key] = value
+    write(path, data)

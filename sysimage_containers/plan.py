@@ -357,6 +357,7 @@ def make_plan(
         "dev.sysimage-docker.sysimage": sysimage_path or "none",
         "dev.sysimage-docker.packages": _packages_label(baked),
         "dev.sysimage-docker.sbom": SBOM_FILE,
+        **({"dev.sysimage-docker.healthcheck-path": config.healthcheck_path} if config.healthcheck_path else {}),
     })
 
     inputs = [(project.project_file, project.sha256)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from sysimage_containers.config import key_value
 from sysimage_containers.errors import UsageError
 
 
@@ -18,12 +19,7 @@ def resolve_run(
     environ: Mapping[str, str],
 ) -> tuple[str, tuple[int, ...], tuple[tuple[str, str], ...]]:
     """A project directory runs its build tag with its configured ports and env; anything else is an image."""
-    pairs = []
-    for item in env:
-        if "=" not in item:
-            raise UsageError(f"--env: expected KEY=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
-        pairs.append((key, value))
+    pairs = [key_value(item, "--env") for item in env]
     if Path(target).is_dir():
         from sysimage_containers.build import default_tag
         from sysimage_containers.pipeline import prepare

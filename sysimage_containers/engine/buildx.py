@@ -8,6 +8,7 @@ from typing import cast
 
 from python_on_whales import DockerClient
 
+from sysimage_containers.config import spec_fields
 from sysimage_containers.engine.types import BuildRequest
 from sysimage_containers.errors import UsageError
 
@@ -33,4 +34,4 @@ def cache_spec(text: str) -> dict[str, str]:
     """`type=registry,ref=R,mode=max` (or a bare image reference) as the dict python-on-whales takes."""
     if "=" not in text:
         return {"type": "registry", "ref": text}
-    return dict(part.split("=", 1) for part in text.split(",") if "=" in part)
+    return spec_fields(text)

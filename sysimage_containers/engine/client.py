@@ -213,6 +213,7 @@ class Engine:
             id=image.id, size=image.size or 0, tags=tuple(image.repo_tags or ()),
             labels=dict(config.labels or {}), entrypoint=tuple(config.entrypoint or ()),
             cmd=tuple(config.cmd or ()), user=config.user or "", env=tuple(config.env or ()),
+            exposed_ports=tuple(config.exposed_ports or ()),
         )
 
     def layer_sizes(self, reference: str) -> list[tuple[int, str]]:
@@ -251,6 +252,53 @@ class Engine:
             return subprocess.call(cmd)
         except KeyboardInterrupt:
             return 130
+
+    def run_timed(self, image: str, args: Sequence[str], *, env: Sequence[tuple[str, str]] = (),
+                  network: str | None = None) -> tuple[int, float, str]:
+        """Run the image's own entrypoint to its exit: (status, wall seconds from `run` to exit, stderr)."""
+        import time
+
+        cmd = [*self._client_cmd, "run", "--rm"]
+        if network:
+            cmd += ["--network", network]
+        for key, value in env:
+            cmd += ["--env", f"{key}={value}"]
+        started = time.perf_counter()
+        done = subprocess.run([*cmd, image, *args], capture_output=True, text=True)
+        return done.returncode, time.perf_counter() - started, done.stderr
+
+    def time_service(self, image: str, port: int, path: str, *, env: Sequence[tuple[str, str]] = (),
+                     timeout: float = 600) -> float:
+        """Start a service and time it to its first HTTP answer on 127.0.0.1:PORT (any status: it is up); it is
+        then removed. The port is published, or, on an engine without a bridge network, the host's network used."""
+        import time
+        import urllib.error
+        import urllib.request
+        import uuid
+
+        name = f"sysimage-docker-bench-{uuid.uuid4().hex[:10]}"
+        net = ["--publish", f"127.0.0.1:{port}:{port}"] if self.has_network("bridge") else ["--network", "host"]
+        cmd = [*self._client_cmd, "run", "--detach", "--name", name, *net]
+        for key, value in env:
+            cmd += ["--env", f"{key}={value}"]
+        started = time.perf_counter()
+        done = subprocess.run([*cmd, image], capture_output=True, text=True)
+        try:
+            if done.returncode != 0:
+                raise BuildFailed(f"{image} did not start: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2):
+                        break
+                except urllib.error.HTTPError:
+                    break  # an answer, whatever its status
+                except OSError:
+                    if time.perf_counter() - started > timeout:
+                        raise BuildFailed(f"{image} did not answer on port {port} within {timeout:g} s") from None
+                    time.sleep(0.02)
+            return time.perf_counter() - started
+        finally:
+            subprocess.run([*self._client_cmd, "rm", "--force", name], capture_output=True)
 
     def run_capture(self, image: str, entrypoint: str, args: Sequence[str], network: str | None = None
                     ) -> tuple[int, str, str]:

@@ -66,3 +66,4 @@ class ImageInfo:
     cmd: tuple[str, ...] = ()
     user: str = ""
     env: tuple[str, ...] = ()
+    exposed_ports: tuple[str, ...] = ()  # "8080/tcp"
