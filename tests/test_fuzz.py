@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 
 import dockerfile
+import pytest
 import tomlkit
 from conftest import EXAMPLES
 from hypothesis import HealthCheck, event, example, given, settings
@@ -42,21 +43,34 @@ keys = st.text(max_size=16) | st.sampled_from(["name", "uuid", "version", "deps"
 def planned_instructions(plan: BuildPlan) -> list[str]:
     """The instruction sequence the template must produce for this plan (stages deps, tracer, trace, builder,
     runtime)."""
-    deps = ["FROM", "ARG", "ENV"] + (["COPY"] if plan.builder_tools else []) + ["RUN", "COPY"]
+    arg = ["ARG"] if plan.buildkit else []  # TARGETARCH: BuildKit sets it, the classic builder and podman do not
+    installer = plan.builder_tools or plan.system_packages or plan.builder_packages
+    deps = ["FROM", *arg, "ENV"] + (["COPY"] if installer else []) + ["RUN"]
+    deps += ["RUN"] if plan.system_packages or plan.builder_packages else []
+    deps += ["ENV"] if plan.build_env else []
+    deps += ["COPY"]  # the Julia scripts
     deps += ["ENV", "RUN"] if plan.mode != "pkgimage" else []
-    deps += ["COPY"] * len(plan.dependency_copies) + ["COPY", "RUN", "COPY"] + ["COPY"] * len(plan.workload_copies)
-    deps += ["COPY"] if plan.source_early else []
+    deps += ["COPY"] * len(plan.dependency_copies) + ["COPY", "RUN"]
+    deps += ["COPY", "WORKDIR", "RUN"] * len(plan.hooks_at("after_instantiate"))
+    deps += ["COPY"] + ["COPY"] * len(plan.workload_copies)
+    source_hooks = ["WORKDIR", "RUN"] * len(plan.hooks_at("after_source"))
+    deps += ["COPY", *source_hooks] if plan.source_early else []
     trace = []
     if plan.trace:
-        trace = ["FROM", "ARG"] + (["COPY"] if (plan.test_workload or plan.warmup) and not plan.source_early else [])
+        trace = ["FROM", *arg] + (["COPY"] if (plan.test_workload or plan.warmup) and not plan.source_early else [])
         trace += (["RUN"] if plan.test_workload else []) + ["RUN", "FROM", "COPY"]
-    builder = ["FROM", "ARG"] + (["COPY"] if plan.trace else []) + (["RUN"] if plan.mode != "pkgimage" else [])
-    builder += ([] if plan.source_early else ["COPY"]) + ([] if plan.mode == "app" else ["RUN"])
-    if plan.mode == "app":  # the bundle, the user's home
-        runtime = ["FROM", "COPY", "COPY"]
-    else:  # Julia (and the sysimage), the depot's three folders, scripts, plan, the app tree, the user's home
-        runtime = ["FROM", "COPY"] + (["COPY"] if plan.mode == "sysimage" else []) + ["COPY"] * 3 + ["COPY"] * 4
-    runtime += ["ENV", "USER", "WORKDIR"] + ["EXPOSE"] * len(plan.ports)
+    builder = ["FROM", *arg] + (["COPY"] if plan.trace else []) + (["RUN"] if plan.mode != "pkgimage" else [])
+    builder += ([] if plan.source_early else ["COPY", *source_hooks]) + ([] if plan.mode == "app" else ["RUN"])
+    builder += ["RUN"] if plan.writable_in_tree else []
+    runtime = ["FROM"] + (["COPY", "RUN"] if plan.system_packages else [])
+    runtime += ["COPY", "RUN"] * len(plan.hooks_at("runtime")) + (["RUN"] if plan.writable_outside_tree else [])
+    if plan.mode == "app":  # the bundle
+        runtime += ["COPY"]
+    else:  # Julia (and the sysimage), the depot's three folders, scripts, plan, the app tree
+        runtime += ["COPY"] + (["COPY"] if plan.mode == "sysimage" else []) + ["COPY"] * 3 + ["COPY"] * 3
+        runtime += ["COPY"] * len(plan.writable_in_tree)
+    runtime += ["COPY"] * len(plan.runtime_paths) + ["COPY", "COPY"]  # the user's home, the SBOM
+    runtime += ["ENV", "USER", "WORKDIR"] + ["EXPOSE"] * len(plan.ports) + (["VOLUME"] if plan.volumes else [])
     runtime += ["HEALTHCHECK"] if plan.healthcheck else []
     return [*deps, *trace, *builder, *runtime, "LABEL", "ENTRYPOINT", "CMD"]
 
@@ -87,8 +101,26 @@ def dumps(data: dict) -> str | None:
 
 
 def test_planned_instructions_match_the_examples() -> None:
-    for name in ("hello", "http-service", "cli-tool"):
+    for name in ("hello", "http-service", "cli-tool", "genie-app", "pycall-app"):
         check(EXAMPLES / name)
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-buildkit"], ["--mode", "app", "--writable-path", "/data"]])
+def test_planned_instructions_with_every_real_project_option(tmp_path_factory, flags: list[str]) -> None:
+    # the options of "When your Dockerfile did more" together (the engine test's migrated project)
+    from test_real_projects_engine import migrated_project
+
+    project = migrated_project(fresh(tmp_path_factory))
+    if "app" in flags:  # an app bundle has no project tree: absolute writable paths only
+        config = project / "sysimage-docker.toml"
+        config.write_text(config.read_text().replace('writable_paths = ["log"]', "writable_paths = []")
+                          .replace('script = "bin/server.jl"\n', "").replace('healthcheck_path = "/health"\n', "")
+                          .replace('julia_args = ["--threads=auto"]\n', ""))
+    cli = {"buildkit": False} if "--no-buildkit" in flags else {"mode": "app"} if "app" in flags else {}
+    prepared = prepare(project, cli=cli)
+    commands = dockerfile.parse_string(prepared.files["Dockerfile"])
+    assert [c.cmd for c in commands] == planned_instructions(prepared.plan)
+    assert prepared.plan.hooks and prepared.plan.system_packages and prepared.plan.volumes
 
 
 @SETTINGS
