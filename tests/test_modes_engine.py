@@ -51,9 +51,10 @@ def test_app_mode(docker_env, example) -> None:
     assert "JULIA_DEPOT_PATH=/home/julia/.julia" in config["Env"] and config["WorkingDir"] == "/home/julia"
     assert config["Labels"]["dev.sysimage-docker.mode"] == "app"
     sh = docker_env.sh
-    # only the bundle: no Julia installation, no baked depot, no scripts, plan or sources
-    gone = sh(tag, "ls /usr/local/julia /opt/julia /opt/sysimage-docker /app 2>&1 | grep -c 'No such file'")
-    assert gone.strip() == "4"
+    # only the bundle (and the SBOM): no Julia installation, no baked depot, no scripts, plan or sources
+    gone = sh(tag, "ls /usr/local/julia /opt/julia /app 2>&1 | grep -c 'No such file'")
+    assert gone.strip() == "3"
+    assert sh(tag, "ls /opt/sysimage-docker").split() == ["sbom.cdx.json"]
     probe = docker_env.docker("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", tag, "-c",
                               "id -u && mkdir -p $JULIA_DEPOT_PATH/scratchspaces && echo writable", check=False)
     assert probe.stdout.split() == ["1000", "writable"], probe.stderr

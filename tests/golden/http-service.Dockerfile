@@ -84,6 +84,7 @@ WORKDIR /app
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["/usr/local/julia/bin/julia", "-J/usr/local/julia/lib/julia/sys.so", "--startup-file=no", "/opt/sysimage-docker/julia/healthcheck.jl", "8080", "/health"]
 LABEL dev.sysimage-docker.cpu-target="portable" \
+      dev.sysimage-docker.healthcheck-path="/health" \
       dev.sysimage-docker.julia-version="1.11.5" \
       dev.sysimage-docker.mode="sysimage" \
       dev.sysimage-docker.packages="HTTP@1.10.16 JSON3@1.14.2" \
