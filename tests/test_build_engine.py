@@ -271,7 +271,7 @@ def test_doctor_reports_the_back_end(docker_env) -> None:
     assert "docker-buildkit" in result.stderr and "engine memory" in result.stderr
 
 
-def test_environment_is_clean_of_test_images_from_earlier_runs(docker_env) -> None:
+def test_the_local_base_images_are_in_the_engine(docker_env) -> None:
     listed = docker_env.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     assert docker_env.builder_image in listed and docker_env.runtime_image in listed
     assert os.environ.get("SYSIMAGE_DOCKER_REQUIRE_DOCKER") in (None, "0", "1")

@@ -96,7 +96,7 @@ def fresh(tmp_path_factory) -> Path:
 def dumps(data: dict) -> str | None:
     try:
         return tomlkit.dumps(data)
-    except Exception:  # a value TOML cannot hold (tomlkit refuses): not an input a user can write
+    except (TypeError, ValueError):  # a value TOML cannot hold (tomlkit refuses): not an input a user can write
         return None
 
 

@@ -4,6 +4,7 @@ compile: what is checked is the Dockerfile, the stages, the data the scripts get
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import uuid
 from pathlib import Path
@@ -46,7 +47,7 @@ def test_app_mode(docker_env, example) -> None:
     result = build(docker_env, example("cli-tool"), "-t", tag, "--mode", "app")
     assert any(line.startswith("app bundle size: ") for line in result.stderr.splitlines())
     config = json.loads(docker_env.docker("image", "inspect", "--format", "{{json .Config}}", tag).stdout)
-    assert (config["Entrypoint"] == ["/opt/app/bin/WordStats"] and config["Cmd"] is None) or config["Cmd"] == []
+    assert config["Entrypoint"] == ["/opt/app/bin/WordStats"] and config["Cmd"] in (None, [])
     # a writable user depot comes first (the bundle's wrapper appends its own share/julia)
     assert "JULIA_DEPOT_PATH=/home/julia/.julia" in config["Env"] and config["WorkingDir"] == "/home/julia"
     assert config["Labels"]["dev.sysimage-docker.mode"] == "app"
@@ -114,9 +115,12 @@ def test_include_project_bakes_the_package_and_source_edits_rebuild(docker_env, 
 def test_verify_reports_and_catches_a_version_mismatch(docker_env, tmp_path: Path) -> None:
     tag = docker_env.unique_tag("verify")
     result = build(docker_env, EXAMPLES / "http-service", "-t", tag, "--verify")
-    assert "HTTP" in result.stderr and "1.10.16" in result.stderr
+    # what --verify itself printed (the build summary names the packages too, so look for its own lines)
+    assert f"{tag}: sysimage /usr/local/julia/lib/julia/sys.so, Julia standin, CPU target " in result.stderr
+    assert "load from the depot (not in the sysimage): none" in result.stderr
+    assert "missing artifacts: none" in result.stderr
     size = next(line for line in result.stderr.splitlines() if line.startswith("sysimage size: "))
-    assert size.endswith(" kB (sysimage step ran (0.1 s))") or " kB (sysimage step " in size
+    assert re.fullmatch(r"sysimage size: [\d.]+ kB \(sysimage step (cached|ran \([\d.]+ s\))\)", size), size
     report = cli(docker_env, "verify", tag, "--json")
     assert report.returncode == 0, report.stderr
     data = json.loads(report.stdout)

@@ -7,12 +7,14 @@ instructions, with exec-form arrays holding the value unchanged.
 from __future__ import annotations
 
 import json
+import re
 
 import dockerfile
 from conftest import EXAMPLES
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from sysimage_containers.config import CONTROL_RE
 from sysimage_containers.errors import UsageError
 from sysimage_containers.pipeline import prepare
 
@@ -26,6 +28,7 @@ hostile = st.text(
 
 FIELDS = {
     "env": lambda v: {"env": [f"APP_VALUE={v}"]},
+    "build_env": lambda v: {"build_env": [f"APP_BUILD={v}"]},
     "labels": lambda v: {"labels": [f"org.example.note={v}"]},
     "julia_args": lambda v: {"julia_args": [v]},
     "runtime_image": lambda v: {"runtime_image": v},
@@ -35,6 +38,15 @@ FIELDS = {
     "script": lambda v: {"script": v},
     "packagecompiler_version": lambda v: {"packagecompiler_version": v},
 }
+
+
+# fields that take any one-line text: a refusal there is a bug, not a pass
+ANY_TEXT = {"env", "build_env", "labels", "julia_args"}
+
+
+def baseline(field: str) -> list[str]:
+    """The instructions with a plain value in this field (build_env adds an ENV of its own)."""
+    return [c.cmd for c in dockerfile.parse_string(prepare(PROJECT, cli=FIELDS[field]("plain")).files["Dockerfile"])]
 
 
 def render_or_refuse(cli: dict) -> str | None:
@@ -54,16 +66,22 @@ def render_or_refuse(cli: dict) -> str | None:
 def test_values_never_change_the_instructions(field: str, value: str) -> None:
     text = render_or_refuse(FIELDS[field](value))
     if text is None:
+        assert field not in ANY_TEXT or CONTROL_RE.search(value), f"{field} refused a one-line value {value!r}"
         return
     commands = dockerfile.parse_string(text)
-    assert [c.cmd for c in commands] == BASELINE
+    assert [c.cmd for c in commands] == (BASELINE if field != "build_env" else baseline(field))
     assert all(c.json for c in commands if c.cmd in ("ENTRYPOINT", "CMD", "HEALTHCHECK"))
     entry = next(c for c in commands if c.cmd == "ENTRYPOINT")
     if field == "julia_args":
         assert list(entry.value)[-1] == value
-    if field == "env":
-        env_lines = [line for line in text.split("\n") if "APP_VALUE=" in line]
+    if field in ("env", "build_env"):
+        name = "APP_VALUE" if field == "env" else "APP_BUILD"
+        env_lines = [line for line in text.split("\n") if f"{name}=" in line]
         assert len(env_lines) == 1  # one logical line: the value did not break out
+        found = next(c for c in commands if c.cmd == "ENV" and name in c.value)
+        raw = found.value[found.value.index(name) + 1]  # the parser keeps the word quoted; unquote as BuildKit does
+        assert raw.startswith('"') and raw.endswith('"')
+        assert re.sub(r'\\(.)', r"\1", raw[1:-1]) == value
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,0 +1,115 @@
+"""Behaviour decided without an engine, tested without one: each test here kills a mutation that once survived the
+engine-free suite (issue 13's list), so a regression shows up in seconds, not only in the docker tests."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+from rich.console import Console
+
+from sysimage_containers import config
+from sysimage_containers.errors import UsageError
+from sysimage_containers.pkg_compat import HashInput, project_hash
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("SYSIMAGE_DOCKER_NETWORK", "host; rm -rf /", "is not a valid network"),
+    ("SYSIMAGE_DOCKER_DOCKER_CLIENT", "docker --config=/tmp/evil", "is not a valid docker client"),
+])
+def test_engine_values_are_validated(variable: str, value: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        config.resolve(None, environ={variable: value})
+
+
+@pytest.mark.parametrize("key", ["include_project", "filter_stdlibs"])
+def test_pkgimage_refuses_sysimage_settings(key: str) -> None:
+    cli = {"mode": "pkgimage", key: True, **({"incremental": False} if key == "filter_stdlibs" else {})}
+    with pytest.raises(UsageError, match=f"{key} does not apply to mode = pkgimage: there is no sysimage"):
+        config.resolve(None, cli=cli)
+
+
+def test_values_over_4096_characters_are_refused() -> None:
+    with pytest.raises(UsageError, match="value is 4097 characters, over the 4096 limit"):
+        config.resolve(None, cli={"runtime_image": "a" * 4097})
+    config.resolve(None, cli={"env": [f"A={'b' * 4096}"]})  # at the limit: accepted
+
+
+def test_a_package_in_deps_and_weakdeps_hashes_as_weak_from_julia_1_11() -> None:
+    uuid = "cd3eb016-35fb-5094-929b-558a96fad6f3"
+    both = HashInput(name=None, uuid=None, deps={"HTTP": uuid}, weakdeps={"HTTP": uuid}, compat={})
+    weak_only = HashInput(name=None, uuid=None, deps={}, weakdeps={"HTTP": uuid}, compat={})
+    strong = HashInput(name=None, uuid=None, deps={"HTTP": uuid}, weakdeps={}, compat={})
+    assert project_hash(both, [], (1, 11)) == project_hash(weak_only, [], (1, 11))
+    assert project_hash(both, [], (1, 10)) == project_hash(strong, [], (1, 10))
+    assert project_hash(both, [], (1, 11)) != project_hash(strong, [], (1, 11))
+
+
+def test_a_manifest_version_outside_compat_warns(tmp_path: Path, cli) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "http-service", project)
+    text = (project / "Project.toml").read_text()
+    (project / "Project.toml").write_text(text.replace('HTTP = "1.10"', 'HTTP = "~1.9"'))
+    result = cli("generate", project)
+    assert result.code == 0
+    assert ("sysimage-docker: warning: Manifest.toml has HTTP 1.10.16, outside [compat] HTTP = '~1.9': the manifest "
+            "was not resolved against the current Project.toml") in result.err
+
+
+def test_an_internal_error_exits_70(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sysimage_containers import pipeline
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(pipeline, "prepare", broken)
+    monkeypatch.setattr("sysimage_containers.cli.prepare", broken, raising=False)
+    result = cli("generate", EXAMPLES / "hello")
+    assert result.code == 70
+    assert result.err.startswith("sysimage-docker: error: internal error (RuntimeError: a bug)")
+
+
+@pytest.mark.parametrize("tag", ["app/UPPER:1", "app:bad tag", "-app:1", "app@sha256:" + "a" * 64])
+def test_a_bad_tag_is_refused_before_anything_runs(cli, tag: str) -> None:
+    result = cli("build", EXAMPLES / "hello", "--dry-run", "-t", tag)
+    assert result.code == 2 and result.err.startswith("sysimage-docker: error: --tag: "), result.err
+
+
+def test_secret_sources_inside_the_project_are_found(tmp_path: Path) -> None:
+    from sysimage_containers.build import secret_files_inside
+
+    (tmp_path / "creds").write_text("x")
+    found = secret_files_inside(tmp_path, (f"id=git-credentials,src={tmp_path / 'creds'}", "id=other,env=TOKEN",
+                                           f"id=outside,src={tmp_path.parent / 'elsewhere'}",
+                                           f"id=alias,source={tmp_path / 'creds'}"))
+    assert found == ("creds", "creds")
+
+
+def test_an_out_of_memory_kill_gets_the_advice() -> None:
+    from sysimage_containers.build import OOM_ADVICE, failure_message
+    from sysimage_containers.progress import ProgressView
+
+    view = ProgressView(Console(file=io.StringIO()), "plain")
+    for line in ["#9 [builder 3/9] RUN julia /opt/sysimage-docker/julia/build_sysimage.jl",
+                 "#9 41.2 ERROR: failed process: ProcessSignaled(9)",
+                 "#9 ERROR: executor failed running [/bin/sh -c julia]: exit code: 1"]:
+        view.line(line)
+    message = failure_message(view)
+    assert message.startswith("build failed at [builder] (sysimage) RUN") and message.endswith(OOM_ADVICE)
+
+
+def test_verify_judges_a_mismatch_and_missing_artifacts() -> None:
+    from sysimage_containers.verify import judge, summary_error
+
+    ok = judge({"baked": [{"name": "HTTP", "baked": "1.10.16", "manifest": "1.10.16"}], "missing_artifacts": []})
+    assert ok.ok and ok.mismatched == ()
+    bad = judge({"baked": [{"name": "JSON3", "baked": "1.14.2", "manifest": "1.14.3"},
+                           {"name": "HTTP", "baked": "1.10.16", "manifest": "1.10.16"}],
+                 "missing_artifacts": ["OpenSSL_jll"]})
+    assert not bad.ok and bad.mismatched == ("JSON3",) and bad.missing_artifacts == ("OpenSSL_jll",)
+    assert summary_error("app:1", bad) == (
+        "app:1: baked versions differ from the manifest for JSON3 (rebuild the image: packages in a sysimage are "
+        "locked to their build-time version); missing artifacts: OpenSSL_jll")
