@@ -99,7 +99,8 @@ OPTIONS: tuple[Option, ...] = (
            '[{ path = "/health" }, { method = "POST", path = "/echo", body = "hi", status = 200 }]', env=False),
     Option("trace", "bool", False,
            "Run the workloads in a separate trace stage with --trace-compile and feed the statements to the "
-           "sysimage step; export them with `build --target trace -o type=local,dest=DIR`. Implied by test_workload and warmup.",
+           "sysimage step; export them with `build --target trace -o type=local,dest=DIR`. Implied by "
+           "test_workload and warmup.",
            "true", flag="--trace"),
     Option("allow_workload_errors", "bool", False,
            "Keep building when a workload fails (a warning instead of an error), e.g. a test suite that fails "

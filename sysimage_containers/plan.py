@@ -166,18 +166,9 @@ class BuildPlan:
     warnings: tuple[str, ...]
 
     @property
-    def julia_bin(self) -> str:
-        return f"{self.julia_path}/bin/julia"
-
-    @property
     def depot_path_builder(self) -> str:
         # the trailing ':' keeps Julia's bundled stdlib caches in the search path
         return f"{DEPOT}:"
-
-    @property
-    def depot_path_runtime(self) -> str:
-        # a writable per-user depot stacked in front of the read-only baked one
-        return f"{USER_HOME}/.julia:{DEPOT}:"
 
     def instantiate_data(self) -> dict[str, object]:
         """What instantiate.jl reads: kept apart from the plan so that sysimage settings do not re-run it."""

@@ -87,10 +87,7 @@ class JuliaProject:
     uuid: str | None
     version: str | None
     deps: tuple[tuple[str, str], ...]
-    weakdeps: tuple[tuple[str, str], ...]
-    extras: tuple[tuple[str, str], ...]
     compat: tuple[tuple[str, str], ...]
-    targets: tuple[tuple[str, tuple[str, ...]], ...]
     workspace_members: tuple[str, ...]  # project files of workspace members, relative to root
     manifest_candidates: tuple[str, ...]  # manifests present, in Julia's preference order
     explicit_manifest: str | None = None
@@ -148,6 +145,8 @@ def read_project(directory: Path) -> JuliaProject:
     if version is not None and not JULIA_VERSION_RE.match(version):
         raise UsageError(f"{project_file}: version {version!r} is not a version number (e.g. 1.2.0)")
     deps = _uuid_table(data, "deps", project_file)
+    for table in ("weakdeps", "extras"):  # checked like [deps], though only the manifest's view of them is used
+        _uuid_table(data, table, project_file)
     compat = _str_table(data, "compat", project_file)
     for dep, spec in compat:
         try:
@@ -170,10 +169,7 @@ def read_project(directory: Path) -> JuliaProject:
         uuid=uuid,
         version=version,
         deps=deps,
-        weakdeps=_uuid_table(data, "weakdeps", project_file),
-        extras=_uuid_table(data, "extras", project_file),
         compat=compat,
-        targets=tuple(sorted((k, tuple(v)) for k, v in targets_raw.items())),
         workspace_members=tuple(rel for rel, _ in members),
         manifest_candidates=_manifest_candidates(root),
         explicit_manifest=explicit,

@@ -74,7 +74,8 @@ def test_entrypoint_and_depot_paths() -> None:
     assert plan.entrypoint[:4] == ("/usr/local/julia/bin/julia", "-J/usr/local/julia/lib/julia/sys.so",
                                    "--project=/app", "--startup-file=no")
     assert plan.depot_path_builder == "/opt/julia/depot:"
-    assert plan.depot_path_runtime == "/home/julia/.julia:/opt/julia/depot:"
+    # a writable per-user depot stacked in front of the read-only baked one
+    assert ("JULIA_DEPOT_PATH", "/home/julia/.julia:/opt/julia/depot:") in plan.runtime_env
     assert plan.builder_data()["packages"] == ["HTTP", "JSON3"]
 
 

@@ -309,9 +309,6 @@ class Engine:
         done = subprocess.run([*cmd, image, *args], capture_output=True, text=True)
         return done.returncode, done.stdout, done.stderr
 
-    def remove_images(self, references: Sequence[str]) -> None:
-        self.docker.image.remove(list(references), force=True)
-
 
 def _version_text(part: object) -> str:
     return str(getattr(part, "version", None) or "unknown")
