@@ -244,112 +244,23 @@ def make_plan(
     baked = _baked_packages(environment, config)
     cpu_targets = _cpu_targets(config.cpu_target, (version.major, version.minor))
 
-    dependency_copies = [
-        Copy(f"{app_context}/{name}", f"{app_dir}/{name}") for name in (project.project_file,
-                                                                          *project.preference_files)
-    ]
-    if manifest is not None:
-        dependency_copies.append(Copy(f"{app_context}/{manifest.file}", f"{app_dir}/{manifest.file}"))
-    for member in project.workspace_members:
-        check_relative_path(member, "[workspace] projects")
-        dependency_copies.append(Copy(f"{app_context}/{member}", f"{app_dir}/{member}"))
-    for dep in environment.path_deps:
-        rel = _relative_to(dep.resolved.as_posix(), project.root.as_posix())
-        if rel is not None:  # inside the project
-            check_relative_path(rel, f"path dependency {dep.name}")
-            dependency_copies.append(Copy(f"{app_context}/{rel}", f"{app_dir}/{rel}"))
-    for ext in external:
-        dependency_copies.append(Copy(ext.context_path, f"{TREE_DIR}/{ext.context_path[len(CONTEXT_APP) + 1:]}"))
+    dependency_copies = _dependency_copies(environment, app_context, app_dir, external)
 
     workloads = (*config.precompile_files, *config.statements_files) if config.mode != "pkgimage" else ()
     workload_copies = tuple(Copy(f"{app_context}/{f}", f"{app_dir}/{f}") for f in workloads)
 
-    # One sysimage in the runtime image: the custom one takes the stock one's place as lib/julia/sys.so, so
-    # `docker exec ... julia` gets the baked packages too; the entrypoint still names it with -J.
-    sysimage_path = f"{config.julia_path}/lib/julia/sys.so" if config.mode == "sysimage" else ""
-    sysimage_flag = (f"-J{sysimage_path}",) if config.mode == "sysimage" else ()
-    julia_bin = f"{config.julia_path}/bin/julia"
+    sysimage_path, entrypoint, cmd, healthcheck = _entry_point(environment, config, app_dir, version)
     app_name = project.name if config.mode == "app" else None
-    if config.mode == "app":
-        entrypoint: tuple[str, ...] = (f"{RUNTIME_APP}/bin/{app_name}",)
-    else:
-        entrypoint = (julia_bin, *sysimage_flag, f"--project={app_dir}", "--startup-file=no", *config.julia_args)
-    if config.script is not None:
-        cmd: tuple[str, ...] = (f"{app_dir}/{config.script}",)
-    elif config.julia_main and config.mode != "app":
-        if not project.is_package:
-            raise UsageError("julia_main needs a package project (name and uuid in Project.toml)")
-        assert project.name is not None  # is_package
-        cmd = (f"{SCRIPTS_DIR}/run_main.jl", project.name)  # the script loads nothing to learn the name
-    elif config.command:
-        cmd = config.command
-    elif config.julia_module is not None:
-        cmd = ("-m", _julia_module(config.julia_module, environment, version))
-    else:
-        cmd = ()
-    healthcheck = None
-    if config.healthcheck_path is not None:
-        healthcheck = (julia_bin, *sysimage_flag, "--startup-file=no", f"{SCRIPTS_DIR}/healthcheck.jl",
-                       str(config.ports[0]), config.healthcheck_path)
 
-    for name, _ in config.env:
-        if name in RESERVED_ENV:
-            raise UsageError(f"env: {name} is managed by sysimage-docker (the baked depot must stay in it)")
-    system_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    if config.mode == "app":
-        # The bundle's wrapper appends its own depot (share/julia) to JULIA_DEPOT_PATH; a writable one must come
-        # first, or Scratch spaces, lazy artifacts and stdlib compiles fail with EACCES for the runtime user.
-        runtime_env: tuple[tuple[str, str], ...] = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia"),
-                                                    ("PATH", f"{RUNTIME_APP}/bin:{system_path}"))
-    else:
-        runtime_env = (
-            ("HOME", USER_HOME),
-            ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia:{DEPOT}:"),
-            ("PATH", f"{config.julia_path}/bin:{system_path}"),
-        )
-    if config.timezone is not None:
-        runtime_env = (*runtime_env, ("TZ", config.timezone))
-    if config.locale is not None:
-        runtime_env = (*runtime_env, ("LANG", config.locale), ("LC_ALL", config.locale))
-    runtime_env = (*runtime_env, *config.env)
+    runtime_env = _runtime_env(config)
     system_packages = [*config.system_packages, *project.apt_packages]
     if config.timezone is not None and not any(p.split("=")[0] == "tzdata" for p in system_packages):
         system_packages.append("tzdata")
-    hooks = tuple(
-        Hook(stage=stage, file=f, source=f"{app_context}/{f}",
-             path=f"{TOOL_DIR}/hooks/{f}" if stage == "runtime" else f"{app_dir}/{f}", julia=f.endswith(".jl"))
-        for stage, files in config.hooks for f in files
-    )
-    reserved = {config.julia_path: "Julia's installation", DEPOT: "the baked depot", TOOL_DIR: "sysimage-docker's "
-                "files", RUNTIME_APP: "the app bundle", USER_HOME: "the runtime user's home (already writable)"}
-    volumes = tuple(_image_path(p, app_dir, reserved, "volumes") for p in config.volumes)
-    writable = tuple(dict.fromkeys((*(_image_path(p, app_dir, reserved, "writable_paths")
-                                      for p in config.writable_paths), *volumes)))
-    runtime_paths = tuple(_image_path(p, app_dir, reserved, "runtime_paths") for p in config.runtime_paths)
+    hooks = _hooks(config, app_context, app_dir)
+    writable, volumes, runtime_paths = _image_paths(config, app_dir)
 
     project_name = project.name or project.root.name
-    labels = {
-        "org.opencontainers.image.title": project_name,
-        "org.opencontainers.image.base.name": config.runtime_image,
-    }
-    if project.version:
-        labels["org.opencontainers.image.version"] = project.version
-    if project.license:
-        labels["org.opencontainers.image.licenses"] = project.license
-    for key, value in config.labels:
-        if key.startswith(RESERVED_LABEL_PREFIX):
-            raise UsageError(f"labels: {key!r}: the {RESERVED_LABEL_PREFIX}* labels are set by sysimage-docker")
-        labels[key] = value
-    labels.update({
-        "dev.sysimage-docker.version": tool_version,
-        "dev.sysimage-docker.julia-version": str(version),
-        "dev.sysimage-docker.cpu-target": config.cpu_target,
-        "dev.sysimage-docker.mode": config.mode,
-        "dev.sysimage-docker.sysimage": sysimage_path or "none",
-        "dev.sysimage-docker.packages": _packages_label(baked),
-        "dev.sysimage-docker.sbom": SBOM_FILE,
-        **({"dev.sysimage-docker.healthcheck-path": config.healthcheck_path} if config.healthcheck_path else {}),
-    })
+    labels = _labels(environment, config, tool_version, str(version), sysimage_path, baked)
 
     inputs = [(project.project_file, project.sha256)]
     if manifest is not None:
@@ -409,7 +320,7 @@ def make_plan(
         runtime_paths=runtime_paths,
         writable_paths=writable,
         volumes=volumes,
-        labels=tuple(sorted(labels.items())),
+        labels=labels,
         user_id=config.user_id,
         cache_flags=tuple(a for a in config.julia_args if a.startswith(CACHE_FLAG_PREFIXES)),
         # PackageCompiler's own trace run: --compile=all, and no package images (methods found in a pkgimage are
@@ -419,6 +330,128 @@ def make_plan(
         context_exclude=config.context_exclude,
         warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config)),
     )
+
+
+def _dependency_copies(environment: Environment, app_context: str, app_dir: str,
+                       external: tuple[ExternalDependency, ...]) -> tuple[Copy, ...]:
+    """What instantiate needs, copied before it: the project and preference files, the manifest, workspace
+    members and path dependencies. A change to any of them re-runs the heavy steps."""
+    project, manifest = environment.project, environment.manifest
+    copies = [Copy(f"{app_context}/{name}", f"{app_dir}/{name}")
+              for name in (project.project_file, *project.preference_files)]
+    if manifest is not None:
+        copies.append(Copy(f"{app_context}/{manifest.file}", f"{app_dir}/{manifest.file}"))
+    for member in project.workspace_members:
+        check_relative_path(member, "[workspace] projects")
+        copies.append(Copy(f"{app_context}/{member}", f"{app_dir}/{member}"))
+    for dep in environment.path_deps:
+        rel = _relative_to(dep.resolved.as_posix(), project.root.as_posix())
+        if rel is not None:  # inside the project
+            check_relative_path(rel, f"path dependency {dep.name}")
+            copies.append(Copy(f"{app_context}/{rel}", f"{app_dir}/{rel}"))
+    for ext in external:
+        copies.append(Copy(ext.context_path, f"{TREE_DIR}/{ext.context_path[len(CONTEXT_APP) + 1:]}"))
+    return tuple(copies)
+
+
+def _entry_point(environment: Environment, config: Config, app_dir: str, version: Version
+                 ) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...] | None]:
+    """The runtime's sysimage path, ENTRYPOINT, CMD and HEALTHCHECK."""
+    project = environment.project
+    # One sysimage in the runtime image: the custom one takes the stock one's place as lib/julia/sys.so, so
+    # `docker exec ... julia` gets the baked packages too; the entrypoint still names it with -J.
+    sysimage_path = f"{config.julia_path}/lib/julia/sys.so" if config.mode == "sysimage" else ""
+    sysimage_flag = (f"-J{sysimage_path}",) if config.mode == "sysimage" else ()
+    julia_bin = f"{config.julia_path}/bin/julia"
+    if config.mode == "app":
+        entrypoint: tuple[str, ...] = (f"{RUNTIME_APP}/bin/{project.name}",)
+    else:
+        entrypoint = (julia_bin, *sysimage_flag, f"--project={app_dir}", "--startup-file=no", *config.julia_args)
+    if config.script is not None:
+        cmd: tuple[str, ...] = (f"{app_dir}/{config.script}",)
+    elif config.julia_main and config.mode != "app":
+        if not project.is_package:
+            raise UsageError("julia_main needs a package project (name and uuid in Project.toml)")
+        assert project.name is not None  # is_package
+        cmd = (f"{SCRIPTS_DIR}/run_main.jl", project.name)  # the script loads nothing to learn the name
+    elif config.command:
+        cmd = config.command
+    elif config.julia_module is not None:
+        cmd = ("-m", _julia_module(config.julia_module, environment, version))
+    else:
+        cmd = ()
+    healthcheck = None
+    if config.healthcheck_path is not None:
+        healthcheck = (julia_bin, *sysimage_flag, "--startup-file=no", f"{SCRIPTS_DIR}/healthcheck.jl",
+                       str(config.ports[0]), config.healthcheck_path)
+    return sysimage_path, entrypoint, cmd, healthcheck
+
+
+def _runtime_env(config: Config) -> tuple[tuple[str, str], ...]:
+    for name, _ in config.env:
+        if name in RESERVED_ENV:
+            raise UsageError(f"env: {name} is managed by sysimage-docker (the baked depot must stay in it)")
+    system_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    if config.mode == "app":
+        # The bundle's wrapper appends its own depot (share/julia) to JULIA_DEPOT_PATH; a writable one must come
+        # first, or Scratch spaces, lazy artifacts and stdlib compiles fail with EACCES for the runtime user.
+        env: tuple[tuple[str, str], ...] = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia"),
+                                            ("PATH", f"{RUNTIME_APP}/bin:{system_path}"))
+    else:  # a writable per-user depot stacked in front of the read-only baked one
+        env = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia:{DEPOT}:"),
+               ("PATH", f"{config.julia_path}/bin:{system_path}"))
+    if config.timezone is not None:
+        env = (*env, ("TZ", config.timezone))
+    if config.locale is not None:
+        env = (*env, ("LANG", config.locale), ("LC_ALL", config.locale))
+    return (*env, *config.env)
+
+
+def _hooks(config: Config, app_context: str, app_dir: str) -> tuple[Hook, ...]:
+    return tuple(
+        Hook(stage=stage, file=f, source=f"{app_context}/{f}",
+             path=f"{TOOL_DIR}/hooks/{f}" if stage == "runtime" else f"{app_dir}/{f}", julia=f.endswith(".jl"))
+        for stage, files in config.hooks for f in files
+    )
+
+
+def _image_paths(config: Config, app_dir: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """writable_paths (volumes included), volumes and runtime_paths as absolute paths in the image."""
+    reserved = {config.julia_path: "Julia's installation", DEPOT: "the baked depot", TOOL_DIR: "sysimage-docker's "
+                "files", RUNTIME_APP: "the app bundle", USER_HOME: "the runtime user's home (already writable)"}
+    volumes = tuple(_image_path(p, app_dir, reserved, "volumes") for p in config.volumes)
+    writable = tuple(dict.fromkeys((*(_image_path(p, app_dir, reserved, "writable_paths")
+                                      for p in config.writable_paths), *volumes)))
+    runtime_paths = tuple(_image_path(p, app_dir, reserved, "runtime_paths") for p in config.runtime_paths)
+    return writable, volumes, runtime_paths
+
+
+def _labels(environment: Environment, config: Config, tool_version: str, julia_version: str, sysimage_path: str,
+            baked: tuple[BakedPackage, ...]) -> tuple[tuple[str, str], ...]:
+    project = environment.project
+    labels = {
+        "org.opencontainers.image.title": project.name or project.root.name,
+        "org.opencontainers.image.base.name": config.runtime_image,
+    }
+    if project.version:
+        labels["org.opencontainers.image.version"] = project.version
+    if project.license:
+        labels["org.opencontainers.image.licenses"] = project.license
+    for key, value in config.labels:
+        if key.startswith(RESERVED_LABEL_PREFIX):
+            raise UsageError(f"labels: {key!r}: the {RESERVED_LABEL_PREFIX}* labels are set by sysimage-docker")
+        labels[key] = value
+    labels.update({
+        "dev.sysimage-docker.version": tool_version,
+        "dev.sysimage-docker.julia-version": julia_version,
+        "dev.sysimage-docker.cpu-target": config.cpu_target,
+        "dev.sysimage-docker.mode": config.mode,
+        "dev.sysimage-docker.sysimage": sysimage_path or "none",
+        "dev.sysimage-docker.packages": _packages_label(baked),
+        "dev.sysimage-docker.sbom": SBOM_FILE,
+        **({"dev.sysimage-docker.healthcheck-path": config.healthcheck_path} if config.healthcheck_path else {}),
+    })
+    return tuple(sorted(labels.items()))
 
 
 def _julia_module(name: str, environment: Environment, version: Version) -> str:
