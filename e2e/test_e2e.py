@@ -33,6 +33,18 @@ def build(project: Path, tag: str) -> None:
     assert result.returncode == 0, result.stderr[-4000:]
 
 
+def first_json(url: str, deadline: float) -> dict:
+    """The first JSON answer of a starting service (it refuses connections until it listens)."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                return dict(json.load(reply))
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=check, timeout=600)
 
@@ -64,15 +76,7 @@ def test_service_answers_and_is_healthy(images) -> None:
     docker("run", "-d", "--name", name, "-p", "127.0.0.1:18080:8080", images["http-service"])
     try:
         deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:18080/greet/e2e", timeout=5) as reply:
-                    assert json.load(reply)["greeting"] == "Hello, e2e!"
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+        assert first_json("http://127.0.0.1:18080/greet/e2e", deadline)["greeting"] == "Hello, e2e!"
         while docker("inspect", "--format", "{{.State.Health.Status}}", name).stdout.strip() == "starting":
             assert time.monotonic() < deadline + 120
             time.sleep(2)
@@ -214,16 +218,7 @@ def test_genie_app_serves_and_writes_its_log(tmp_path: Path) -> None:
     try:
         assert built.returncode == 0, built.stderr[-3000:]
         docker("run", "-d", "--name", name, "-p", "127.0.0.1:18000:8000", tag)
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:18000/health", timeout=5) as reply:
-                    assert json.load(reply)["status"] == "ok"
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+        assert first_json("http://127.0.0.1:18000/health", time.monotonic() + 180)["status"] == "ok"
         # writable_paths: Genie may write its log as the unprivileged user; the time zone is set
         probe = "touch /app/log/probe && echo writable; date +%Z"
         out = docker("exec", name, "sh", "-c", probe).stdout.split()
