@@ -50,6 +50,8 @@ class BuildOptions:
     builder: str | None = None
     output: str | None = None
     json: bool = False  # the metadata (or the plan) on stdout instead of the human summary
+    attest_sbom: bool = False
+    attest_provenance: bool = False
 
 
 def default_tag(prepared: Prepared) -> str:
@@ -141,6 +143,7 @@ def run_build(
         target=options.target, network=network, no_cache=options.no_cache, pull=options.pull,
         platforms=options.platforms, push=options.push, cache_from=options.cache_from, cache_to=options.cache_to,
         secrets=options.secrets, ssh=options.ssh, builder=options.builder, output=options.output,
+        attest_sbom=options.attest_sbom, attest_provenance=options.attest_provenance,
     )
     if cfg.cache_repo is not None:
         request = regcache.reading(request, engine_info, cfg.cache_repo, prepared.plan)

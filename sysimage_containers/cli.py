@@ -177,13 +177,17 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
               help="Print the build metadata (with --dry-run: the plan) as JSON on stdout instead of the summary.")
 @click.option("--sbom-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the image's CycloneDX SBOM (the one in /opt/sysimage-docker/sbom.cdx.json) here.")
+@click.option("--sbom", "attest_sbom", is_flag=True,
+              help="Also attach BuildKit's own SBOM attestation (buildx; the Julia SBOM is in every image anyway).")
+@click.option("--provenance", "attest_provenance", is_flag=True,
+              help="Attach BuildKit's provenance attestation (buildx).")
 @option_flags("image", "engine")
 def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_args: tuple[str, ...],
           target: str | None, no_cache: bool, pull: bool, progress: str, dry_run: bool,
           platforms: tuple[str, ...], push: bool, cache_from: tuple[str, ...], cache_to: tuple[str, ...],
           secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None, output: str | None,
           verify_after: bool, metadata_file: Path | None, as_json: bool, sbom_file: Path | None,
-          **params: Any) -> None:
+          attest_sbom: bool, attest_provenance: bool, **params: Any) -> None:
     """Build the image for the Julia project at PATH (in a temporary build context)."""
     long_running()
     from sysimage_containers.build import BuildOptions, run_build
@@ -191,7 +195,8 @@ def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_arg
     options = BuildOptions(tags=tags, build_args=build_args, target=target, no_cache=no_cache, pull=pull,
                            progress=progress, dry_run=dry_run, platforms=platforms, push=push,
                            cache_from=cache_from, cache_to=cache_to, secrets=secrets, ssh=ssh, builder=builder,
-                           output=output, json=as_json)
+                           output=output, json=as_json, attest_sbom=attest_sbom,
+                           attest_provenance=attest_provenance)
 
     def emit(data: dict[str, Any]) -> None:
         if metadata_file is not None and not dry_run:

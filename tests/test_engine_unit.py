@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,12 +38,14 @@ def test_other_failures_are_not_engine_unavailable() -> None:
     ("docker-classic", {"secrets": ("id=a,src=b",)}, "--secret needs BuildKit"),
     ("docker-classic", {"ssh": ("default",)}, "--ssh needs BuildKit"),
     ("podman", {"builder": "remote"}, "--builder needs buildx"),
+    ("docker-buildkit", {"attest_sbom": True}, "--sbom (BuildKit's attestation) needs buildx"),
+    ("podman", {"attest_provenance": True}, "--provenance (BuildKit's attestation) needs buildx"),
 ])
 def test_capabilities(backend: str, request_kw: dict, message: str) -> None:
     info = EngineInfo(backend=backend, client="docker", client_version="20.10", server_version="20.10")
     engine = engine_module.Engine.__new__(engine_module.Engine)
     engine.client = "docker"
-    with pytest.raises(UsageError, match=message.replace("-", r"\-")):
+    with pytest.raises(UsageError, match=re.escape(message)):
         engine.check_capabilities(info, BuildRequest(context=Path("."), tags=("a:b",), **request_kw))
 
 
@@ -73,7 +76,7 @@ def test_buildx_arguments_match_python_on_whales(tmp_path: Path) -> None:
     request = BuildRequest(context=tmp_path, tags=("app:1",), build_args=(("A", "1"),), platforms=("linux/amd64",),
                            cache_from=("type=registry,ref=r/cache", "r/other:cache"),
                            cache_to=("type=registry,ref=r/cache,mode=max",), secrets=("id=git-credentials,src=f",),
-                           ssh=("default",), output="type=local,dest=out")
+                           ssh=("default",), output="type=local,dest=out", attest_sbom=True, attest_provenance=True)
     lines: list[str] = []
     engine.build(info, request, lines.append)
     assert lines == ["#1 [builder 1/2] FROM x", "#1 DONE 0.1s"]
@@ -83,6 +86,7 @@ def test_buildx_arguments_match_python_on_whales(tmp_path: Path) -> None:
     assert k["output"] == {"type": "local", "dest": "out"} and k["load"] is False  # an output replaces --load
     assert k["secrets"] == ["id=git-credentials,src=f"] and k["ssh"] == "default"
     assert k["stream_logs"] is True and k["progress"] == "plain" and k["build_args"] == {"A": "1"}
+    assert k["sbom"] is True and k["provenance"] is True  # BuildKit's own attestations pass through
 
 
 def test_one_cache_export_only() -> None:

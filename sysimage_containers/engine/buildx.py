@@ -26,6 +26,7 @@ def build_lines(docker: DockerClient, request: BuildRequest) -> Iterator[str]:
         cache_to=cache_spec(request.cache_to[0]) if request.cache_to else None,
         secrets=list(request.secrets), ssh=",".join(request.ssh) or None, builder=request.builder,
         output=cache_spec(request.output) if request.output else {}, progress="plain", stream_logs=True,
+        sbom=True if request.attest_sbom else None, provenance=True if request.attest_provenance else None,
     )
     yield from cast(Iterator[str], logs)
 

@@ -143,6 +143,8 @@ class Engine:
             "--cache-to": bool(request.cache_to) and info.backend != PODMAN,  # podman: buildah's layer cache
             "--builder": request.builder is not None,
             "several --platform values": len(request.platforms) > 1,
+            "--sbom (BuildKit's attestation)": request.attest_sbom,
+            "--provenance (BuildKit's attestation)": request.attest_provenance,
         }
         for what, asked in needs_buildx.items():
             if asked and info.backend != BUILDX:

@@ -54,6 +54,8 @@ class BuildRequest:
     builder: str | None = None
     output: str | None = None  # BuildKit --output, e.g. type=local,dest=DIR
     labels: tuple[tuple[str, str], ...] = ()  # build-time labels (provenance), on top of the Dockerfile's
+    attest_sbom: bool = False  # BuildKit's own attestations (buildx)
+    attest_provenance: bool = False
 
 
 @dataclass(frozen=True)
