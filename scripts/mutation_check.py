@@ -29,7 +29,8 @@ MODULES = ("config", "plan", "render", "project", "pkg_compat", "context", "opti
 # the engine-free tests that exercise those modules (the packaging test builds a wheel: too slow per mutant)
 TESTS = ("test_decisions", "test_bad_input", "test_config", "test_plan", "test_golden", "test_pkg_compat",
          "test_corpus", "test_context", "test_properties", "test_docs", "test_init", "test_regcache", "test_sbom",
-         "test_fuzz", "test_dockerfile_checks", "test_julia_versions", "test_scale")
+         "test_fuzz", "test_dockerfile_checks", "test_julia_versions", "test_scale", "test_engine_unit",
+         "test_progress", "test_ci_templates", "test_provenance")
 SWAPS: dict[type, type] = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE,
                            ast.LtE: ast.Gt, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot,
                            ast.IsNot: ast.Is}

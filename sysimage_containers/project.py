@@ -262,13 +262,12 @@ def _workspace_members(root: Path, data: dict[str, Any], shown: str, seen: set[P
         if member_dir in seen:
             continue
         seen.add(member_dir)
+        if not member_dir.is_relative_to(root):  # refused before anything outside the project is looked at
+            raise UsageError(f"{shown}: [workspace] project {rel!r} lies outside the project")
         member_file = next((member_dir / n for n in PROJECT_FILES if (member_dir / n).is_file()), None)
         if member_file is None:
             raise UsageError(f"{shown}: [workspace] project {rel!r} has no Project.toml")
-        try:
-            relative = member_file.relative_to(root)
-        except ValueError:
-            raise UsageError(f"{shown}: [workspace] project {rel!r} lies outside the project") from None
+        relative = member_file.relative_to(root)
         member_data = tomlfiles.load(member_file, relative.as_posix(), tomlfiles.MAX_SMALL_TOML_BYTES)
         found.append((relative.as_posix(), _hash_input(member_data)))
         _workspace_members(root, member_data, relative.as_posix(), seen, found)

@@ -113,3 +113,73 @@ def test_verify_judges_a_mismatch_and_missing_artifacts() -> None:
     assert summary_error("app:1", bad) == (
         "app:1: baked versions differ from the manifest for JSON3 (rebuild the image: packages in a sysimage are "
         "locked to their build-time version); missing artifacts: OpenSSL_jll")
+
+
+def test_the_uid_range_has_both_ends() -> None:
+    assert config.resolve(None, cli={"user_id": 1}).user_id == 1
+    assert config.resolve(None, cli={"user_id": 2**31 - 2}).user_id == 2**31 - 2
+
+
+def test_a_warmup_request_answers_200_unless_told() -> None:
+    from sysimage_containers.pipeline import prepare
+
+    cli = {"warmup": [{"path": "/health"}, {"path": "/x", "status": 204}]}
+    data = prepare(EXAMPLES / "http-service", cli=cli).plan.builder_data()
+    assert [(r["path"], r["status"]) for r in data["warmup"]] == [("/health", 200), ("/x", 204)]
+
+
+def test_a_project_license_that_is_not_text_is_ignored(tmp_path: Path, cli) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "http-service", project)
+    text = (project / "Project.toml").read_text()
+    (project / "Project.toml").write_text(text.replace('version = "0.1.0"', 'version = "0.1.0"\nlicense = 5'))
+    result = cli("generate", project)
+    assert result.code == 0, result.err
+    assert "image.licenses" not in result.out
+
+
+def test_a_named_file_that_links_out_of_the_project_is_refused(tmp_path: Path, cli) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "http-service", project)
+    outside = tmp_path / "outside.jl"
+    outside.write_text("println(1)\n")
+    (project / "precompile" / "workload.jl").unlink()
+    (project / "precompile" / "workload.jl").symlink_to(outside)
+    result = cli("generate", project)
+    assert (result.code, result.err) == (2, "sysimage-docker: error: precompile_files: precompile/workload.jl: "
+                                            "resolves outside the project (symlink)\n")
+
+
+def test_package_lists_over_the_label_limit_are_counted() -> None:
+    from sysimage_containers.plan import LABEL_PACKAGES, BakedPackage, _packages_label
+
+    exactly = tuple(BakedPackage(f"P{i}", "1.0.0") for i in range(LABEL_PACKAGES))
+    assert "more" not in _packages_label(exactly)
+    over = (*exactly, BakedPackage("Last", "2.0.0"))
+    assert _packages_label(over).endswith(" (+1 more: packages in /opt/sysimage-docker/plan.toml)")
+
+
+def test_listed_packages_leave_out_the_excluded_ones() -> None:
+    from sysimage_containers.pipeline import prepare
+
+    plan = prepare(EXAMPLES / "http-service", cli={"packages": ["HTTP", "JSON3"], "exclude": ["JSON3"]}).plan
+    assert [p.name for p in plan.baked] == ["HTTP"]
+
+
+@pytest.mark.parametrize(("private_git", "tools"), [
+    ("ssh", [("g++", "g++"), ("git", "git"), ("ssh", "openssh-client")]),
+    ("token", [("g++", "g++"), ("git", "git"), ("git", "ca-certificates")]),
+])
+def test_private_git_brings_its_tools(private_git: str, tools: list) -> None:
+    from sysimage_containers.pipeline import prepare
+
+    assert list(prepare(EXAMPLES / "hello", cli={"private_git": private_git}).plan.builder_tools) == tools
+
+
+def test_pkgimage_names_the_unused_settings() -> None:
+    from sysimage_containers.pipeline import prepare
+
+    one = prepare(EXAMPLES / "hello", cli={"mode": "pkgimage"}).plan.warnings
+    assert one == ("mode = pkgimage builds no sysimage: precompile_files is not used",)
+    two = prepare(EXAMPLES / "hello", cli={"mode": "pkgimage", "trace": True}).plan.warnings
+    assert two == ("mode = pkgimage builds no sysimage: precompile_files, trace are not used",)
