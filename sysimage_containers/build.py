@@ -20,7 +20,15 @@ from rich.console import Console
 
 from sysimage_containers import context, imageref, provenance, regcache
 from sysimage_containers.config import key_value, spec_fields
-from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN, BuildRequest, Engine, EngineInfo
+from sysimage_containers.engine import (
+    BACKEND_BUILDX,
+    BACKEND_DOCKER_BUILDKIT,
+    BACKEND_DOCKER_CLASSIC,
+    BACKEND_PODMAN,
+    BuildRequest,
+    Engine,
+    EngineInfo,
+)
 from sysimage_containers.errors import BuildFailed
 from sysimage_containers.metadata import BuildFacts, build_json, plan_json
 from sysimage_containers.pipeline import Prepared, prepare
@@ -105,11 +113,11 @@ def run_build(
     if not options.dry_run:
         engine = Engine.from_config(cfg)
         engine_info = engine.detect()
-        if not cfg.buildkit and engine_info.backend == DOCKER_BUILDKIT:
+        if not cfg.buildkit and engine_info.backend == BACKEND_DOCKER_BUILDKIT:
             # asked for the classic rendering: build it with the classic builder too
-            engine_info = replace(engine_info, backend=DOCKER_CLASSIC)
+            engine_info = replace(engine_info, backend=BACKEND_DOCKER_CLASSIC)
         if not engine_info.buildkit and cfg.buildkit:
-            advice = "" if engine_info.backend == PODMAN else "; install buildx for faster rebuilds"
+            advice = "" if engine_info.backend == BACKEND_PODMAN else "; install buildx for faster rebuilds"
             warn(f"{engine_info.backend} has no BuildKit: rendering without cache mounts (downloads are not cached "
                  f"across builds){advice}")
             prepared = prepare(path, config_path=config_path, environ=environ, cli={**cli, "buildkit": False},
@@ -129,7 +137,7 @@ def run_build(
         return prepared, None
     assert engine is not None and engine_info is not None
     network = cfg.network
-    if network is None and engine_info.backend == DOCKER_BUILDKIT and not engine.has_network("bridge"):
+    if network is None and engine_info.backend == BACKEND_DOCKER_BUILDKIT and not engine.has_network("bridge"):
         # BuildKit's RUN steps default to the bridge network, which a dockerd started with --bridge=none lacks
         network = "host"
         console.print("the engine has no bridge network: RUN steps use --network host (set network to choose)",
@@ -176,13 +184,13 @@ def run_build(
         try:
             if cfg.cache_repo is not None:
                 push_cache(engine, engine_info, replace(request, context=ctx), cfg.cache_repo, prepared, console)
-            if options.push and engine_info.backend != BUILDX:  # buildx pushes itself; the others push after
+            if options.push and engine_info.backend != BACKEND_BUILDX:  # buildx pushes itself; the others push after
                 for tag in tags:
                     console.print(f"pushing {tag}", markup=False)
                     pushed.append((tag, engine.push_image(tag)))
         except BuildFailed as exc:  # a refused push
             raise failed(exc.message) from None
-    local = options.output is None and not (options.push and engine_info.backend == BUILDX)
+    local = options.output is None and not (options.push and engine_info.backend == BACKEND_BUILDX)
     facts = gather_facts(engine, prepared, view, tags, time.monotonic() - started, options, local)
     facts.pushed = pushed
     if not options.json:
@@ -196,7 +204,7 @@ def pull_cache(engine: Engine, info: EngineInfo, repo: str, prepared: Prepared, 
     """The stage images, pulled and not only read by BuildKit: Docker 20.10's BuildKit re-exports the inline
     metadata of steps it matched lazily from a remote image incompletely, and the next cold build then missed
     them (measured in about half of the runs)."""
-    if info.backend in (BUILDX, PODMAN):  # they fetch cache layers themselves
+    if info.backend in (BACKEND_BUILDX, BACKEND_PODMAN):  # they fetch cache layers themselves
         return
     for ref in regcache.stage_refs(repo, prepared.plan):
         found = engine.pull_if_present(ref)
@@ -217,7 +225,7 @@ ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64
 def engine_warnings(info: EngineInfo, options: BuildOptions) -> list[str]:
     """What the chosen back end will do that the user would not expect, said before the build starts."""
     out = []
-    if options.cache_from and info.backend == DOCKER_CLASSIC:
+    if options.cache_from and info.backend == BACKEND_DOCKER_CLASSIC:
         out.append("the classic builder given --cache-from ignores the local layer cache for every step it cannot "
                    "match in those images (measured: all heavy steps ran again); use BuildKit for --cache-from")
     native = ARCHITECTURES.get(info.architecture or "")

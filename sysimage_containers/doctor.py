@@ -11,7 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from sysimage_containers import config as config_module
-from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN, Engine
+from sysimage_containers.engine import (
+    BACKEND_BUILDX,
+    BACKEND_DOCKER_BUILDKIT,
+    BACKEND_DOCKER_CLASSIC,
+    BACKEND_PODMAN,
+    Engine,
+)
 from sysimage_containers.errors import EngineUnavailable
 
 GB = 1024**3
@@ -32,11 +38,11 @@ def diagnose(console: Console, environ: Mapping[str, str], cli: dict[str, Any]) 
     table.add_row("client", f"{info.client} {info.client_version}", "")
     table.add_row("daemon", f"engine {info.server_version} at {info.where}", "reachable")
     consequence = {
-        BUILDX: "BuildKit via buildx: cache mounts, secrets, multi-platform, --push, remote builders",
-        DOCKER_BUILDKIT: "the CLI's own BuildKit (DOCKER_BUILDKIT=1): cache mounts and secrets; no multi-platform, "
-                         "--push or --cache-to (install buildx for those)",
-        DOCKER_CLASSIC: "classic builder only: rendered without cache mounts, no secrets; install buildx",
-        PODMAN: "podman: rendered without BuildKit cache mounts",
+        BACKEND_BUILDX: "BuildKit via buildx: cache mounts, secrets, multi-platform, --push, remote builders",
+        BACKEND_DOCKER_BUILDKIT: "the CLI's own BuildKit (DOCKER_BUILDKIT=1): cache mounts and secrets; no "
+                                 "multi-platform or --cache-to (install buildx for those)",
+        BACKEND_DOCKER_CLASSIC: "classic builder only: rendered without cache mounts, no secrets; install buildx",
+        BACKEND_PODMAN: "podman: rendered without BuildKit cache mounts",
     }[info.backend]
     table.add_row("build back end", info.backend, consequence)
     podman = shutil.which("podman")

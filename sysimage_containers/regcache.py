@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sysimage_containers.engine.types import BUILDX, DOCKER_BUILDKIT, PODMAN, BuildRequest, EngineInfo
+from sysimage_containers.engine.types import (
+    BACKEND_BUILDX,
+    BACKEND_DOCKER_BUILDKIT,
+    BACKEND_PODMAN,
+    BuildRequest,
+    EngineInfo,
+)
 from sysimage_containers.errors import UsageError
 from sysimage_containers.plan import BuildPlan
 
@@ -32,13 +38,13 @@ def stage_refs(repo: str, plan: BuildPlan) -> tuple[str, ...]:
 
 def reading(request: BuildRequest, info: EngineInfo, repo: str, plan: BuildPlan) -> BuildRequest:
     """The build request that reads the cache (and, with buildx, writes it)."""
-    if info.backend == BUILDX:
+    if info.backend == BACKEND_BUILDX:
         ref = f"{repo}:buildcache"
         return replace(request, cache_from=(*request.cache_from, f"type=registry,ref={ref}"),
                        cache_to=(*request.cache_to, f"type=registry,ref={ref},mode=max"))
-    if info.backend == PODMAN:
+    if info.backend == BACKEND_PODMAN:
         return replace(request, cache_from=(*request.cache_from, repo), cache_to=(*request.cache_to, repo))
-    if info.backend != DOCKER_BUILDKIT:
+    if info.backend != BACKEND_DOCKER_BUILDKIT:
         raise UsageError(f"cache_repo needs a registry cache, which {info.backend} lacks: use buildx, a docker "
                          "client before 23 with its own BuildKit, or podman")
     return replace(request, cache_from=(*request.cache_from, *stage_refs(repo, plan)),
@@ -49,7 +55,7 @@ def stage_requests(request: BuildRequest, info: EngineInfo, repo: str, plan: Bui
                    ) -> tuple[tuple[str, BuildRequest], ...]:
     """After the build: one request per stage image to tag and push (all steps come from the local cache by
     then); none with buildx or podman, which exported the cache during the build."""
-    if info.backend in (BUILDX, PODMAN):
+    if info.backend in (BACKEND_BUILDX, BACKEND_PODMAN):
         return ()
     return tuple((ref, replace(request, target=stage, tags=(ref,), push=False, output=None, cache_to=()))
                  for stage, ref in zip(stages(plan), stage_refs(repo, plan), strict=True))

@@ -183,3 +183,42 @@ def test_pkgimage_names_the_unused_settings() -> None:
     assert one == ("mode = pkgimage builds no sysimage: precompile_files is not used",)
     two = prepare(EXAMPLES / "hello", cli={"mode": "pkgimage", "trace": True}).plan.warnings
     assert two == ("mode = pkgimage builds no sysimage: precompile_files, trace are not used",)
+
+
+def test_a_named_input_that_is_a_directory_is_refused(tmp_path: Path, cli) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "http-service", project)
+    (project / "precompile" / "workload.jl").unlink()
+    (project / "precompile" / "workload.jl").mkdir()
+    result = cli("generate", project)
+    assert (result.code, result.err) == (2, "sysimage-docker: error: precompile_files: precompile/workload.jl: "
+                                            "not a file\n")
+
+
+def test_a_dockerignore_that_is_not_utf8_is_refused(tmp_path: Path, cli) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "hello", project)
+    (project / ".dockerignore").write_bytes(b"data\n\xff\n")
+    result = cli("generate", project)
+    assert (result.code, result.err) == (2, f"sysimage-docker: error: {project}/.dockerignore: not valid UTF-8\n")
+
+
+def test_an_excluded_directory_with_nothing_brought_back_stays_out(tmp_path: Path, cli) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "hello", project)
+    (project / "data").mkdir()
+    (project / "data" / "big.csv").write_text("1,2\n")
+    (project / ".dockerignore").write_text("data\n!data/keep.txt\n")  # nothing named keep.txt exists
+    out = tmp_path / "ctx"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    assert not (out / "app" / "data").exists()
+    assert "left out of the build context by the default exclusions and" in result.err and "data" in result.err
+    (project / "data" / "keep.txt").write_text("kept\n")
+    assert cli("generate", project, "-o", out).code == 0
+    assert sorted(p.name for p in (out / "app" / "data").iterdir()) == ["keep.txt"]
+
+
+def test_a_missing_project_directory(cli, tmp_path: Path) -> None:
+    result = cli("generate", tmp_path / "nowhere")
+    assert (result.code, result.err) == (2, f"sysimage-docker: error: {tmp_path / 'nowhere'}: no such directory\n")

@@ -114,20 +114,20 @@ def test_missing_credentials_are_named(private_git: str, secrets: tuple, ssh: tu
 
 def test_warnings_before_a_build_starts() -> None:
     from sysimage_containers.build import BuildOptions, engine_warnings
-    from sysimage_containers.engine import DOCKER_BUILDKIT, DOCKER_CLASSIC, EngineInfo
+    from sysimage_containers.engine import BACKEND_DOCKER_BUILDKIT, BACKEND_DOCKER_CLASSIC, EngineInfo
 
     def info(backend: str, arch: str | None = "x86_64") -> EngineInfo:
         return EngineInfo(backend=backend, client="docker", client_version="20.10", server_version="20.10",
                           architecture=arch)
 
-    assert engine_warnings(info(DOCKER_BUILDKIT), BuildOptions(cache_from=("reg/x:1",))) == []
-    (classic,) = engine_warnings(info(DOCKER_CLASSIC), BuildOptions(cache_from=("reg/x:1",)))
+    assert engine_warnings(info(BACKEND_DOCKER_BUILDKIT), BuildOptions(cache_from=("reg/x:1",))) == []
+    (classic,) = engine_warnings(info(BACKEND_DOCKER_CLASSIC), BuildOptions(cache_from=("reg/x:1",)))
     assert classic.startswith("the classic builder given --cache-from ignores the local layer cache")
-    assert engine_warnings(info(DOCKER_BUILDKIT), BuildOptions(platforms=("linux/amd64",))) == []
-    (emulated,) = engine_warnings(info(DOCKER_BUILDKIT), BuildOptions(platforms=("linux/amd64", "linux/arm64")))
+    assert engine_warnings(info(BACKEND_DOCKER_BUILDKIT), BuildOptions(platforms=("linux/amd64",))) == []
+    (emulated,) = engine_warnings(info(BACKEND_DOCKER_BUILDKIT), BuildOptions(platforms=("linux/amd64", "linux/arm64")))
     assert emulated.startswith("building for linux/arm64 on an amd64 engine runs under emulation")
-    assert engine_warnings(info(DOCKER_BUILDKIT, "aarch64"), BuildOptions(platforms=("linux/arm64",))) == []
-    assert engine_warnings(info(DOCKER_BUILDKIT, None), BuildOptions(platforms=("linux/arm64",))) == []
+    assert engine_warnings(info(BACKEND_DOCKER_BUILDKIT, "aarch64"), BuildOptions(platforms=("linux/arm64",))) == []
+    assert engine_warnings(info(BACKEND_DOCKER_BUILDKIT, None), BuildOptions(platforms=("linux/arm64",))) == []
 
 
 def test_generate_o_names_a_build_command_for_what_it_rendered(cli, tmp_path) -> None:

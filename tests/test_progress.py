@@ -80,7 +80,7 @@ def test_a_missing_bridge_network_gets_the_engines_line_and_a_hint() -> None:
 
 
 # as podman 4.3 prints it: stages side by side, cache hits, and a failing step named in the error
-PODMAN = """\
+BACKEND_PODMAN = """\
 [1/3] STEP 1/4: FROM localhost/julia:1.11.5 AS deps
 [1/3] STEP 2/4: RUN julia --project=/app /opt/sysimage-docker/julia/instantiate.jl
 --> Using cache e483d02f0701731201900be0df21ad110bbec9b0242bc73a6fc7a3135663f2b2
@@ -97,7 +97,7 @@ Error: building at STEP "RUN julia /opt/sysimage-docker/julia/precompile_app.jl"
 
 
 def test_podman_steps_stages_cache_and_failure() -> None:
-    parser = feed(PODMAN)
+    parser = feed(BACKEND_PODMAN)
     assert [(s.stage, s.text.split()[0]) for s in parser.steps.values()] == [
         ("deps", "FROM"), ("deps", "RUN"), ("runtime", "FROM"), ("builder", "FROM"), ("builder", "RUN"),
         ("builder", "RUN")]

@@ -9,7 +9,14 @@ import pytest
 from conftest import EXAMPLES
 
 from sysimage_containers import regcache
-from sysimage_containers.engine import BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN, BuildRequest, EngineInfo
+from sysimage_containers.engine import (
+    BACKEND_BUILDX,
+    BACKEND_DOCKER_BUILDKIT,
+    BACKEND_DOCKER_CLASSIC,
+    BACKEND_PODMAN,
+    BuildRequest,
+    EngineInfo,
+)
 from sysimage_containers.errors import UsageError
 from sysimage_containers.pipeline import prepare
 
@@ -26,11 +33,11 @@ def request() -> BuildRequest:
 
 def test_docker_buildkit_reads_the_stage_images_with_inline_cache() -> None:
     plan = prepare(EXAMPLES / "hello").plan
-    read = regcache.reading(request(), info(DOCKER_BUILDKIT), REPO, plan)
+    read = regcache.reading(request(), info(BACKEND_DOCKER_BUILDKIT), REPO, plan)
     assert read.cache_from == ("mine:1", f"{REPO}:builder")
     assert read.build_args == (("A", "1"), ("BUILDKIT_INLINE_CACHE", "1"))
     assert read.cache_to == ()
-    stages = regcache.stage_requests(read, info(DOCKER_BUILDKIT), REPO, plan)
+    stages = regcache.stage_requests(read, info(BACKEND_DOCKER_BUILDKIT), REPO, plan)
     assert [(ref, r.target, r.tags, r.push) for ref, r in stages] == [
         (f"{REPO}:builder", "builder", (f"{REPO}:builder",), False)]
 
@@ -42,22 +49,22 @@ def test_a_trace_adds_the_tracer_stage() -> None:
 
 def test_buildx_exports_one_cache_with_mode_max() -> None:
     plan = prepare(EXAMPLES / "hello").plan
-    read = regcache.reading(request(), info(BUILDX), REPO, plan)
+    read = regcache.reading(request(), info(BACKEND_BUILDX), REPO, plan)
     assert read.cache_from == ("mine:1", f"type=registry,ref={REPO}:buildcache")
     assert read.cache_to == (f"type=registry,ref={REPO}:buildcache,mode=max",)
-    assert regcache.stage_requests(read, info(BUILDX), REPO, plan) == ()
+    assert regcache.stage_requests(read, info(BACKEND_BUILDX), REPO, plan) == ()
 
 
 def test_the_classic_builder_is_refused() -> None:
-    with pytest.raises(UsageError, match=f"cache_repo needs a registry cache, which {DOCKER_CLASSIC} lacks"):
-        regcache.reading(request(), info(DOCKER_CLASSIC), REPO, prepare(EXAMPLES / "hello").plan)
+    with pytest.raises(UsageError, match=f"cache_repo needs a registry cache, which {BACKEND_DOCKER_CLASSIC} lacks"):
+        regcache.reading(request(), info(BACKEND_DOCKER_CLASSIC), REPO, prepare(EXAMPLES / "hello").plan)
 
 
 def test_podman_uses_buildahs_layer_cache_in_the_repository() -> None:
     plan = prepare(EXAMPLES / "hello").plan
-    read = regcache.reading(request(), info(PODMAN), REPO, plan)
+    read = regcache.reading(request(), info(BACKEND_PODMAN), REPO, plan)
     assert read.cache_from == ("mine:1", REPO) and read.cache_to == (REPO,)
-    assert regcache.stage_requests(read, info(PODMAN), REPO, plan) == ()  # pushed during the build
+    assert regcache.stage_requests(read, info(BACKEND_PODMAN), REPO, plan) == ()  # pushed during the build
 
 
 def test_cache_repo_is_a_repository(cli) -> None:

@@ -5,15 +5,16 @@ classic builder, and podman), podman's differences."""
 from sysimage_containers.engine.buildx import cache_spec
 from sysimage_containers.engine.client import Engine, _classify
 from sysimage_containers.engine.types import (
-    BUILDX,
-    DOCKER_BUILDKIT,
-    DOCKER_CLASSIC,
+    BACKEND_BUILDX,
+    BACKEND_DOCKER_BUILDKIT,
+    BACKEND_DOCKER_CLASSIC,
+    BACKEND_PODMAN,
     NATIVE_BUILDKIT_BEFORE,
-    PODMAN,
     BuildRequest,
     EngineInfo,
     ImageInfo,
 )
 
-__all__ = ["BUILDX", "DOCKER_BUILDKIT", "DOCKER_CLASSIC", "NATIVE_BUILDKIT_BEFORE", "PODMAN", "BuildRequest",
+__all__ = ["BACKEND_BUILDX", "BACKEND_DOCKER_BUILDKIT", "BACKEND_DOCKER_CLASSIC", "BACKEND_PODMAN",
+           "NATIVE_BUILDKIT_BEFORE", "BuildRequest",
            "Engine", "EngineInfo", "ImageInfo", "_classify", "cache_spec"]

@@ -7,17 +7,17 @@ from collections.abc import Iterator, Sequence
 
 from python_on_whales.utils import stream_stdout_and_stderr
 
-from sysimage_containers.engine.types import DOCKER_BUILDKIT, DOCKER_CLASSIC, BuildRequest
+from sysimage_containers.engine.types import BACKEND_DOCKER_BUILDKIT, BACKEND_DOCKER_CLASSIC, BuildRequest
 
 
 def build_command(client: Sequence[str], backend: str, request: BuildRequest) -> tuple[list[str], dict[str, str]]:
     """The command line and the environment variables that select the builder."""
     cmd: list[str] = [*client, "build"]
     env = {}
-    if backend == DOCKER_BUILDKIT:
+    if backend == BACKEND_DOCKER_BUILDKIT:
         env["DOCKER_BUILDKIT"] = "1"
         cmd += ["--progress", "plain"]
-    elif backend == DOCKER_CLASSIC:
+    elif backend == BACKEND_DOCKER_CLASSIC:
         env["DOCKER_BUILDKIT"] = "0"
         cmd.append("--force-rm")  # a failed classic build otherwise leaves its container behind
     for tag in request.tags:

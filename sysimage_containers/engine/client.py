@@ -26,11 +26,11 @@ from python_on_whales.utils import run as run_cli
 from sysimage_containers import imageref
 from sysimage_containers.engine import buildx, cli, podman
 from sysimage_containers.engine.types import (
-    BUILDX,
-    DOCKER_BUILDKIT,
-    DOCKER_CLASSIC,
+    BACKEND_BUILDX,
+    BACKEND_DOCKER_BUILDKIT,
+    BACKEND_DOCKER_CLASSIC,
+    BACKEND_PODMAN,
     NATIVE_BUILDKIT_BEFORE,
-    PODMAN,
     BuildRequest,
     EngineInfo,
     ImageInfo,
@@ -124,30 +124,30 @@ class Engine:
 
     def _backend(self, client_version: str) -> str:
         if self.is_podman:
-            return PODMAN
+            return BACKEND_PODMAN
         has_buildx = self.docker.buildx.is_installed()
         native = _major(client_version) < NATIVE_BUILDKIT_BEFORE
         if self.requested == "buildx":
             if not has_buildx:
                 raise UsageError(f"engine buildx: the buildx plugin is not installed for {self.client} "
                                  "(install docker-buildx, or use --engine docker)")
-            return BUILDX
+            return BACKEND_BUILDX
         if self.requested == "auto" and has_buildx:
-            return BUILDX
-        return DOCKER_BUILDKIT if native else DOCKER_CLASSIC
+            return BACKEND_BUILDX
+        return BACKEND_DOCKER_BUILDKIT if native else BACKEND_DOCKER_CLASSIC
 
     # -- building -----------------------------------------------------------------------------------------
     def check_capabilities(self, info: EngineInfo, request: BuildRequest) -> None:
         """Refuse up front what the back end cannot do, with the way out."""
         needs_buildx = {  # --push is not here: the other back ends push after the build (push_image)
-            "--cache-to": bool(request.cache_to) and info.backend != PODMAN,  # podman: buildah's layer cache
+            "--cache-to": bool(request.cache_to) and info.backend != BACKEND_PODMAN,  # podman: buildah's layer cache
             "--builder": request.builder is not None,
             "several --platform values": len(request.platforms) > 1,
             "--sbom (BuildKit's attestation)": request.attest_sbom,
             "--provenance (BuildKit's attestation)": request.attest_provenance,
         }
         for what, asked in needs_buildx.items():
-            if asked and info.backend != BUILDX:
+            if asked and info.backend != BACKEND_BUILDX:
                 raise UsageError(f"{what} needs buildx, and {info.backend} is in use ({self.client}): install the "
                                  "buildx plugin (docker-buildx) or leave it out")
         needs_buildkit = {"--secret": bool(request.secrets), "--ssh": bool(request.ssh),
@@ -158,7 +158,7 @@ class Engine:
                                  "client before 23 with its own BuildKit")
 
     def build(self, info: EngineInfo, request: BuildRequest, on_line: Callable[[str], None]) -> None:
-        lines = (buildx.build_lines(self.docker, request) if info.backend == BUILDX
+        lines = (buildx.build_lines(self.docker, request) if info.backend == BACKEND_BUILDX
                  else cli.build_lines(self._client_cmd, info.backend, request))
         try:
             for line in lines:

@@ -8,7 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BUILDX, DOCKER_BUILDKIT, DOCKER_CLASSIC, PODMAN = "buildx", "docker-buildkit", "docker-classic", "podman"
+# the build back ends, by the names users see (the summary, doctor, the metadata's engine.backend)
+BACKEND_BUILDX = "buildx"
+BACKEND_DOCKER_BUILDKIT = "docker-buildkit"  # the docker CLI's own BuildKit (it sets DOCKER_BUILDKIT=1)
+BACKEND_DOCKER_CLASSIC = "docker-classic"
+BACKEND_PODMAN = "podman"
 NATIVE_BUILDKIT_BEFORE = 23  # from Docker 23 the CLI builds with BuildKit only through buildx
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class EngineInfo:
 
     @property
     def buildkit(self) -> bool:
-        return self.backend in (BUILDX, DOCKER_BUILDKIT)
+        return self.backend in (BACKEND_BUILDX, BACKEND_DOCKER_BUILDKIT)
 
 
 @dataclass(frozen=True)
