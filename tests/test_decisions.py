@@ -16,6 +16,18 @@ from sysimage_containers.errors import UsageError
 from sysimage_containers.pkg_compat import HashInput, project_hash
 
 
+def copy_of(tmp_path: Path, example: str = "http-service") -> Path:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / example, project)
+    return project
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
 @pytest.mark.parametrize(("variable", "value", "message"), [
     ("SYSIMAGE_DOCKER_NETWORK", "host; rm -rf /", "is not a valid network"),
     ("SYSIMAGE_DOCKER_DOCKER_CLIENT", "docker --config=/tmp/evil", "is not a valid docker client"),
@@ -49,10 +61,8 @@ def test_a_package_in_deps_and_weakdeps_hashes_as_weak_from_julia_1_11() -> None
 
 
 def test_a_manifest_version_outside_compat_warns(tmp_path: Path, cli) -> None:
-    project = tmp_path / "p"
-    shutil.copytree(EXAMPLES / "http-service", project)
-    text = (project / "Project.toml").read_text()
-    (project / "Project.toml").write_text(text.replace('HTTP = "1.10"', 'HTTP = "~1.9"'))
+    project = copy_of(tmp_path)
+    edit(project / "Project.toml", 'HTTP = "1.10"', 'HTTP = "~1.9"')
     result = cli("generate", project)
     assert result.code == 0
     assert ("sysimage-docker: warning: Manifest.toml has HTTP 1.10.16, outside [compat] HTTP = '~1.9': the manifest "
@@ -129,18 +139,15 @@ def test_a_warmup_request_answers_200_unless_told() -> None:
 
 
 def test_a_project_license_that_is_not_text_is_ignored(tmp_path: Path, cli) -> None:
-    project = tmp_path / "p"
-    shutil.copytree(EXAMPLES / "http-service", project)
-    text = (project / "Project.toml").read_text()
-    (project / "Project.toml").write_text(text.replace('version = "0.1.0"', 'version = "0.1.0"\nlicense = 5'))
+    project = copy_of(tmp_path)
+    edit(project / "Project.toml", 'version = "0.1.0"', 'version = "0.1.0"\nlicense = 5')
     result = cli("generate", project)
     assert result.code == 0, result.err
     assert "image.licenses" not in result.out
 
 
 def test_a_named_file_that_links_out_of_the_project_is_refused(tmp_path: Path, cli) -> None:
-    project = tmp_path / "p"
-    shutil.copytree(EXAMPLES / "http-service", project)
+    project = copy_of(tmp_path)
     outside = tmp_path / "outside.jl"
     outside.write_text("println(1)\n")
     (project / "precompile" / "workload.jl").unlink()
@@ -186,8 +193,7 @@ def test_pkgimage_names_the_unused_settings() -> None:
 
 
 def test_a_named_input_that_is_a_directory_is_refused(tmp_path: Path, cli) -> None:
-    project = tmp_path / "p"
-    shutil.copytree(EXAMPLES / "http-service", project)
+    project = copy_of(tmp_path)
     (project / "precompile" / "workload.jl").unlink()
     (project / "precompile" / "workload.jl").mkdir()
     result = cli("generate", project)
@@ -196,16 +202,14 @@ def test_a_named_input_that_is_a_directory_is_refused(tmp_path: Path, cli) -> No
 
 
 def test_a_dockerignore_that_is_not_utf8_is_refused(tmp_path: Path, cli) -> None:
-    project = tmp_path / "p"
-    shutil.copytree(EXAMPLES / "hello", project)
+    project = copy_of(tmp_path, "hello")
     (project / ".dockerignore").write_bytes(b"data\n\xff\n")
     result = cli("generate", project)
     assert (result.code, result.err) == (2, f"sysimage-docker: error: {project}/.dockerignore: not valid UTF-8\n")
 
 
 def test_an_excluded_directory_with_nothing_brought_back_stays_out(tmp_path: Path, cli) -> None:
-    project = tmp_path / "p"
-    shutil.copytree(EXAMPLES / "hello", project)
+    project = copy_of(tmp_path, "hello")
     (project / "data").mkdir()
     (project / "data" / "big.csv").write_text("1,2\n")
     (project / ".dockerignore").write_text("data\n!data/keep.txt\n")  # nothing named keep.txt exists
