@@ -226,3 +226,14 @@ def test_an_excluded_directory_with_nothing_brought_back_stays_out(tmp_path: Pat
 def test_a_missing_project_directory(cli, tmp_path: Path) -> None:
     result = cli("generate", tmp_path / "nowhere")
     assert (result.code, result.err) == (2, f"sysimage-docker: error: {tmp_path / 'nowhere'}: no such directory\n")
+
+
+@pytest.mark.parametrize(("writer", "warns"), [("1.8.5", True), ("1.7.3", False)])
+def test_project_hash_is_checked_from_julia_1_8(tmp_path: Path, cli, writer: str, warns: bool) -> None:
+    # Pkg writes project_hash since Julia 1.8; a stale one there means the manifest was not re-resolved
+    project = copy_of(tmp_path)
+    edit(project / "Manifest.toml", 'julia_version = "1.11.5"\nmanifest_format = "2.0"',
+         f'julia_version = "{writer}"\nmanifest_format = "2.0"\nproject_hash = "{"0" * 40}"')
+    result = cli("generate", project)
+    assert result.code == 0, result.err
+    assert ("its project_hash does not match Project.toml" in result.err) == warns
