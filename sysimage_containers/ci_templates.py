@@ -80,7 +80,7 @@ def gitlab(project: str, image: str | None, cache_repo: str | None, platforms: t
             "services": ["docker:27-dind"],
             "variables": {"DOCKER_TLS_CERTDIR": "/certs", "SHA": "$CI_COMMIT_SHA"},
             "before_script": [
-                "apk add --no-cache python3",
+                "apk add --no-cache python3 py3-pip",  # py3-pip: ensurepip for the virtualenv
                 f"python3 -m venv /opt/sysimage-docker && /opt/sysimage-docker/bin/pip install "
                 f"sysimage-docker=={__version__}",
                 'export PATH="/opt/sysimage-docker/bin:$PATH"',
