@@ -123,7 +123,7 @@ def render(kind: str, project: str, image: str | None, cache_repo: str | None, p
 
 def output_path(kind: str, project: Path) -> Path:
     """The workflow belongs at the repository's root (the project may live in a subdirectory)."""
-    from sysimage_containers.provenance import _git
+    from sysimage_containers.provenance import git
 
-    top = _git(project, "rev-parse", "--show-toplevel")
+    top = git(project, "rev-parse", "--show-toplevel")
     return Path(top or project) / WORKFLOW_FILES[kind]

@@ -174,6 +174,11 @@ class BuildPlan:
         """What instantiate.jl reads: kept apart from the plan so that sysimage settings do not re-run it."""
         return {"resolve": self.resolve, "registries": dict(self.registries)}
 
+    @property
+    def installs_packages(self) -> bool:
+        """install_packages.sh enters the build: missing tools or system packages to install."""
+        return bool(self.builder_tools or self.system_packages or self.builder_packages)
+
     def hooks_at(self, stage: str) -> tuple[Hook, ...]:
         return tuple(h for h in self.hooks if h.stage == stage)
 

@@ -20,7 +20,8 @@ SOURCE, REVISION, CREATED = ("org.opencontainers.image.source", "org.opencontain
                              "org.opencontainers.image.created")
 
 
-def _git(root: Path, *args: str) -> str | None:
+def git(root: Path, *args: str) -> str | None:
+    """A read-only git query in `root`; None when git is missing or says no."""
     try:
         done = subprocess.run(["git", "-c", "safe.directory=*", "-C", str(root), *args], capture_output=True,
                               text=True, timeout=20)
@@ -53,12 +54,12 @@ def created(environ: Mapping[str, str], commit_time: str | None, now: datetime |
 
 def labels(root: Path, environ: Mapping[str, str]) -> dict[str, str]:
     found: dict[str, str] = {}
-    commit = _git(root, "rev-parse", "HEAD")
+    commit = git(root, "rev-parse", "HEAD")
     if commit:
-        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+        dirty = git(root, "status", "--porcelain", "--untracked-files=no")
         found[REVISION] = commit + ("-dirty" if dirty else "")
-        remote = _git(root, "remote", "get-url", "origin")
+        remote = git(root, "remote", "get-url", "origin")
         if remote:
             found[SOURCE] = strip_credentials(remote)
-    found[CREATED] = created(environ, _git(root, "log", "-1", "--format=%cI") if commit else None)
+    found[CREATED] = created(environ, git(root, "log", "-1", "--format=%cI") if commit else None)
     return found

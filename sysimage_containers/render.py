@@ -158,6 +158,6 @@ def render_all(plan: BuildPlan) -> dict[str, str]:
     }
     for name in JULIA_SCRIPTS:
         files[f"{tool}/julia/{name}"] = julia_script(name)
-    if plan.builder_tools or plan.system_packages or plan.builder_packages:
+    if plan.installs_packages:
         files[f"{tool}/install_packages.sh"] = (TEMPLATES / "install_packages.sh").read_text("utf-8")
     return files

@@ -44,8 +44,7 @@ def planned_instructions(plan: BuildPlan) -> list[str]:
     """The instruction sequence the template must produce for this plan (stages deps, tracer, trace, builder,
     runtime)."""
     arg = ["ARG"] if plan.buildkit else []  # TARGETARCH: BuildKit sets it, the classic builder and podman do not
-    installer = plan.builder_tools or plan.system_packages or plan.builder_packages
-    deps = ["FROM", *arg, "ENV"] + (["COPY"] if installer else []) + ["RUN"]
+    deps = ["FROM", *arg, "ENV"] + (["COPY"] if plan.installs_packages else []) + ["RUN"]
     deps += ["RUN"] if plan.system_packages or plan.builder_packages else []
     deps += ["ENV"] if plan.build_env else []
     deps += ["COPY"]  # the Julia scripts
