@@ -74,6 +74,7 @@ class LogParser:
         self._classic_stage = "stage-0"
         self._classic_stages = 0
         self._podman_stages: dict[int, str] = {}
+        self._podman_open: list[Step] = []  # podman steps whose `--> ID` has not come yet, innermost last
         self.error: str | None = None
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # every line, for failures outside any step
 
@@ -123,23 +124,33 @@ class LogParser:
             return self._start(f"classic-{m.group(1)}", self._classic_stage, text, now, index=int(m.group(1)))
         if m := PODMAN_STEP.match(line):
             number, text = int(m.group(1) or 1), m.group(5)
-            if f := CLASSIC_FROM.match(text):
-                self._podman_stages[number] = f.group(1) or f"stage-{number - 1}"
-            self._finish_classic(now)
-            return self._start(f"podman-{number}-{m.group(3)}", self._podman_stages.get(number, f"stage-{number - 1}"),
+            step = self._start(f"podman-{number}-{m.group(3)}", self._podman_stages.get(number, f"stage-{number - 1}"),
                                text, now, index=int(m.group(3)))
+            if f := CLASSIC_FROM.match(text):
+                step.stage = self._podman_stages[number] = f.group(1) or f"stage-{number - 1}"
+                step.seconds = 0.0  # a FROM prints no `--> ID` of its own
+            else:
+                self._podman_open.append(step)
+            return step
         if self.current is not None and self.current.key.startswith("podman-"):
+            # buildah builds a stage when a later one first needs it (COPY --from), so the waiting step's `-->`
+            # lines come after that stage's steps: they belong to the innermost step still open, not the last one
+            # started
+            open_step = self._podman_open[-1] if self._podman_open else None
             if PODMAN_CACHED.match(line):
-                self.current.cached = True
+                if open_step is not None:
+                    open_step.cached = True
             elif PODMAN_DONE.match(line):
-                self._finish_classic(now)
+                if open_step is not None:
+                    self._podman_open.pop()
+                    open_step.seconds = 0.0 if open_step.cached else now - open_step.started
             elif m := PODMAN_ERROR.match(line):
-                # podman runs stages side by side: the failing step is the one the error names
+                # the failing step is the one the error names
                 named = [k for k in self.order if k.startswith("podman-") and self.steps[k].text == m.group(1)]
                 (self.steps[named[-1]] if named else self.current).failed = True
                 self.error = m.group(2)
             else:
-                self.current.lines.append(line)
+                (open_step or self.current).lines.append(line)
             return None
         if self.current is not None and self.current.key.startswith("classic-"):
             if line.strip() == "---> Using cache":
@@ -157,11 +168,16 @@ class LogParser:
 
     def _finish_classic(self, now: float) -> None:
         step = self.current
-        if step is not None and step.key.startswith(("classic-", "podman-")) and step.seconds is None:
+        if step is not None and step.key.startswith("classic-") and step.seconds is None:
             step.seconds = 0.0 if step.cached else now - step.started
 
     def finish(self) -> None:
-        self._finish_classic(self.clock())
+        now = self.clock()
+        self._finish_classic(now)
+        for step in self._podman_open:
+            if step.seconds is None:
+                step.seconds = 0.0 if step.cached else now - step.started
+        self._podman_open.clear()
 
     @property
     def failed_step(self) -> Step | None:

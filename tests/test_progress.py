@@ -107,3 +107,29 @@ def test_podman_steps_stages_cache_and_failure() -> None:
     assert failed is not None and failed.text.endswith("precompile_app.jl")
     assert list(failed.lines) == ["ERROR: LoadError: boom"]
     assert parser.error == "while running runtime: exit status 1"
+
+
+# a runtime step that waits for the builder stage (COPY --from): buildah builds the builder then, and the waiting
+# step's own cache hit comes last
+PODMAN_NESTED = """\
+[3/3] STEP 1/3: FROM localhost/debian:trixie-slim AS runtime
+[3/3] STEP 2/3: COPY --from=builder /opt/sysimage-docker/julia-runtime /usr/local/julia
+[2/3] STEP 1/2: FROM 5bcb1334e91b AS builder
+[2/3] STEP 2/2: RUN julia /opt/sysimage-docker/julia/precompile_app.jl
+precompiling
+--> 8431cb6af51
+--> Using cache 6e2e1d0e7d26ae42f8eabd8c94bf0d58f659f179c20fb31b31d2495f91bfef31
+--> 6e2e1d0e7d2
+[3/3] STEP 3/3: CMD ["/app/bin/server.jl"]
+[3/3] COMMIT app:1
+--> b3d6a677e36
+"""
+
+
+def test_podman_cache_hits_go_to_the_step_that_waited_for_them() -> None:
+    parser = feed(PODMAN_NESTED)
+    steps = {s.text.split()[0] + " " + s.stage: s for s in parser.steps.values() if not s.text.startswith("FROM")}
+    assert parser.heavy_steps() == {"app precompile": "ran (2.0 s)"}
+    assert steps["COPY runtime"].cached and not steps["RUN builder"].cached
+    assert list(steps["RUN builder"].lines) == ["precompiling"]
+    assert steps["CMD runtime"].seconds is not None
