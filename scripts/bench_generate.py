@@ -33,7 +33,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 ENTRY_16 = CORPUS / "16-legend-exp--legend-julia-environments--base"
 SITECUSTOMIZE = '''import os
 _answer = os.environ.get("BENCH_VERSIONS_URL")

@@ -1,7 +1,7 @@
 """Compose an example's Manifest from a real one: the dependency closure of some packages, entries verbatim.
 
 Pkg cannot run on the development machines, so the examples' manifests are cut from real manifests in
-../shared/corpus (same Julia version, real UUIDs, versions and tree hashes). Usage:
+tests/corpus (same Julia version, real UUIDs, versions and tree hashes). Usage:
     python scripts/compose_manifest.py SOURCE_MANIFEST OUTPUT PKG [PKG ...]
 """
 

@@ -5,7 +5,7 @@ suite does not fail on is a survivor (an untested decision, or an equivalent cha
 
 Operators: comparison swaps (== !=, < >=, > <=, in / not in, is / is not), and <-> or, dropping `not`, True <-> False,
 an integer n -> n + 1, and a `raise` replaced by `pass` (a refusal that no longer happens). Each worker mutates its
-own copy of the tracked files (under a temporary directory, beside a link to ../shared), so the checkout is never
+own copy of the tracked files (under a temporary directory), so the checkout is never
 touched. Too slow for CI (a few seconds per mutant): run it by hand and keep the README's numbers current.
 """
 
@@ -123,14 +123,13 @@ def all_mutants(modules: tuple[str, ...]) -> list[Mutant]:
 
 
 def workspace() -> Path:
-    """A copy of the tracked files, beside a link to ../shared (the corpus)."""
+    """A copy of the tracked files (the corpus is among them, under tests/corpus)."""
     top = Path(tempfile.mkdtemp(prefix="sysimage-docker-mutants-"))
     files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
     for rel in files:
         target = top / "main" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, target)
-    (top / "shared").symlink_to(REPO.parent / "shared")
     return top / "main"
 
 

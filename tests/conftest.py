@@ -21,7 +21,8 @@ if os.environ.get("CI"):
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
-CORPUS = REPO.parent / "shared" / "corpus"
+# real projects' Project/Manifest files, verbatim, with their provenance (tests/corpus/README.md)
+CORPUS = REPO / "tests" / "corpus"
 
 
 @dataclass

@@ -1,7 +1,8 @@
-"""The 22 real projects of ../shared/corpus: each generates, or fails with its specific, correct error."""
+"""The 22 real projects of tests/corpus: each generates, or fails with its specific, correct error."""
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from pathlib import Path
 
@@ -11,6 +12,20 @@ from corpus_expectations import ERRORS, GENERATES
 
 from sysimage_containers.pkg_compat import project_hash
 from sysimage_containers.project import manifest_julia_version, read_manifest, read_project
+
+
+@pytest.mark.parametrize("project", sorted([*ERRORS, *GENERATES]))
+def test_corpus_files_are_the_recorded_bytes(project: str) -> None:
+    """Each copied file is byte for byte what its SOURCE.toml recorded from the source repository (the corpus is
+    data: an edit, a line-ending conversion or a stray file would change what the tests mean)."""
+    root = CORPUS / project
+    checksums = _source(project)["checksums"]
+    assert sorted(checksums) == sorted(_source(project)["files"])
+    present = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert present == sorted([*checksums, "SOURCE.toml"])
+    for name, facts in checksums.items():
+        data = (root / name).read_bytes()
+        assert len(data) == facts["bytes"] and hashlib.sha256(data).hexdigest() == facts["sha256"], name
 
 
 def test_expectations_cover_the_whole_corpus() -> None:
