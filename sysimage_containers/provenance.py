@@ -1,6 +1,7 @@
 """Provenance labels for the image `build` makes: where the source came from and when.
 
-`org.opencontainers.image.source` (the git remote, credentials stripped), `.revision` (the commit, `-dirty` when the
+`org.opencontainers.image.source` (the git remote `origin` when it is a network URL, credentials stripped; no
+label for a local path), `.revision` (the commit, `-dirty` when the
 work tree has changes) and `.created` (SOURCE_DATE_EPOCH when set, else the commit time, else now). They are passed
 to the engine as build-time labels (`--label`), not rendered into the Dockerfile, so that `generate` stays
 deterministic and a new commit does not change the rendered files.
@@ -39,6 +40,24 @@ def strip_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
+def remote_source(url: str) -> str | None:
+    """The remote as a label value: a network URL (credentials stripped), or None for a local repository.
+
+    Git's own rule decides what is local (connect.c, url_is_local_not_ssh): no "://" and either no ':' or a '/'
+    before the first ':' is a path; `file://` is a path too. A path names the builder's disk, not a source anyone
+    else can fetch, and may reveal a user name.
+    """
+    if "://" in url:
+        parts = urlsplit(url)
+        if parts.scheme.lower() == "file" or not parts.hostname:
+            return None
+        return strip_credentials(url)
+    host, colon, _ = url.partition(":")
+    if not colon or "/" in host or not host:
+        return None
+    return url
+
+
 def created(environ: Mapping[str, str], commit_time: str | None, now: datetime | None = None) -> str:
     epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
@@ -59,7 +78,8 @@ def labels(root: Path, environ: Mapping[str, str]) -> dict[str, str]:
         dirty = git(root, "status", "--porcelain", "--untracked-files=no")
         found[REVISION] = commit + ("-dirty" if dirty else "")
         remote = git(root, "remote", "get-url", "origin")
-        if remote:
-            found[SOURCE] = strip_credentials(remote)
+        source = remote_source(remote) if remote else None
+        if source:
+            found[SOURCE] = source
     found[CREATED] = created(environ, git(root, "log", "-1", "--format=%cI") if commit else None)
     return found

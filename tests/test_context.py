@@ -351,16 +351,27 @@ def test_a_damaged_release_cache_falls_back_with_a_warning(cli, tmp_path: Path, 
     assert "using the built-in table; `sysimage-docker versions --refresh` writes a new one" in result.err
 
 
+def _closed_to_others() -> list[str]:
+    """Directories above this checkout and its virtualenv that another user cannot pass (no o+x)."""
+    above = {*Path(REPO).parents, *Path(sys.prefix).parents, *Path(os.path.realpath(sys.executable)).parents}
+    return sorted(str(d) for d in above if not d.stat().st_mode & 0o001)
+
+
 def _as_nobody(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The CLI as an unprivileged user: as root (CI) permission bits do not stop a read."""
     if shutil.which("setpriv") is None:
         pytest.fail("setpriv (util-linux) is needed to run the CLI as an unprivileged user")
+    closed = _closed_to_others()
+    if closed:
+        # uid 65534 runs this checkout's code with its virtualenv; a developer's checkout under a private
+        # directory is not a bug in the code under test. CI runs the suite from a copy whose parents it opens.
+        why = f"uid 65534 cannot reach this checkout or its virtualenv: no o+x on {', '.join(closed)}"
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
     base = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), **(env or {})}
     result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
                              "sysimage_containers", *args], capture_output=True, text=True, env=base, timeout=60)
-    if "No module named" in result.stderr:
-        pytest.fail(f"uid 65534 cannot reach this checkout or its virtualenv ({REPO}): every directory above it "
-                    "needs o+x (.ci/run sets it)")
     return result
 
 
