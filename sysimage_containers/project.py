@@ -44,6 +44,9 @@ class ManifestEntry:
     repo_url: str | None = None
     repo_rev: str | None = None
     tree_hash: str | None = None
+    # the registries the entry was added from (ids in Manifest.registries), as Pkg records them since manifest
+    # format 2.1 (Pkg.jl #4460, src/manifest.jl: `registries` is a string or a list of strings); () before that
+    registries: tuple[str, ...] = ()
 
     @property
     def is_stdlib(self) -> bool:
@@ -58,6 +61,8 @@ class Manifest:
     entries: tuple[ManifestEntry, ...]
     sha256: str
     project_hash: str | None = None
+    # format 2.1's top-level [registries.<id>] tables: (id, uuid, url or None when Pkg recorded none)
+    registries: tuple[tuple[str, str, str | None], ...] = ()
 
     @cached_property
     def _by_name(self) -> dict[str, ManifestEntry]:
@@ -359,9 +364,9 @@ def read_manifest(project: JuliaProject, name: str) -> Manifest:
             fmt, julia_version, project_hash = _read_header(name, header)
             entries = _read_entries(name, groups)
         except _NotPkgShaped:  # anything unusual: the whole document at once, with the same checks
-            data = _load_text(text, name)
-            fmt, julia_version, project_hash = _read_header(name, data)
-            deps = data.get("deps", {}) if fmt != "1.0" else data
+            header = _load_text(text, name)
+            fmt, julia_version, project_hash = _read_header(name, header)
+            deps = header.get("deps", {}) if fmt != "1.0" else header
             if not isinstance(deps, dict):
                 raise UsageError(f"{name}: [deps] must be a table") from None
             entries = _read_entries(name, iter(deps.items()))
@@ -372,7 +377,26 @@ def read_manifest(project: JuliaProject, name: str) -> Manifest:
         entries=entries,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         project_hash=project_hash,
+        registries=_read_registries(name, header.get("registries") if fmt != "1.0" else None),
     )
+
+
+def _read_registries(name: str, table: Any) -> tuple[tuple[str, str, str | None], ...]:
+    """[registries.<id>] with a string `uuid` and an optional string `url` (Pkg.jl src/manifest.jl,
+    read_registry_entry, which refuses anything else)."""
+    if table is None:
+        return ()
+    if not isinstance(table, dict):
+        raise UsageError(f"{name}: registries must be a table of [registries.<name>] tables")
+    found: list[tuple[str, str, str | None]] = []
+    for registry_id, info in sorted(table.items()):
+        if not isinstance(info, dict) or not isinstance(info.get("uuid"), str) or not UUID_RE.match(info["uuid"]):
+            raise UsageError(f"{name}: [registries.{registry_id!r}] needs a uuid")
+        url = info.get("url")
+        if url is not None and not isinstance(url, str):
+            raise UsageError(f"{name}: [registries.{registry_id!r}]: url must be a string")
+        found.append((registry_id, info["uuid"].lower(), url))
+    return tuple(found)
 
 
 class _NotPkgShaped(Exception):
@@ -398,7 +422,9 @@ def _parse_in_batches(text: str) -> tuple[dict[str, Any], Iterator[tuple[str, An
     header = _parse_batch(text[:cut])
     nested = "manifest_format" in header
     # format 2 has scalars before its entries; in format 1 every top-level key is an entry
-    if "deps" in header or any(isinstance(v, list | dict) for v in header.values()) or (header and not nested):
+    # (format 2.1's [registries.<id>] tables stand among the top-level keys, before the entries)
+    if "deps" in header or any(isinstance(v, list | dict) for k, v in header.items() if k != "registries") or (
+            header and not nested):
         raise _NotPkgShaped
 
     def batches() -> Iterator[tuple[str, Any]]:
@@ -490,6 +516,15 @@ def _entry(shown: str, pkg: str, item: dict[str, Any]) -> ManifestEntry:
         if value is not None and not isinstance(value, str):
             raise UsageError(f"{shown}: {pkg}: {key} must be a string")
         values[key] = value
+    registries = item.get("registries")
+    if registries is None:
+        registries = ()
+    elif isinstance(registries, str):
+        registries = (registries,)
+    elif isinstance(registries, list) and all(isinstance(r, str) for r in registries):
+        registries = tuple(registries)
+    else:
+        raise UsageError(f"{shown}: {pkg}: registries must be a string or an array of strings")
     return ManifestEntry(
         name=pkg,
         uuid=uuid.lower(),
@@ -498,6 +533,7 @@ def _entry(shown: str, pkg: str, item: dict[str, Any]) -> ManifestEntry:
         repo_url=values["repo-url"],
         repo_rev=values["repo-rev"],
         tree_hash=values["git-tree-sha1"],
+        registries=registries,
     )
 
 

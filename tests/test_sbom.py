@@ -4,12 +4,16 @@ exactly the manifest's entries with purl-spec `julia` package URLs, and carried 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+import tomli_w
 from conftest import CORPUS, EXAMPLES
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
+from hypothesis import given
+from hypothesis import strategies as st
 from packageurl import PackageURL
 
 from sysimage_containers import sbom
@@ -33,18 +37,24 @@ def test_815_packages_exactly_as_the_manifest_has_them() -> None:
     julia, *libraries = doc["components"]
     assert (julia["name"], julia["version"], julia["type"]) == ("julia", "1.12.4", "platform")
     assert len(libraries) == len(entries) == 815
-    assert sorted((c["name"], props(c)["julia:uuid"]) for c in libraries) == sorted((e.name, e.uuid) for e in entries)
+    parsed = {c["name"]: PackageURL.from_string(c["purl"]) for c in libraries}
+    assert sorted((name, purl.qualifiers["uuid"]) for name, purl in parsed.items()) == sorted(
+        (e.name, e.uuid) for e in entries)
     by_name = {c["name"]: c for c in libraries}
     for entry in entries:
         component = by_name[entry.name]
-        parsed = PackageURL.from_string(component["purl"])  # percent-encoded per the spec (`+` in jll versions)
-        assert (parsed.type, parsed.namespace, parsed.name, parsed.version, parsed.qualifiers) == (
+        purl = parsed[entry.name]  # percent-encoded per the spec (`+` in jll versions)
+        assert (purl.type, purl.namespace, purl.name, purl.version, purl.qualifiers) == (
             "julia", None, entry.name, component["version"], {"uuid": entry.uuid})
-        if entry.tree_hash:
-            assert component["hashes"] == [{"alg": "SHA-1", "content": entry.tree_hash}]
+        assert component["purl"] == component["bom-ref"] == str(purl)  # the canonical form, as the library has it
+        # a git tree hash is a directory identifier (SWHID), not a file hash
+        assert "hashes" not in component
+        assert component.get("swhid") == ([f"swh:1:dir:{entry.tree_hash}"] if entry.tree_hash else None)
         assert (props(component).get("julia:stdlib") == "true") == entry.is_stdlib
+        assert "julia:registry" not in props(component)  # no [registries] configured: General's
     baked = {p.name for p in prepared.plan.baked}
-    assert {c["name"] for c in libraries if props(c)["sysimage-docker:baked"] == "true"} == baked
+    assert {c["name"] for c in libraries if props(c).get("sysimage-docker:baked") == "true"} == baked
+    assert {props(c).get("sysimage-docker:baked") for c in libraries} == {"true", None}
 
 
 def test_git_packages_and_stdlibs_without_versions() -> None:
@@ -65,6 +75,101 @@ def test_the_document_is_deterministic(cli, tmp_path: Path) -> None:
     assert "timestamp" not in first.out
     assert json.loads(first.out)["metadata"]["component"] == {"type": "application", "bom-ref": "project",
                                                                "name": "GreetService", "version": "0.1.0"}
+
+
+GENERAL = '[registries.General]\nuuid = "23338594-aafe-5451-b93e-139f81909106"\nurl = "https://github.com/JuliaRegistries/General.git"\n'
+PRIVATE = '[registries.Acme]\nuuid = "5f1d2f2c-1111-4222-8333-444455556666"\nurl = "https://ci:s3cret@git.example.com/acme/Registry.git"\n'
+
+
+def _manifest_21(tmp_path: Path, top: str, entries: str) -> Path:
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "Project.toml").write_text('[deps]\nPub = "00000000-0000-4000-8000-000000000001"\n'
+                                          'Priv = "00000000-0000-4000-8000-000000000002"\n')
+    (project / "Manifest.toml").write_text(f'julia_version = "1.12.4"\nmanifest_format = "2.1"\n{top}\n{entries}')
+    return project
+
+
+ENTRIES_21 = ('[[deps.Pub]]\ngit-tree-sha1 = "46e44e869b4d90b96bd8ed1fdcf32244fddfb6cc"\n'
+              'uuid = "00000000-0000-4000-8000-000000000001"\nversion = "0.5.3"\nregistries = "General"\n\n'
+              '[[deps.Priv]]\ngit-tree-sha1 = "56e44e869b4d90b96bd8ed1fdcf32244fddfb6cc"\n'
+              'uuid = "00000000-0000-4000-8000-000000000002"\nversion = "1.0.0"\nregistries = ["Acme"]\n')
+
+
+def test_a_package_from_another_registry_names_it_in_the_purl(tmp_path: Path) -> None:
+    # format 2.1 (Pkg.jl #4460; test/manifest/formats/v2.1/Manifest.toml) records each entry's registries
+    doc, _ = document(_manifest_21(tmp_path, GENERAL + PRIVATE, ENTRIES_21))
+    by_name = {c["name"]: c for c in doc["components"]}
+    assert by_name["Pub"]["purl"] == "pkg:julia/Pub@0.5.3?uuid=00000000-0000-4000-8000-000000000001"
+    private = PackageURL.from_string(by_name["Priv"]["purl"])
+    assert private.qualifiers == {"repository_url": "https://git.example.com/acme/Registry.git",
+                                  "uuid": "00000000-0000-4000-8000-000000000002"}  # the credentials stripped
+    assert by_name["Priv"]["purl"] == str(private)
+    assert "s3cret" not in json.dumps(doc)
+    assert "julia:registry" not in props(by_name["Priv"])
+
+
+def test_an_unknown_registry_is_said_to_be_unknown(cli, tmp_path: Path) -> None:
+    # a registry id without a url, and an older manifest with [registries] configured: nothing tells which
+    no_url = PRIVATE.replace('url = "https://ci:s3cret@git.example.com/acme/Registry.git"\n', "")
+    project = _manifest_21(tmp_path, GENERAL + no_url, ENTRIES_21)
+    doc, _ = document(project)
+    by_name = {c["name"]: c for c in doc["components"]}
+    assert props(by_name["Priv"])["julia:registry"] == "unknown" and "repository_url" not in by_name["Priv"]["purl"]
+    assert "julia:registry" not in props(by_name["Pub"])
+    service = tmp_path / "service"
+    shutil.copytree(EXAMPLES / "http-service", service)
+    with (service / "sysimage-docker.toml").open("a") as fh:
+        fh.write('\n[registries]\nAcme = "https://git.example.com/acme/Registry.git"\n')
+    doc, _ = document(service)
+    registered = [c for c in doc["components"][1:] if "swhid" in c]
+    assert registered and all(props(c)["julia:registry"] == "unknown" for c in registered)
+    assert all("julia:registry" not in props(c) for c in doc["components"][1:] if "swhid" not in c)
+
+
+@given(name=st.from_regex(r"[A-Za-z_][A-Za-z0-9_!]{0,12}", fullmatch=True),
+       version=st.none() | st.text(min_size=1, max_size=12).filter(lambda v: v == v.strip()),  # the library strips
+       repository=st.none() | st.sampled_from(["https://github.com/HolyLab/HolyLabRegistry", "git@h.example:a/R.git",
+                                               "https://h.example/a b?c=d&e#f"]))
+def test_purl_is_what_the_purl_library_writes(name: str, version: str | None, repository: str | None) -> None:
+    from sysimage_containers.project import ManifestEntry
+
+    entry = ManifestEntry(name=name, uuid="44cfe95a-1eb2-52ea-b672-e2afdf69b78f", version=version)
+    qualifiers = {"uuid": entry.uuid, **({"repository_url": repository} if repository else {})}
+    assert sbom.purl(entry, version, repository) == str(
+        PackageURL(type="julia", name=name, version=version or None, qualifiers=qualifiers))
+
+
+def test_hostile_manifest_values_stay_values(tmp_path: Path) -> None:
+    hostile = 'a"b\\c\n\x01é</script>'
+    project = tmp_path / "app"
+    project.mkdir()
+    # X is an indirect dependency: a baked one's version reaches the image label, whose guard refuses control characters
+    (project / "Project.toml").write_text("[deps]\n")
+    (project / "Manifest.toml").write_text(tomli_w.dumps({
+        "julia_version": "1.11.5", "manifest_format": "2.0", "deps": {"X": [{
+            "git-tree-sha1": hostile, "repo-url": f"https://e.example/{hostile}", "repo-rev": hostile,
+            "uuid": "00000000-0000-4000-8000-000000000001", "version": f"1.0.0-{hostile}"}]}}))
+    doc, prepared = document(project)
+    entry = prepared.environment.manifest.entries[0]
+    assert entry.repo_rev == hostile
+    component = doc["components"][1]
+    assert component["version"] == entry.version
+    assert props(component)["julia:repo-rev"] == hostile
+    assert props(component)["julia:git-tree-sha1"] == hostile and "swhid" not in component
+    # not a URL the schema accepts: kept as a property, as written (so is git's scp-like git@host:path)
+    assert props(component)["julia:repo-url"] == entry.repo_url and "externalReferences" not in component
+    assert PackageURL.from_string(component["purl"]).version == entry.version
+
+
+@given(st.text(alphabet=st.characters(codec="ascii"), max_size=40).map(lambda t: "https://" + t) |
+       st.sampled_from(["git@github.com:acme/X.jl.git", "ssh://git@h.example:22/x.git", "https://h:port/x",
+                        "https://h.example/a%zz", "file:///srv/x.git", "https://h.example/x#a#b"]))
+def test_a_vcs_url_is_one_the_schema_accepts(url: str) -> None:
+    from jsonschema import FormatChecker
+
+    if sbom._is_url(url):
+        assert FormatChecker().conforms(url, "iri-reference")
 
 
 def test_purl_escapes_per_the_spec() -> None:
