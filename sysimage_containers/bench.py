@@ -64,23 +64,33 @@ def rows(timings: list[Timing]) -> list[dict[str, Any]]:
 
 
 def terminal_chart(timings: list[Timing]) -> list[str]:
+    """One bar per image, named by the image (two images of the same mode must not look alike)."""
     longest = max(t.median for t in timings) or 1.0
-    width = max(len(t.label) for t in timings)
-    return [f"{t.label:<{width}} {'█' * max(1, round(BAR * t.median / longest))} {t.median:.2f} s" for t in timings]
+    names = [f"{t.image} ({t.label})" for t in timings]
+    width = max(len(n) for n in names)
+    return [f"{name:<{width}} {'█' * max(1, round(BAR * t.median / longest))} {t.median:.2f} s"
+            for name, t in zip(names, timings, strict=True)]
+
+
+def require_matplotlib() -> None:
+    """Checked before anything is built or timed: a missing extra must not surface after minutes of runs."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("--chart needs matplotlib: pip install 'sysimage-docker[plot]' (without --chart, bench "
+                         "prints a terminal chart that needs nothing)")
 
 
 def write_charts(timings: list[Timing], base: Path, title: str) -> list[Path]:
     """base.png and base.svg: median bars with min-max whiskers (matplotlib, the `plot` extra)."""
-    try:
-        import matplotlib
+    require_matplotlib()
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise UsageError("--chart needs matplotlib: pip install 'sysimage-docker[plot]' (the terminal chart above "
-                         "needs nothing)") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(figsize=(7, 1.2 + 0.9 * len(timings)))
-    labels = [f"{t.label}\n{t.image}" for t in timings]
+    labels = [f"{t.image}\n{t.label}" for t in timings]
     medians = [t.median for t in timings]
     errors = [[t.median - min(t.runs) for t in timings], [max(t.runs) - t.median for t in timings]]
     axes.barh(labels, medians, xerr=errors, color=["#4063d8", "#9558b2", "#389826", "#cb3c33"][:len(timings)],

@@ -66,22 +66,32 @@ def warn(message: str) -> None:
     say(f"sysimage-docker: warning: {message}")
 
 
-def option_flags(*scopes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Attach a flag for every option of these scopes; values arrive keyed by option key."""
+def option_flags(*scopes: str, skip: tuple[str, ...] = (), helps: dict[str, str] | None = None,
+                 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Attach a flag for every option of these scopes but `skip`; values arrive keyed by option key. `helps`
+    words an option for this command (the table's text may describe another command's use of it)."""
 
     def attach(command: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(OPTIONS):
-            if option.flag is not None and option.scope in scopes:
-                command = _flag(option)(command)
+            if option.flag is not None and option.scope in scopes and option.key not in skip:
+                command = _flag(option, (helps or {}).get(option.key))(command)
         return command
 
     return attach
 
 
-def _flag(option: Option) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+# the engine options of the commands that start a container from an image and build nothing
+CONTAINER_FLAGS: dict[str, Any] = {
+    "skip": ("cache_repo",),
+    "helps": {"network": "Network of the container this command starts (e.g. `host`, `none`). auto: the engine's "
+                         "default."},
+}
+
+
+def _flag(option: Option, help_override: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     name = option.flag
     assert name is not None
-    help_text = f"{option.help} [default: {option.default_text}; env {option.env_var or '-'}]"
+    help_text = f"{help_override or option.help} [default: {option.default_text}; env {option.env_var or '-'}]"
     if option.kind == "bool":
         negative = "--no-" + name[2:]
         return click.option(f"{name}/{negative}", option.key, default=None, help=help_text)
@@ -233,7 +243,7 @@ def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_arg
 @click.option("-p", "--publish", "ports", multiple=True, type=int, help="Publish this port on 127.0.0.1 (repeatable).")
 @click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE", help="Environment variable (repeatable).")
 @click.option("-i", "--interactive", is_flag=True, help="Attach a terminal (for the REPL).")
-@option_flags("engine")
+@option_flags("engine", **CONTAINER_FLAGS)
 def run(target: str, args: tuple[str, ...], config_path: Path | None, tag: str | None, ports: tuple[int, ...],
         env: tuple[str, ...], interactive: bool, **params: Any) -> None:
     """Run the built image of the project at TARGET (or an image), streaming its output: sysimage-docker run
@@ -260,7 +270,7 @@ def run(target: str, args: tuple[str, ...], config_path: Path | None, tag: str |
 @main_group.command()
 @click.argument("image")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for CI).")
-@option_flags("engine")
+@option_flags("engine", **CONTAINER_FLAGS)
 def verify(image: str, as_json: bool, **params: Any) -> None:
     """Check what IMAGE really loads: its sysimage, Julia, CPU target, each baked package's version against the
     image's manifest (a mismatch exits 1), packages loaded from the depot instead, missing artifacts."""
@@ -288,7 +298,7 @@ def verify(image: str, as_json: bool, **params: Any) -> None:
 @config_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the SBOM to this file instead of stdout.")
-@option_flags("engine")
+@option_flags("engine", **CONTAINER_FLAGS)
 def sbom(target: str, config_path: Path | None, output: Path | None, **params: Any) -> None:
     """Print the CycloneDX SBOM of the Julia side: for a project directory TARGET, what its image will hold (every
     manifest entry, Julia, which packages are in the sysimage); for an image, the SBOM it carries."""
@@ -366,7 +376,9 @@ def ci(kind: str, path: Path, config_path: Path | None, image: str | None, cache
               help="Fail (exit 1) when the first image's median start-to-exit time exceeds this many seconds.")
 @click.option("--metadata-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Record the results under `bench` in this JSON file (build metadata written there is kept).")
-@option_flags("engine")
+@option_flags("engine", skip=("cache_repo",), helps={
+    "network": "Network of the timed containers, and of the RUN steps of a project's two builds (e.g. `host`). "
+               "auto: the engine's default."})
 def bench(target: str, peers: tuple[str, ...], config_path: Path | None, runs: int, env: tuple[str, ...],
           chart: Path | None, max_startup: float | None, metadata_file: Path | None, **params: Any) -> None:
     """Time what users feel: start to exit of the image's command, N times, side by side. For a project TARGET:
@@ -378,6 +390,8 @@ def bench(target: str, peers: tuple[str, ...], config_path: Path | None, runs: i
     from sysimage_containers.engine import Engine
 
     pairs = tuple(config_module.key_value(item, "--env") for item in env)
+    if chart is not None:
+        bench_module.require_matplotlib()
     project = Path(target) if Path(target).is_dir() else None
     cfg = config_module.resolve(project, config_path=config_path if project else None, environ=os.environ,
                                 cli=cli_values(params))
@@ -422,7 +436,7 @@ def bench(target: str, peers: tuple[str, ...], config_path: Path | None, runs: i
 
 
 @main_group.command()
-@option_flags("engine")
+@option_flags("engine", skip=("cache_repo", "network"))
 def doctor(**params: Any) -> None:
     """Check the container engine for sysimage builds: client, daemon, buildx, BuildKit, podman, memory, disk."""
     long_running()
