@@ -103,12 +103,24 @@ def write(path: Path, data: dict[str, Any]) -> None:
     write_text(path, json.dumps(data, indent=2) + "\n", "--metadata-file")
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading it means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def write_text(path: Path, text: str, flag: str) -> None:
-    """Atomically: a pipeline never reads half a file."""
+    """Atomically: a pipeline never reads half a file. The file gets the mode a plain write would give it (an
+    existing file's, else 0666 less the umask): mkstemp's 0600 would hide CI artifacts from other users."""
     target = path.absolute()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
         fd, tmp = tempfile.mkstemp(prefix=".metadata-", dir=target.parent)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, target)
