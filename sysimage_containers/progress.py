@@ -7,6 +7,7 @@ Parsing is pure and tested without docker; the engine module feeds it one line a
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -223,39 +224,78 @@ def _state(step: Step) -> str:
     return "failed" if step.failed else "cached" if step.cached else f"ran ({step.seconds or 0.0:.1f} s)"
 
 
-class ProgressView:
-    """Live view on a terminal; one line per step otherwise (CI logs)."""
+SILENCE_SECONDS = 30.0  # plain progress names the running step after this long without a line
 
-    def __init__(self, console: Console, mode: str) -> None:
+
+class ProgressView:
+    """Live view on a terminal; one line per step otherwise (CI logs). A sysimage step prints nothing for minutes:
+    in plain mode a background timer says which step is still running after every SILENCE_SECONDS of silence, so
+    a CI log (and a CI system's no-output timeout) does not take the build for hung."""
+
+    def __init__(self, console: Console, mode: str, clock: Callable[[], float] = time.monotonic,
+                 silence: float = SILENCE_SECONDS) -> None:
         self.console = console
         self.tty = mode == "tty" or (mode == "auto" and console.is_terminal)
-        self.parser = LogParser()
-        self.started = time.monotonic()
+        self.clock = clock
+        self.parser = LogParser(clock)
+        self.started = clock()
+        self.silence = silence
         self._live: Live | None = None
+        self._printed = self.started  # when the last line was shown
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
 
     def __enter__(self) -> ProgressView:
         if self.tty:
             self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=True)
             self._live.__enter__()
+        else:
+            self._timer = threading.Thread(target=self._watch, name="sysimage-docker-progress", daemon=True)
+            self._timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._timer is not None:
+            self._timer.join()
         self.parser.finish()
         if self._live is not None:
             self._live.__exit__(None, None, None)
 
     def line(self, text: str) -> None:
-        step = self.parser.feed(text)
-        if self._live is not None:
-            self._live.update(self._render())
-            if step is not None:
-                self._live.console.print(Text(step_line(step)))
-        elif step is not None:
-            self.console.print(step_line(step), markup=False, highlight=False)
-        elif self.parser.current is not None and self.parser.current.heavy and text.startswith("#"):
-            m = BK_LOG.match(text.rstrip())
-            if m:
-                self.console.print(f"    | {m.group(3)}", markup=False, highlight=False)
+        with self._lock:
+            step = self.parser.feed(text)
+            if self._live is not None:
+                self._live.update(self._render())
+                if step is not None:
+                    self._live.console.print(Text(step_line(step)))
+            elif step is not None:
+                self._print(step_line(step))
+            elif self.parser.current is not None and self.parser.current.heavy and text.startswith("#"):
+                m = BK_LOG.match(text.rstrip())
+                if m:
+                    self._print(f"    | {m.group(3)}")
+
+    def _print(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False)
+        self._printed = self.clock()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(min(1.0, self.silence / 4)):
+            self.tick()
+
+    def tick(self) -> None:
+        """Plain mode: after `silence` seconds without a line, name the step still running (the latest started)."""
+        with self._lock:
+            now = self.clock()
+            running = [s for s in (self.parser.steps[k] for k in self.parser.order)
+                       if s.seconds is None and not s.cached and not s.failed]
+            if self.tty or not running or now - self._printed < self.silence:
+                return
+            latest = running[-1]
+            more = f" (and {len(running) - 1} more)" if len(running) > 1 else ""
+            self._print(f"    still running: {step_line(latest)}{more}, {now - latest.started:.0f} s so far")
 
     def _render(self) -> Text:
         step = self.parser.current

@@ -133,3 +133,53 @@ def test_podman_cache_hits_go_to_the_step_that_waited_for_them() -> None:
     assert steps["COPY runtime"].cached and not steps["RUN builder"].cached
     assert list(steps["RUN builder"].lines) == ["precompiling"]
     assert steps["CMD runtime"].seconds is not None
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_plain_progress_names_the_running_step_every_30_s_of_silence() -> None:
+    out = io.StringIO()
+    clock = FakeClock()
+    view = ProgressView(Console(file=out, width=200), "plain", clock=clock)
+    view.line("#5 [builder 3/9] RUN julia --project=/app /opt/sysimage-docker/julia/instantiate.jl")
+    view.line("#5 DONE 3.0s")
+    view.line("#12 [builder 8/12] RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/build_sysimage.jl")
+    for seconds in (10, 29.9):
+        clock.now = 1000.0 + seconds
+        view.tick()
+    assert "still running" not in out.getvalue()
+    reported = []
+    for seconds in range(30, 100):  # the timer ticks about once a second
+        clock.now = 1000.0 + seconds
+        view.tick()
+        reported += [line for line in out.getvalue().splitlines() if "still running" in line and line not in reported]
+    assert reported == [
+        f"    still running: [builder] (sysimage) RUN env -u JULIA_NUM_THREADS julia "
+        f"/opt/sysimage-docker/julia/build_sysimage.jl, {s} s so far" for s in (30, 60, 90)]
+    view.line("#12 1.02 baking HTTP")  # a log line of the step resets the silence
+    clock.now += 29
+    view.tick()
+    view.line("#12 DONE 95.0s")
+    clock.now += 60
+    view.tick()  # nothing runs any more: nothing to say
+    assert len([line for line in out.getvalue().splitlines() if "still running" in line]) == 3
+
+
+def test_the_timer_runs_in_plain_mode_only() -> None:
+    import time
+
+    plain, tty = io.StringIO(), io.StringIO()
+    with ProgressView(Console(file=plain, width=200), "plain", silence=0.2) as view:
+        view.line("Step 3/20 : RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/build_sysimage.jl")
+        time.sleep(1.0)
+    assert "    still running: [stage-0] (sysimage) RUN" in plain.getvalue()
+    with ProgressView(Console(file=tty, width=200, force_terminal=True), "tty", silence=0.2) as view:
+        view.line("Step 3/20 : RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/build_sysimage.jl")
+        time.sleep(0.6)
+    assert "still running" not in tty.getvalue()
