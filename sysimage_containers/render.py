@@ -9,6 +9,7 @@ for a word of a shell-form RUN.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 from typing import Any
@@ -125,15 +126,19 @@ def _environment() -> SandboxedEnvironment:
     return env
 
 
-_ENV = _environment()
+@functools.cache
+def _env() -> SandboxedEnvironment:
+    """Made at the first render, not at import: the bytecode cache directory comes from XDG_CACHE_HOME / HOME as
+    they are then (an import must not create ~/.cache, and tests point the cache elsewhere first)."""
+    return _environment()
 
 
 def render_dockerfile(plan: BuildPlan) -> str:
-    return _ENV.get_template("Dockerfile.j2").render(plan=plan, c=plan_module)
+    return _env().get_template("Dockerfile.j2").render(plan=plan, c=plan_module)
 
 
 def render_dockerignore(plan: BuildPlan) -> str:
-    return _ENV.get_template("dockerignore.j2").render(plan=plan)
+    return _env().get_template("dockerignore.j2").render(plan=plan)
 
 
 def render_data(plan: BuildPlan, data: dict[str, object]) -> str:
