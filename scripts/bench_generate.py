@@ -9,8 +9,9 @@
    127.0.0.1 answers it with the releases sysimage-docker knows (a sitecustomize in its process points the URL
    there), so both tools work offline on the same data.
 2. Scaling: synthetic projects of 1,000 / 10,000 / 100,000 manifest entries with 1 % and 10 % of them direct
-   dependencies: wall time and peak memory (ru_maxrss from wait4) of one cold `generate` each (best of 3), and the
-   growth exponent of time from 1k to 100k entries.
+   dependencies: wall time, CPU time and peak memory (ru_maxrss from wait4) of one cold `generate` each (best of
+   3), and the growth exponent of time from 1k to 100k entries. The host's load average is printed at the start and
+   the end: on a shared host wall times grow with it, CPU times much less.
 Numbers recorded in README.md ("Benchmarks") come from this script.
 """
 
@@ -57,8 +58,9 @@ def venv(path: Path, *requirements: str) -> Path:
     return path / "bin"
 
 
-def cold(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Wall seconds and peak resident memory (bytes) of one process."""
+def cold(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, float]:
+    """Wall seconds, peak resident memory (bytes) and CPU seconds (user + system: what a busy host does not
+    inflate as much as wall time) of one process."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -67,7 +69,7 @@ def cold(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{stderr[-2000:]}")
-    return seconds, usage.ru_maxrss * 1024
+    return seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def versions_server() -> tuple[str, http.server.ThreadingHTTPServer]:
@@ -141,16 +143,16 @@ def uuid(i: int) -> str:
 
 def scaling(ours: Path, tmp: Path) -> None:
     print("scaling (one cold `generate`, best of 3):")
-    print(f"  {'entries':>8s} {'direct':>7s} {'time ms':>9s} {'peak MB':>8s} {'us/entry':>9s}")
+    print(f"  {'entries':>8s} {'direct':>7s} {'time ms':>9s} {'cpu ms':>8s} {'peak MB':>8s} {'us/entry':>9s}")
     sizes = (1_000, 10_000, 100_000)
     for share in (0.01, 0.10):
         times = []
         for entries in sizes:
             project = synthetic(tmp, entries, share)
             runs = [cold([str(ours / "sysimage-docker"), "generate", str(project)]) for _ in range(3)]
-            seconds, peak = min(r[0] for r in runs), max(r[1] for r in runs)
+            seconds, peak, cpu = min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
             times.append(seconds)
-            print(f"  {entries:8d} {int(entries * share):7d} {seconds * 1000:9.1f} {peak / 1e6:8.1f} "
+            print(f"  {entries:8d} {int(entries * share):7d} {seconds * 1000:9.1f} {cpu * 1000:8.1f} {peak / 1e6:8.1f} "
                   f"{seconds / entries * 1e6:9.2f}")
         exponent = math.log(times[-1] / times[0]) / math.log(sizes[-1] / sizes[0])
         print(f"  growth exponent 1k -> 100k entries ({int(share * 100)} % direct): {exponent:.2f}")
@@ -164,7 +166,7 @@ def main() -> None:
                         help="where the two tools' virtual environments are kept")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d')}")
+          f"{time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.1f}")
     # ours as a user installs it; rebuilt every run so the numbers are for this tree
     shutil.rmtree(args.venvs / "sysimage-docker", ignore_errors=True)
     ours = venv(args.venvs / "sysimage-docker", str(ROOT))
@@ -175,6 +177,7 @@ def main() -> None:
             print(f"repo2docker {version.stdout.strip() or version.stderr.strip()}")
             side_by_side(ours, theirs, args.runs, Path(tmp))
         scaling(ours, Path(tmp))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
