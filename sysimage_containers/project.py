@@ -25,14 +25,15 @@ PREFERENCES_FILES = ("JuliaLocalPreferences.toml", "LocalPreferences.toml")
 APT_FILES = ("apt.txt", "binder/apt.txt")
 # Package names of Debian (policy 5.6.1), Alpine and Fedora together, optionally pinned as NAME=VERSION
 # (apt-get and apk syntax; dnf gets NAME-VERSION).
-SYSTEM_PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]*(?:=[A-Za-z0-9][A-Za-z0-9.+~:_-]*)?$")
-UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+SYSTEM_PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]*(?:=[A-Za-z0-9][A-Za-z0-9.+~:_-]*)?\Z")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 # Julia identifiers as Pkg accepts them for package names (ASCII letters, digits, underscore, `!`)
-PKG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_!]*$")
+# \Z, not $: `$` also matches before a final newline, and "Foo\n" is no package name
+PKG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_!]*\Z")
 # Julia's VersionNumber syntax (Base.VERSION_REGEX): numbers, then optional -prerelease and +build parts
 _IDENTIFIERS = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
-JULIA_VERSION_RE = re.compile(rf"^v?\d+(?:\.\d+){{0,2}}(?:-{_IDENTIFIERS})?(?:\+{_IDENTIFIERS})?$")
-VERSIONED_MANIFEST_RE = re.compile(r"^(Julia)?Manifest-v(\d+)\.(\d+)\.toml$")
+JULIA_VERSION_RE = re.compile(rf"^v?\d+(?:\.\d+){{0,2}}(?:-{_IDENTIFIERS})?(?:\+{_IDENTIFIERS})?\Z")
+VERSIONED_MANIFEST_RE = re.compile(r"^(Julia)?Manifest-v(\d+)\.(\d+)\.toml\Z")
 
 
 @dataclass(frozen=True, slots=True)  # slots: a manifest can hold 100,000 of them
@@ -488,8 +489,14 @@ def _read_entries(name: str, groups: Iterator[tuple[str, Any]]) -> tuple[Manifes
             named = item.get("deps")
             if isinstance(named, list):
                 by_name.append((pkg, named))
+    unique = {pkg for pkg, count in counts.items() if count == 1}
     for pkg, named in by_name:
-        _check_named_deps(name, pkg, named, counts)
+        try:
+            fine = unique.issuperset(named)  # one C call per entry; the message comes from the full check
+        except TypeError:  # an unhashable item (a table or an array): not a name
+            fine = False
+        if not fine:
+            _check_named_deps(name, pkg, named, counts)
     return tuple(entries)
 
 

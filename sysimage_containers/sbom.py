@@ -68,13 +68,13 @@ def _pct(text: str) -> str:
 
 
 def purl(entry: ManifestEntry, version: str | None, repository_url: str | None = None) -> str:
-    """The canonical purl of a julia package: no namespace, no subpath, qualifiers sorted by key."""
-    text = f"pkg:julia/{_pct(entry.name)}"
-    if version:
-        text += f"@{_pct(version)}"
+    """The canonical purl of a julia package: no namespace, no subpath, qualifiers sorted by key. The reader has
+    validated the UUID (lower-case hex and dashes)."""
+    name = _pct(entry.name)
+    text = f"pkg:julia/{name}@{_pct(version)}" if version else f"pkg:julia/{name}"
     if repository_url:
-        return f"{text}?repository_url={_pct(repository_url)}&uuid={_pct(entry.uuid)}"
-    return f"{text}?uuid={_pct(entry.uuid)}"
+        return f"{text}?repository_url={_pct(repository_url)}&uuid={entry.uuid}"
+    return f"{text}?uuid={entry.uuid}"
 
 
 class _Registries:
@@ -99,18 +99,18 @@ class _Registries:
 
 
 def _component(entry: ManifestEntry, julia_version: str, baked: frozenset[str], registries: _Registries) -> str:
-    """One component as JSON text: keys fixed here, every free-form value escaped. A purl needs no escaping (it is
-    percent-encoded: only unreserved characters and % : / ? & = @ remain)."""
+    """One component as JSON text: keys fixed here, every value escaped."""
     stdlib = entry.is_stdlib
     version = entry.version or (julia_version if stdlib else None)
     repository_url, unknown = None, False
-    if entry.tree_hash is not None and entry.repo_url is None and entry.path is None:
+    if entry.tree_hash is not None and entry.repo_url is None and entry.path is None and (
+            entry.registries or registries.configured_others):
         repository_url, unknown = registries.of(entry)
-    ref = purl(entry, version, repository_url)
-    out = ['{"type":"library","bom-ref":"', ref, '","name":', _json_str(entry.name)]
+    ref = _json_str(purl(entry, version, repository_url))
+    out = ['{"type":"library","bom-ref":', ref, ',"name":', _json_str(entry.name)]
     if version is not None:
         out += (',"version":', _json_str(version))
-    out += (',"purl":"', ref, '"')
+    out += (',"purl":', ref)
     properties: list[str] = []  # each starting with a comma; the UUID is the purl's required qualifier
     if entry.tree_hash is not None:
         if _TREE_HASH.fullmatch(entry.tree_hash):
