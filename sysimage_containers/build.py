@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.console import Console
 
-from sysimage_containers import context, imageref, provenance, regcache
+from sysimage_containers import context, imageref, last_build, provenance, regcache
 from sysimage_containers.config import key_value, spec_fields
 from sysimage_containers.engine import (
     BACKEND_BUILDX,
@@ -179,8 +179,14 @@ def run_build(
         try:
             with view:
                 engine.build(engine_info, replace(request, context=ctx), view.line)
-        except BuildFailed:
+        except (BuildFailed, KeyboardInterrupt) as exc:
+            for tag in tags:  # `run PATH` must not start the older image these tags still name
+                last_build.record(tag, prepared.environment.project.root, failed=True)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             raise failed(failure_message(view)) from None
+        for tag in tags:
+            last_build.record(tag, prepared.environment.project.root, failed=False)
         try:
             if cfg.cache_repo is not None:
                 push_cache(engine, engine_info, replace(request, context=ctx), cfg.cache_repo, prepared, console)

@@ -22,10 +22,12 @@ def resolve_run(
     pairs = [key_value(item, "--env") for item in env]
     if Path(target).is_dir():
         from sysimage_containers.build import default_tag
+        from sysimage_containers.last_build import check_runnable
         from sysimage_containers.pipeline import prepare
 
         prepared = prepare(Path(target), config_path=config_path, environ=environ)
         image = tag or default_tag(prepared)
+        check_runnable(image, prepared.environment.project.root)
         return image, tuple(dict.fromkeys((*prepared.config.ports, *ports))), tuple(pairs)
     if tag is not None:
         raise UsageError("--tag is for a project directory; give the image itself as TARGET")

@@ -177,6 +177,22 @@ def test_failing_workload_names_the_step(docker_env, example) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_run_after_a_failed_build_refuses_the_older_image(docker_env, example) -> None:
+    project = example("hello")
+    tag = docker_env.unique_tag("stale")
+    assert build(docker_env, project, "-t", tag).returncode == 0
+    assert docker_env.cli("run", project, "-t", tag).returncode == 0
+    (project / "precompile" / "workload.jl").write_text("error(\"boom\")  # STANDIN_FAIL\n")
+    assert build(docker_env, project, "-t", tag).returncode == 1
+    refused = docker_env.cli("run", project, "-t", tag)
+    assert refused.returncode == 2 and refused.stdout == ""  # nothing started
+    assert f"the last build of {project} ({tag}) failed at " in refused.stderr
+    assert docker_env.cli("run", tag).returncode == 0  # by name, the older image still runs
+    (project / "precompile" / "workload.jl").write_text("# fixed\n")
+    assert build(docker_env, project, "-t", tag).returncode == 0
+    assert docker_env.cli("run", project, "-t", tag).returncode == 0
+
+
 def test_out_of_memory_kill_is_named(docker_env, example) -> None:
     project = example("hello")
     (project / "precompile" / "workload.jl").write_text("# STANDIN_OOM\n")
