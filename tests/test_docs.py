@@ -49,3 +49,27 @@ def test_build_dry_run_needs_no_engine(cli) -> None:
     assert result.out.startswith("# plan: hello:latest; Julia 1.11.5 (julia_version of Manifest.toml); ")
     assert "# baked: Dates@stdlib Printf@stdlib" in result.out
     assert "FROM julia:1.11.5 AS deps" in result.out
+
+
+def test_the_quick_start_runs_as_written_after_the_install_step(tmp_path) -> None:
+    """The Quick start's lines, in a shell whose PATH has no sysimage-docker, from a clone-like directory (its
+    .venv is this checkout's, installed as the Install step does), up to the first one that needs an engine."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    venv = REPO / ".venv"
+    if not (venv / "bin" / "sysimage-docker").exists():
+        pytest.skip(f"no {venv} with sysimage-docker installed (the Install step) to run the Quick start with")
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+    offline = lines[: next(i for i, line in enumerate(lines) if line == "sysimage-docker build .")]
+    assert offline[0] == ". .venv/bin/activate" and "sysimage-docker generate ." in offline
+    (tmp_path / ".venv").symlink_to(venv)
+    shutil.copytree(REPO / "examples" / "http-service", tmp_path / "examples" / "http-service")
+    done = subprocess.run(["bash", "-c", "set -e\n" + "\n".join(offline)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "FROM " in done.stdout and (tmp_path / "examples" / "http-service" / "build" / "Dockerfile").is_file()
