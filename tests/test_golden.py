@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from conftest import EXAMPLES, REPO
 
-GOLDEN = REPO / "tests" / "golden"
+GOLDEN_DIR = REPO / "tests" / "golden"
+GOLDEN = GOLDEN_DIR  # where test_golden_dockerfile looks (a test points it elsewhere)
 CASES = {
     "hello": [],
     "http-service": [],
@@ -30,9 +32,28 @@ def test_golden_dockerfile(case: str, cli) -> None:
     result = cli("generate", EXAMPLES / example, *CASES[case])
     assert result.code == 0, result.err
     golden = GOLDEN / f"{case}.Dockerfile"
-    if os.environ.get("UPDATE_GOLDEN") and not os.environ.get("CI"):  # CI compares, never rewrites
+    expected = golden.read_text() if golden.exists() else None  # read before any rewrite: compared, not copied
+    if result.out != expected and os.environ.get("UPDATE_GOLDEN") and not os.environ.get("CI"):  # CI never rewrites
         golden.write_text(result.out)
-    assert result.out == golden.read_text(), f"regenerate with UPDATE_GOLDEN=1 if the change is intended: {golden}"
+        pytest.fail(f"rewrote {golden} (UPDATE_GOLDEN): review the diff; a run without UPDATE_GOLDEN then passes")
+    assert result.out == expected, f"regenerate with UPDATE_GOLDEN=1 if the change is intended: {golden}"
+
+
+def test_update_golden_reports_what_it_rewrote(cli, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "GOLDEN", tmp_path)
+    monkeypatch.setenv("UPDATE_GOLDEN", "1")
+    monkeypatch.delenv("CI", raising=False)
+    stale = tmp_path / "hello.Dockerfile"
+    stale.write_text("FROM stale\n")
+    with pytest.raises(pytest.fail.Exception, match=r"rewrote .*hello\.Dockerfile"):
+        test_golden_dockerfile("hello", cli)
+    assert stale.read_text() == (GOLDEN_DIR / "hello.Dockerfile").read_text()
+    test_golden_dockerfile("hello", cli)  # now current: compared and passes
+    monkeypatch.setenv("CI", "true")
+    stale.write_text("FROM stale\n")
+    with pytest.raises(AssertionError):
+        test_golden_dockerfile("hello", cli)
+    assert stale.read_text() == "FROM stale\n"  # CI compares, never rewrites
 
 
 def test_rendering_is_deterministic(cli, tmp_path) -> None:
