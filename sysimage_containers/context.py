@@ -7,9 +7,13 @@ What enters, in order (README "What enters the image"):
 1. Exclusion patterns with Docker's `.dockerignore` semantics, the last matching line winning: the default
    exclusions (VCS folders, secrets, depots, caches), then the project's own `.dockerignore`, then
    `context_exclude`, then the sources of `--secret` files (those last, so nothing can bring them back).
+   A path is judged under every name it is reached by: the path through symlinked directories (`alias/x`) and
+   its real place (`data/x`); either one excluding it leaves it out.
 2. Symlinks are resolved at every depth, inside symlinked directories too; a link whose target leaves the project
    is refused, a link to an excluded path is left out, a loop is refused.
 3. Only regular files and directories: a FIFO, socket or device that is not excluded is refused.
+4. A regular file with more hard links than the context holds names of is refused: its other name may be a file
+   outside the project or one left out, and nothing tells which.
 """
 
 from __future__ import annotations
@@ -27,15 +31,27 @@ from sysimage_containers.tomlfiles import names as name_list
 
 IGNORE_FILE = ".dockerignore"
 MANIFEST_NAMES = ("Manifest.toml", "JuliaManifest.toml")
-# Left out unless a `!pattern` in .dockerignore brings one back: what no image needs and no image should hold.
-DEFAULT_EXCLUDES = (
-    "**/.git", "**/.hg", "**/.svn", "**/.jj", "**/.bzr",  # version control
+# Left out unless a `!pattern` in .dockerignore brings one back (which warns for these two groups).
+VCS_EXCLUDES = ("**/.git", "**/.hg", "**/.svn", "**/.jj", "**/.bzr")  # history, and remote URLs with tokens
+# Each ecosystem's documented place for credentials, at any depth (a project may hold a copied home directory).
+SECRET_EXCLUDES = (
     "**/.env", "**/.env.*",  # dotenv files: API keys, passwords
-    "**/id_rsa*", "**/id_dsa*", "**/id_ecdsa*", "**/id_ed25519*", "**/*.pem", "**/*.key",  # private keys
-    "**/.ssh", "**/.aws", "**/.docker/config.json", "**/.netrc", "**/.git-credentials",  # credentials
-    "**/.julia",  # a Julia depot: the builder makes its own
+    # private keys and key stores (PEM, PKCS#12, Java)
+    "**/id_rsa*", "**/id_dsa*", "**/id_ecdsa*", "**/id_ed25519*", "**/*.pem", "**/*.key", "**/*.p12", "**/*.pfx",
+    "**/*.jks",
+    "**/.ssh", "**/.gnupg",  # SSH and GnuPG homes
+    "**/.netrc", "**/.git-credentials",  # curl/git/Pkg's HTTP logins, git's credential store
+    "**/.docker/config.json",  # registry logins
+    "**/.npmrc", "**/.pypirc", "**/.gem/credentials", "**/.cargo/credentials", "**/.cargo/credentials.toml",
+    "**/.pgpass", "**/.my.cnf",  # PostgreSQL and MySQL passwords
+    "**/.aws", "**/.azure", "**/.config/gcloud", "**/.kube/config",  # cloud and cluster logins
+    "**/.terraformrc", "**/.terraform.d/credentials.tfrc.json", "**/.vault-token",
+)
+OTHER_EXCLUDES = (
+    "**/.julia",  # a Julia depot: the builder makes its own (and servers/*/auth.toml holds Pkg server tokens)
     "**/__pycache__",
 )
+DEFAULT_EXCLUDES = (*VCS_EXCLUDES, *SECRET_EXCLUDES, *OTHER_EXCLUDES)
 _SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
             stat.S_IFBLK: "a block device"}
 
@@ -55,6 +71,7 @@ class Listing:
     files: tuple[ContextFile, ...]
     left_out: tuple[str, ...]
     ignore_files: tuple[str, ...]  # the .dockerignore files that were read
+    warnings: tuple[str, ...] = ()  # `!` lines that bring back a default-excluded secret
 
     @property
     def total_bytes(self) -> int:
@@ -103,15 +120,16 @@ def _named_inputs(config: Config) -> list[tuple[str, str]]:
 
 
 def walk(environment: Environment, plan: BuildPlan, config: Config, *, leave_out: tuple[str, ...] = (),
-         skip: tuple[Path, ...] = ()) -> Listing:
+         skip: tuple[Path, ...] = (), secret_sources: tuple[Path, ...] = ()) -> Listing:
     """Check every path that would enter the context and list it; raises UsageError on the first refusal.
 
-    `leave_out`: project-relative files that must never enter (secret sources); `skip`: directories never
+    `leave_out`: project-relative files that must never enter (secret sources); `secret_sources`: the same files
+    (wherever they are), matched by identity whatever path or hard link reaches them; `skip`: directories never
     entered (a `-o` output inside the project and its staging copy).
     """
     project = environment.project
     selected = environment.manifest.file if environment.manifest else None
-    acc = _Accumulator()
+    acc = _Accumulator(secrets=_identities(secret_sources))
     roots = {d.name: d.resolved for d in environment.path_deps}
     for external in plan.external_deps:
         root = roots[external.name]
@@ -121,15 +139,28 @@ def walk(environment: Environment, plan: BuildPlan, config: Config, *, leave_out
             skip=frozenset(skip), selected_manifest=selected).run()
     for extra in plan.extra_files:
         _extra(project.root, Path(plan.context_root), extra, acc, frozenset(skip))
+    _check_hard_links(acc)
     listing = Listing(dirs=tuple(acc.dirs), files=tuple(acc.files), left_out=tuple(acc.left_out),
-                      ignore_files=tuple(acc.ignore_files))
+                      ignore_files=tuple(acc.ignore_files), warnings=_brought_back_warnings(acc))
     _check_required(listing, plan, config)
     return listing
 
 
+def _identities(paths: tuple[Path, ...]) -> frozenset[tuple[int, int]]:
+    found = set()
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            continue  # a missing secret source is the engine's error to report
+        found.add((st.st_dev, st.st_ino))
+    return frozenset(found)
+
+
 def _extra(project_root: Path, context_root: Path, extra: ExtraFile, acc: _Accumulator, skip: frozenset[Path]) -> None:
-    """One of extra_files: it must exist and, symlinks resolved, stay inside context_root. A directory is walked
-    with the default exclusions and its own .dockerignore (context_exclude is about the project)."""
+    """One of extra_files: it must exist and, symlinks resolved, stay inside context_root; the default exclusions
+    and --secret sources hold for it under its written and its real path. A directory is walked with the default
+    exclusions and its own .dockerignore (context_exclude is about the project)."""
     path = Path(os.path.normpath(project_root / extra.configured))
     try:
         real = path.resolve(strict=True)
@@ -140,15 +171,45 @@ def _extra(project_root: Path, context_root: Path, extra: ExtraFile, acc: _Accum
         raise UsageError(f"extra_files: {extra.configured}: cannot read: {exc}") from None
     if real == boundary or not real.is_relative_to(boundary):
         raise UsageError(f"extra_files: {extra.configured}: resolves outside context_root ({real})")
+    defaults = _Rules(list(DEFAULT_EXCLUDES))
+    for name in dict.fromkeys((path.relative_to(context_root).as_posix(), real.relative_to(boundary).as_posix())):
+        if defaults.excluded(name):
+            raise UsageError(f"extra_files: {extra.configured}: the default exclusions leave {name} out (secrets, "
+                             "version control, depots); extra_files cannot bring it in")
+    st = real.stat()
+    if (st.st_dev, st.st_ino) in acc.secrets:
+        raise UsageError(f"extra_files: {extra.configured}: is the source of a --secret, which never enters the "
+                         "build context")
     if real.is_dir():
         _Walker(real, extra.context_path, _matcher(real, (), (), acc), acc, skip=skip, selected_manifest=None).run()
     elif real.is_file():
         if not os.access(real, os.R_OK):
             raise UsageError(f"extra_files: {extra.configured}: permission denied")
         acc.dirs.append(extra.context_path.rsplit("/", 1)[0])
-        acc.files.append(ContextFile(extra.context_path, real, real.stat().st_size))
+        acc.add_file(ContextFile(extra.context_path, real, st.st_size), st, path)
     else:
         raise UsageError(f"extra_files: {extra.configured}: not a regular file or directory")
+
+
+def _check_hard_links(acc: _Accumulator) -> None:
+    """A file with more names than the context holds: another name may be outside the project (a hard link to a
+    host file) or left out (an excluded secret); nothing tells which, so it is refused. Names reached twice
+    (through a symlinked directory) are one name: they are counted by real path."""
+    for identity, (nlink, shown) in sorted(acc.linked.items(), key=lambda item: str(item[1][1])):
+        found = len(acc.names[identity])
+        if found < nlink:
+            raise UsageError(f"{shown}: has {nlink} hard links and the build context holds {found} of them; another "
+                             "may be a file outside the project or one left out, so it is refused (replace it with "
+                             "a copy, or leave it out with .dockerignore or context_exclude)")
+
+
+def _brought_back_warnings(acc: _Accumulator) -> tuple[str, ...]:
+    lines = []
+    for where, names in acc.brought_back.items():
+        shown = name_list(sorted(set(names)))
+        lines.append(f"{where} brings back {shown}, which the default exclusions leave out as a secret or version "
+                     "control: the image will hold it")
+    return tuple(lines)
 
 
 def _check_required(listing: Listing, plan: BuildPlan, config: Config) -> None:
@@ -170,19 +231,34 @@ class _Accumulator:
     files: list[ContextFile] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
     ignore_files: list[str] = field(default_factory=list)
+    secrets: frozenset[tuple[int, int]] = frozenset()
+    # files with st_nlink > 1: identity -> (link count, first path shown); and the real paths found of each
+    linked: dict[tuple[int, int], tuple[int, Path]] = field(default_factory=dict)
+    names: dict[tuple[int, int], set[Path]] = field(default_factory=dict)
+    brought_back: dict[str, list[str]] = field(default_factory=dict)  # `FILE:LINE: !PATTERN` -> files
+
+    def add_file(self, item: ContextFile, st: os.stat_result, shown: Path) -> None:
+        self.files.append(item)
+        if st.st_nlink > 1:
+            identity = (st.st_dev, st.st_ino)
+            self.linked.setdefault(identity, (st.st_nlink, shown))
+            self.names.setdefault(identity, set()).add(item.source)
 
 
 def _matcher(root: Path, context_exclude: tuple[str, ...], leave_out: tuple[str, ...], acc: _Accumulator) -> _Rules:
     literal = ["".join("\\" + c if c in "\\*?[" else c for c in rel) for rel in leave_out]
-    patterns = [*DEFAULT_EXCLUDES, *_read_ignore_file(root, acc), *context_exclude, *literal]
-    return _Rules(patterns)
+    ignore_file, lines = _read_ignore_file(root, acc)
+    reincluding = [(f"{ignore_file}:{number}: {line.strip()}", line) for number, line in enumerate(lines, start=1)
+                   if line.strip().startswith("!")]
+    reincluding += [(f"context_exclude: {p.strip()}", p) for p in context_exclude if p.strip().startswith("!")]
+    return _Rules([*DEFAULT_EXCLUDES, *lines, *context_exclude, *literal], reincluding)
 
 
-def _read_ignore_file(root: Path, acc: _Accumulator) -> list[str]:
+def _read_ignore_file(root: Path, acc: _Accumulator) -> tuple[str, list[str]]:
     path = root / IGNORE_FILE
     try:
         if not path.is_file():
-            return []
+            return str(path), []
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not valid UTF-8") from None
@@ -195,18 +271,21 @@ def _read_ignore_file(root: Path, acc: _Accumulator) -> list[str]:
         except ValueError as exc:
             raise UsageError(f"{path}:{number}: {exc}") from None
     acc.ignore_files.append(str(path))
-    return lines
+    return str(path), lines
 
 
 class _Rules:
     """Docker's own matcher (moby/patternmatcher, as ported by e2b-dockerfile-utils): parent directories are
-    matched first, and the last matching pattern wins, `!` patterns re-including."""
+    matched first, and the last matching pattern wins, `!` patterns re-including. `reincluding`: the `!` lines,
+    as (where they are written, the line), to name the one that brings back a default-excluded secret."""
 
-    def __init__(self, patterns: list[str]) -> None:
+    def __init__(self, patterns: list[str], reincluding: list[tuple[str, str]] | None = None) -> None:
         # imported here: only commands that look at a project's files pay for it
         from e2b_dockerfile_utils.dockerignore import PatternMatcher
 
         self._matcher = PatternMatcher(patterns)
+        self.reincluding = [(where, PatternMatcher([line.strip()[1:]])) for where, line in reincluding or []]
+        self._secret = PatternMatcher([*VCS_EXCLUDES, *SECRET_EXCLUDES]) if self.reincluding else None
 
     def excluded(self, rel: str) -> bool:
         return bool(self._matcher.matches(rel))
@@ -214,9 +293,19 @@ class _Rules:
     def may_reinclude_under(self, rel: str) -> bool:
         return bool(self._matcher.may_match_under(rel))
 
+    def bringing_back(self, names: tuple[str, ...]) -> list[str]:
+        """The `!` lines that bring back a file the default exclusions leave out as a secret (the file entered)."""
+        if self._secret is None or not any(self._secret.matches(n) for n in names):
+            return []
+        return [where for where, pattern in self.reincluding if any(pattern.matches(n) for n in names)]
+
 
 class _Walker:
-    """Depth-first over one tree (the project, or an outside path dependency) with symlinks resolved."""
+    """Depth-first over one tree (the project, or an outside path dependency) with symlinks resolved.
+
+    Every entry is judged under each name that reaches it: `rel`, the path as walked (through symlinked
+    directories, where it lands in the context), and its real place under the root; a symlink also under its
+    target's. Either one excluded leaves it out, so `alias -> data` cannot bring back an excluded `data/x`."""
 
     def __init__(self, root: Path, prefix: str, rules: _Rules, acc: _Accumulator, *, skip: frozenset[Path],
                  selected_manifest: str | None) -> None:
@@ -249,37 +338,51 @@ class _Walker:
         """The path as the user sees it: through symlinked directories, not around them."""
         return self.root / rel if rel else self.root
 
+    def _real_rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
     def _entry(self, path: Path, rel: str, ancestors: tuple[tuple[int, int], ...]) -> None:
+        # `path` is the entry's real place: its parent directory is always walked at its real path
         if path in self.skip:
             return
-        if "/" not in rel and self.selected is not None and _other_manifest(rel, self.selected):
+        real_rel = self._real_rel(path)
+        if "/" not in real_rel and self.selected is not None and _other_manifest(real_rel, self.selected):
             return  # a manifest Julia would not load in the image
         shown = self._shown(rel)
         try:
             st = path.lstat()
         except OSError as exc:
             raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
-        if self.rules.excluded(rel):
-            # an excluded directory is still entered when a `!pattern` may bring back something below it
-            if stat.S_ISDIR(st.st_mode) and self.rules.may_reinclude_under(rel):
+        names = (rel,) if real_rel == rel else (rel, real_rel)
+        excluding = [n for n in names if self.rules.excluded(n)]
+        if excluding:
+            # an excluded directory is still entered when a `!pattern` may bring back something below it; what is
+            # below is judged under all its names again
+            if stat.S_ISDIR(st.st_mode) and all(self.rules.may_reinclude_under(n) for n in excluding):
                 self._enter(path, rel, ancestors, listed=False)
             else:
-                self.acc.left_out.append(rel)
+                self.acc.left_out.append(rel if real_rel == rel else f"{rel} -> {real_rel}")
             return
         real = path
         if stat.S_ISLNK(st.st_mode):
             real = self._resolve_link(path, shown)
-            target_rel = real.relative_to(self.root).as_posix()
+            target_rel = self._real_rel(real)
             if target_rel != "." and self.rules.excluded(target_rel):
                 self.acc.left_out.append(f"{rel} -> {target_rel}")
                 return
+            names = (*names, target_rel)
             st = real.stat()
         if stat.S_ISDIR(st.st_mode):
             self._enter(real, rel, ancestors, listed=True)
         elif stat.S_ISREG(st.st_mode):
+            if (st.st_dev, st.st_ino) in self.acc.secrets:
+                self.acc.left_out.append(f"{rel} (a --secret source)")
+                return
             if not os.access(real, os.R_OK):
                 raise UsageError(f"{shown}: permission denied while reading the project")
-            self.acc.files.append(ContextFile(self._dest(rel), real, st.st_size))
+            for where in self.rules.bringing_back(names):
+                self.acc.brought_back.setdefault(where, []).append(rel)
+            self.acc.add_file(ContextFile(self._dest(rel), real, st.st_size), st, shown)
         else:
             kind = _SPECIAL.get(stat.S_IFMT(st.st_mode), "not a regular file")
             raise UsageError(f"{shown}: is {kind}, which a build context cannot hold; leave it out with "

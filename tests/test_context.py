@@ -70,11 +70,15 @@ def _ignore(lines: str) -> Callable[[Path, Path], None]:
     return setup
 
 
-def _extra(settings: str, make: Callable[[Path], None] = lambda t: None) -> Callable[[Path, Path], None]:
-    """Prepend settings to the project's config (it ends with a table) and shape the tree around the project."""
+def _extra(settings: str, make: Callable[[Path], None] = lambda t: None,
+           repo: bool = True) -> Callable[[Path, Path], None]:
+    """Prepend settings to the project's config (it ends with a table) and shape the tree around the project, which
+    lies in a git repository at the temporary directory (unless `repo` is false)."""
     def setup(project: Path, tmp: Path) -> None:
         config = project / "sysimage-docker.toml"
         config.write_text(settings + config.read_text())
+        if repo:
+            (tmp / ".git").mkdir(exist_ok=True)
         make(tmp)
 
     return setup
