@@ -52,6 +52,8 @@ OTHER_EXCLUDES = (
     "**/__pycache__",
 )
 DEFAULT_EXCLUDES = (*VCS_EXCLUDES, *SECRET_EXCLUDES, *OTHER_EXCLUDES)
+# dotenv templates: brought back on purpose, holding no values (no warning for these)
+DOTENV_TEMPLATES = ("**/.env.example", "**/.env.sample", "**/.env.template", "**/.env.dist")
 _SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
             stat.S_IFBLK: "a block device"}
 
@@ -286,6 +288,7 @@ class _Rules:
         self._matcher = PatternMatcher(patterns)
         self.reincluding = [(where, PatternMatcher([line.strip()[1:]])) for where, line in reincluding or []]
         self._secret = PatternMatcher([*VCS_EXCLUDES, *SECRET_EXCLUDES]) if self.reincluding else None
+        self._templates = PatternMatcher(list(DOTENV_TEMPLATES)) if self.reincluding else None
 
     def excluded(self, rel: str) -> bool:
         return bool(self._matcher.matches(rel))
@@ -295,7 +298,9 @@ class _Rules:
 
     def bringing_back(self, names: tuple[str, ...]) -> list[str]:
         """The `!` lines that bring back a file the default exclusions leave out as a secret (the file entered)."""
-        if self._secret is None or not any(self._secret.matches(n) for n in names):
+        if self._secret is None or self._templates is None or not any(self._secret.matches(n) for n in names):
+            return []
+        if all(self._templates.matches(n) for n in names):
             return []
         return [where for where, pattern in self.reincluding if any(pattern.matches(n) for n in names)]
 
