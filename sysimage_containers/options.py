@@ -206,7 +206,8 @@ OPTIONS: tuple[Option, ...] = (
            '["data/*", "docs/build"]'),
     Option("context_root", "str", None,
            "A directory above the project (`..`, `../..`) whose files extra_files may name; the image mirrors it "
-           "under /app, with the project at its place inside. Nothing outside it is read.",
+           "under /app, with the project at its place inside. Nothing outside it is read. Set in a project file, it "
+           "must stay inside the project's git repository; wider needs the flag or the variable; `/` never.",
            '".."', flag="--context-root"),
     Option("extra_files", "list", [],
            "Files or directories beside the project, relative to it (e.g. `../notebooks`), copied into the image "
