@@ -74,6 +74,7 @@ class Listing:
     left_out: tuple[str, ...]
     ignore_files: tuple[str, ...]  # the .dockerignore files that were read
     warnings: tuple[str, ...] = ()  # `!` lines that bring back a default-excluded secret
+    other_rules: tuple[str, ...] = ()  # the other sources of exclusions in effect: context_exclude, --secret
 
     @property
     def total_bytes(self) -> int:
@@ -82,7 +83,8 @@ class Listing:
     def notes(self) -> list[str]:
         if not self.left_out:
             return []
-        by = "the default exclusions" + (f" and {', '.join(self.ignore_files)}" if self.ignore_files else "")
+        rules = ["the default exclusions", *self.ignore_files, *self.other_rules]
+        by = ", ".join(rules[:-1]) + " and " + rules[-1] if len(rules) > 1 else rules[0]
         return [f"left out of the build context by {by}: {name_list(list(self.left_out))} "
                 "(a `!PATTERN` line in .dockerignore brings one back)"]
 
@@ -143,7 +145,9 @@ def walk(environment: Environment, plan: BuildPlan, config: Config, *, leave_out
         _extra(project.root, Path(plan.context_root), extra, acc, frozenset(skip))
     _check_hard_links(acc)
     listing = Listing(dirs=tuple(acc.dirs), files=tuple(acc.files), left_out=tuple(acc.left_out),
-                      ignore_files=tuple(acc.ignore_files), warnings=_brought_back_warnings(acc))
+                      ignore_files=tuple(acc.ignore_files), warnings=_brought_back_warnings(acc),
+                      other_rules=(*(["context_exclude"] if config.context_exclude else []),
+                                   *(["the --secret sources"] if leave_out or secret_sources else [])))
     _check_required(listing, plan, config)
     return listing
 

@@ -615,3 +615,19 @@ def test_secret_sources_never_enter_by_any_path(cli, tmp_path: Path) -> None:
     assert (result.code, result.err.splitlines()[-1]) == (
         2, "sysimage-docker: error: extra_files: ../token.txt: is the source of a --secret, which never enters the "
            "build context")
+
+
+def test_the_note_names_every_source_of_exclusions(cli, tmp_path: Path) -> None:
+    # issue 20 point 9: what context_exclude left out was labelled "the default exclusions"
+    project = make_project(tmp_path, {})
+    (project / "data").mkdir()
+    (project / "data" / "big.bin").write_bytes(b"\0")
+    config = project / "sysimage-docker.toml"
+    config.write_text('context_exclude = ["data"]\n' + config.read_text())
+    result = cli("generate", project)
+    assert "left out of the build context by the default exclusions and context_exclude: data (" in result.err
+    (project / ".dockerignore").write_text("nothing\n")
+    (project / "token.txt").write_text(SECRET_MARKER)
+    result = cli("build", project, "--dry-run", "--secret", f"id=x,src={project}/token.txt")
+    assert (f"left out of the build context by the default exclusions, {project}/.dockerignore, context_exclude and "
+            "the --secret sources: ") in result.out + result.err
