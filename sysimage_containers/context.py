@@ -19,9 +19,10 @@ What enters, in order (README "What enters the image"):
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sysimage_containers.config import Config
 from sysimage_containers.errors import UsageError
@@ -54,6 +55,7 @@ OTHER_EXCLUDES = (
 DEFAULT_EXCLUDES = (*VCS_EXCLUDES, *SECRET_EXCLUDES, *OTHER_EXCLUDES)
 # dotenv templates: brought back on purpose, holding no values (no warning for these)
 DOTENV_TEMPLATES = ("**/.env.example", "**/.env.sample", "**/.env.template", "**/.env.dist")
+_GLOB_CHARS = re.compile(r"[*?\[]")
 _SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
             stat.S_IFBLK: "a block device"}
 
@@ -134,6 +136,8 @@ def walk(environment: Environment, plan: BuildPlan, config: Config, *, leave_out
     project = environment.project
     selected = environment.manifest.file if environment.manifest else None
     acc = _Accumulator(secrets=_identities(secret_sources))
+    if config.context_root is not None:
+        acc.outer = _outer_rules(Path(plan.context_root), acc)
     roots = {d.name: d.resolved for d in environment.path_deps}
     for external in plan.external_deps:
         root = roots[external.name]
@@ -141,15 +145,27 @@ def walk(environment: Environment, plan: BuildPlan, config: Config, *, leave_out
                 skip=frozenset(skip), selected_manifest=None).run()
     _Walker(project.root, plan.app_context, _matcher(project.root, config.context_exclude, leave_out, acc), acc,
             skip=frozenset(skip), selected_manifest=selected).run()
+    walked = frozenset([project.root, *roots.values()])
     for extra in plan.extra_files:
-        _extra(project.root, Path(plan.context_root), extra, acc, frozenset(skip))
+        _extra(project.root, Path(plan.context_root), extra, acc, frozenset(skip), walked)
     _check_hard_links(acc)
     listing = Listing(dirs=tuple(acc.dirs), files=tuple(acc.files), left_out=tuple(acc.left_out),
-                      ignore_files=tuple(acc.ignore_files), warnings=_brought_back_warnings(acc),
+                      ignore_files=tuple(dict.fromkeys(acc.ignore_files)), warnings=_brought_back_warnings(acc),
                       other_rules=(*(["context_exclude"] if config.context_exclude else []),
                                    *(["the --secret sources"] if leave_out or secret_sources else [])))
     _check_required(listing, plan, config)
     return listing
+
+
+def _outer_rules(context_root: Path, acc: _Accumulator) -> tuple[_Rules, Path] | None:
+    """The context root's own .dockerignore, its patterns relative to the context root (as Docker reads the
+    .dockerignore of a context): applied to every path under it, the project's and extra_files' too."""
+    try:
+        real = context_root.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None  # a missing context_root is reported where it is used
+    _, lines = _read_ignore_file(real, acc)
+    return (_Rules(lines), real) if lines else None
 
 
 def _identities(paths: tuple[Path, ...]) -> frozenset[tuple[int, int]]:
@@ -163,38 +179,65 @@ def _identities(paths: tuple[Path, ...]) -> frozenset[tuple[int, int]]:
     return frozenset(found)
 
 
-def _extra(project_root: Path, context_root: Path, extra: ExtraFile, acc: _Accumulator, skip: frozenset[Path]) -> None:
-    """One of extra_files: it must exist and, symlinks resolved, stay inside context_root; the default exclusions
-    and --secret sources hold for it under its written and its real path. A directory is walked with the default
-    exclusions and its own .dockerignore (context_exclude is about the project)."""
+def _extra(project_root: Path, context_root: Path, extra: ExtraFile, acc: _Accumulator, skip: frozenset[Path],
+           walked: frozenset[Path]) -> None:
+    """One of extra_files, a path or a glob (`walked`: the trees copied already, left out of a walk of the whole
+    context root)."""
     path = Path(os.path.normpath(project_root / extra.configured))
+    if not _GLOB_CHARS.search(extra.configured):
+        _extra_path(path, extra.context_path, context_root, extra.configured, acc, skip | walked)
+        return
+    import glob  # only a glob pays for it
+
+    # `**` is refused when the config is read: a match is at most as deep as the pattern, whatever links are met
+    matches = sorted(glob.glob(str(path)))
+    if not matches:
+        raise UsageError(f"extra_files: {extra.configured}: matches nothing ({path})")
+    depth = len(PurePosixPath(extra.context_path).parts) - 1  # the pattern's names below the mirrored tree root
+    prefix = PurePosixPath(extra.context_path).parts[0]
+    for match in matches:
+        if Path(match).resolve() in walked:
+            continue  # the project (`../*` matches it) or a path dependency: in the context already
+        tail = Path(match).parts[-depth:]
+        _extra_path(Path(match), "/".join((prefix, *tail)), context_root, extra.configured, acc, skip | walked)
+
+
+def _extra_path(path: Path, context_path: str, context_root: Path, configured: str, acc: _Accumulator,
+                skip: frozenset[Path]) -> None:
+    """One file or directory of extra_files: it must exist and, symlinks resolved, stay inside context_root; the
+    default exclusions and --secret sources hold for it under its written and its real path. A directory is walked
+    with the default exclusions and its own .dockerignore (context_exclude is about the project)."""
     try:
         real = path.resolve(strict=True)
         boundary = context_root.resolve(strict=True)
     except FileNotFoundError:
-        raise UsageError(f"extra_files: {extra.configured}: not found ({path})") from None
+        raise UsageError(f"extra_files: {configured}: not found ({path})") from None
     except (RuntimeError, OSError) as exc:
-        raise UsageError(f"extra_files: {extra.configured}: cannot read: {exc}") from None
-    if real == boundary or not real.is_relative_to(boundary):
-        raise UsageError(f"extra_files: {extra.configured}: resolves outside context_root ({real})")
+        raise UsageError(f"extra_files: {configured}: cannot read: {exc}") from None
+    if not real.is_relative_to(boundary):
+        raise UsageError(f"extra_files: {configured}: resolves outside context_root ({real})")
+    if real == boundary and path != context_root:
+        raise UsageError(f"extra_files: {configured}: resolves to context_root itself ({real}); name it as the "
+                         "directory it is")
     defaults = _Rules(list(DEFAULT_EXCLUDES))
-    for name in dict.fromkeys((path.relative_to(context_root).as_posix(), real.relative_to(boundary).as_posix())):
+    names = (path.relative_to(context_root).as_posix(), real.relative_to(boundary).as_posix())
+    for name in dict.fromkeys(n for n in names if n != "."):
         if defaults.excluded(name):
-            raise UsageError(f"extra_files: {extra.configured}: the default exclusions leave {name} out (secrets, "
+            raise UsageError(f"extra_files: {configured}: the default exclusions leave {name} out (secrets, "
                              "version control, depots); extra_files cannot bring it in")
     st = real.stat()
     if (st.st_dev, st.st_ino) in acc.secrets:
-        raise UsageError(f"extra_files: {extra.configured}: is the source of a --secret, which never enters the "
-                         "build context")
+        raise UsageError(f"extra_files: {configured}: is the source of a --secret, which never enters the build "
+                         "context")
     if real.is_dir():
-        _Walker(real, extra.context_path, _matcher(real, (), (), acc), acc, skip=skip, selected_manifest=None).run()
+        _Walker(real, context_path, _matcher(real, (), (), acc), acc, skip=skip, selected_manifest=None).run()
     elif real.is_file():
         if not os.access(real, os.R_OK):
-            raise UsageError(f"extra_files: {extra.configured}: permission denied")
-        acc.dirs.append(extra.context_path.rsplit("/", 1)[0])
-        acc.add_file(ContextFile(extra.context_path, real, st.st_size), st, path)
+            raise UsageError(f"extra_files: {configured}: permission denied")
+        acc.dirs.append(context_path.rsplit("/", 1)[0])
+        acc.add_file(ContextFile(context_path, real, st.st_size), st, path)
     else:
-        raise UsageError(f"extra_files: {extra.configured}: not a regular file or directory")
+        raise UsageError(f"extra_files: {configured}: not a regular file or directory")
 
 
 def _check_hard_links(acc: _Accumulator) -> None:
@@ -242,6 +285,7 @@ class _Accumulator:
     linked: dict[tuple[int, int], tuple[int, Path]] = field(default_factory=dict)
     names: dict[tuple[int, int], set[Path]] = field(default_factory=dict)
     brought_back: dict[str, list[str]] = field(default_factory=dict)  # `FILE:LINE: !PATTERN` -> files
+    outer: tuple[_Rules, Path] | None = None  # context_root's .dockerignore, and context_root (real path)
 
     def add_file(self, item: ContextFile, st: os.stat_result, shown: Path) -> None:
         self.files.append(item)
@@ -320,6 +364,14 @@ class _Walker:
                  selected_manifest: str | None) -> None:
         self.root, self.prefix, self.rules, self.acc = root, prefix, rules, acc
         self.skip, self.selected = skip, selected_manifest
+        # the rule sets that judge a name: this tree's own, and context_root's with the name relative to it
+        self.judges: list[tuple[_Rules, str]] = [(rules, "")]
+        if acc.outer is not None and root.is_relative_to(acc.outer[1]):
+            below = root.relative_to(acc.outer[1]).as_posix()
+            self.judges.append((acc.outer[0], "" if below == "." else below + "/"))
+
+    def _excluding(self, names: tuple[str, ...]) -> list[tuple[_Rules, str]]:
+        return [(rules, f"{at}{n}") for rules, at in self.judges for n in names if rules.excluded(f"{at}{n}")]
 
     def run(self) -> None:
         self._directory(self.root, "", ancestors=(self._identity(self.root, self.root),))
@@ -363,11 +415,11 @@ class _Walker:
         except OSError as exc:
             raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
         names = (rel,) if real_rel == rel else (rel, real_rel)
-        excluding = [n for n in names if self.rules.excluded(n)]
+        excluding = self._excluding(names)
         if excluding:
             # an excluded directory is still entered when a `!pattern` may bring back something below it; what is
             # below is judged under all its names again
-            if stat.S_ISDIR(st.st_mode) and all(self.rules.may_reinclude_under(n) for n in excluding):
+            if stat.S_ISDIR(st.st_mode) and all(rules.may_reinclude_under(n) for rules, n in excluding):
                 self._enter(path, rel, ancestors, listed=False)
             else:
                 self.acc.left_out.append(rel if real_rel == rel else f"{rel} -> {real_rel}")
@@ -376,7 +428,7 @@ class _Walker:
         if stat.S_ISLNK(st.st_mode):
             real = self._resolve_link(path, shown)
             target_rel = self._real_rel(real)
-            if target_rel != "." and self.rules.excluded(target_rel):
+            if target_rel != "." and self._excluding((target_rel,)):
                 self.acc.left_out.append(f"{rel} -> {target_rel}")
                 return
             names = (*names, target_rel)

@@ -631,3 +631,86 @@ def test_the_note_names_every_source_of_exclusions(cli, tmp_path: Path) -> None:
     result = cli("build", project, "--dry-run", "--secret", f"id=x,src={project}/token.txt")
     assert (f"left out of the build context by the default exclusions, {project}/.dockerignore, context_exclude and "
             "the --secret sources: ") in result.out + result.err
+
+
+def _repo_beside(tmp_path: Path) -> Path:
+    """A repository at tmp_path holding the project (proj) and files beside it."""
+    project = make_project(tmp_path, {})
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text(SECRET_MARKER)
+    (tmp_path / "notebooks").mkdir()
+    for name in ("a.ipynb", "b.ipynb", "notes.md", ".hidden.ipynb"):
+        (tmp_path / "notebooks" / name).write_text(name)
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "logo.png").write_text("png")
+    (tmp_path / ".env").write_text(SECRET_MARKER)
+    (tmp_path / "README.md").write_text("readme")
+    return project
+
+
+def _with_extra(project: Path, settings: str) -> None:
+    config = project / "sysimage-docker.toml"
+    config.write_text(settings + config.read_text())
+
+
+def test_extra_files_dot_dot_is_the_whole_context_root(cli, tmp_path: Path) -> None:
+    # issue 20 point 10: `[".."]` was refused as outside context_root although it is the root
+    project = _repo_beside(tmp_path)
+    _with_extra(project, 'context_root = ".."\nextra_files = [".."]\n')
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    assert "extra file .. copied into the context as app, into the image as /app" in result.err
+    files = set(tree_files(out / "app"))
+    assert {"README.md", "notebooks/a.ipynb", "notebooks/.hidden.ipynb", "assets/logo.png",
+            "proj/src/GreetService.jl"} <= files
+    assert not {".env", ".git/config", "out/app/README.md"} & files
+    assert sum(f.startswith("proj/") for f in files) == len(tree_files(project))  # the project once, whole
+    assert _scan(out, SECRET_MARKER) == []
+
+
+def test_extra_files_globs(cli, tmp_path: Path) -> None:
+    project = _repo_beside(tmp_path)
+    _with_extra(project, 'context_root = ".."\nextra_files = ["../notebooks/*.ipynb", "../*/logo.[pj]ng"]\n')
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    files = set(tree_files(out / "app"))
+    assert {"notebooks/a.ipynb", "notebooks/b.ipynb", "assets/logo.png"} <= files
+    assert not {"notebooks/notes.md", "notebooks/.hidden.ipynb", "README.md"} & files  # `*` skips dot files
+    # a glob that matches nothing, or reaches a secret, is refused naming the entry; `**` is not a glob here
+    for settings, message in (
+            ('extra_files = ["../notebooks/*.csv"]', f"extra_files: ../notebooks/*.csv: matches nothing "
+                                                    f"({tmp_path}/notebooks/*.csv)"),
+            ('extra_files = ["../.e[n]v"]', "extra_files: ../.e[n]v: the default exclusions leave .env out (secrets, "
+                                            "version control, depots); extra_files cannot bring it in"),
+            ('extra_files = ["../**/a.ipynb"]', "sysimage-docker.toml:2:1: extra_files: '../**/a.ipynb' must be "
+                                                "a path relative to the project, with letters, digits, space and . _ + "
+                                                "@ = , - / only, and the wildcards * ? [...] within a name (no **)"),
+            ('extra_files = ["../notebooks", "../notebooks/a.ipynb"]',
+             "extra_files: '../notebooks/a.ipynb' overlaps '../notebooks'; name each place once")):
+        (project / "sysimage-docker.toml").write_text(f'context_root = ".."\n{settings}\n' + (
+            SERVICE / "sysimage-docker.toml").read_text())
+        result = cli("generate", project, "-o", out / "again")
+        assert (result.code, result.err) == (2, f"sysimage-docker: error: {message}\n"), settings
+
+
+def test_context_root_dockerignore_is_relative_to_the_context_root(cli, tmp_path: Path) -> None:
+    # issue 20 point 9: with context_root, the .dockerignore of the context root (as Docker reads a context's) holds
+    # for the project and extra_files alike, its patterns relative to the context root
+    project = _repo_beside(tmp_path)
+    (project / "data").mkdir()
+    (project / "data" / "big.bin").write_text(SECRET_MARKER)
+    (project / "data" / "keep.csv").write_text("x\n")
+    (tmp_path / "notebooks" / "draft.ipynb").write_text(SECRET_MARKER)
+    (tmp_path / ".dockerignore").write_text("proj/data/*.bin\nnotebooks/draft.ipynb\n")
+    _with_extra(project, 'context_root = ".."\nextra_files = ["../notebooks"]\n')
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    files = set(tree_files(out / "app"))
+    assert {"proj/data/keep.csv", "notebooks/a.ipynb"} <= files
+    assert not {"proj/data/big.bin", "notebooks/draft.ipynb"} & files
+    assert _scan(out, SECRET_MARKER) == []
+    assert (f"left out of the build context by the default exclusions and {tmp_path}/.dockerignore: data/big.bin, "
+            "draft.ipynb") in result.err
