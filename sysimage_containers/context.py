@@ -225,6 +225,9 @@ def _extra_path(path: Path, context_path: str, context_root: Path, configured: s
         if defaults.excluded(name):
             raise UsageError(f"extra_files: {configured}: the default exclusions leave {name} out (secrets, "
                              "version control, depots); extra_files cannot bring it in")
+        if acc.outer is not None and acc.outer[0].excluded(name):
+            raise UsageError(f"extra_files: {configured}: {acc.outer[1]}/{IGNORE_FILE} leaves {name} out; "
+                             "extra_files cannot bring it in")
     st = real.stat()
     if (st.st_dev, st.st_ino) in acc.secrets:
         raise UsageError(f"extra_files: {configured}: is the source of a --secret, which never enters the build "
