@@ -56,6 +56,16 @@ DEFAULT_EXCLUDES = (*VCS_EXCLUDES, *SECRET_EXCLUDES, *OTHER_EXCLUDES)
 # dotenv templates: brought back on purpose, holding no values (no warning for these)
 DOTENV_TEMPLATES = ("**/.env.example", "**/.env.sample", "**/.env.template", "**/.env.dist")
 _GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def _default_regex(pattern: str) -> str:
+    """`**/NAME[/NAME]` with `*` inside names (the only shapes DEFAULT_EXCLUDES has): a path is excluded when one
+    of its ancestors, or itself, ends with those names, which is where Docker's matcher matches it too."""
+    assert pattern.startswith("**/") and "**" not in pattern[3:] and not set(pattern) & set("?[\\!")
+    return "[^/]*".join(re.escape(part) for part in pattern[3:].split("*"))
+
+
+_DEFAULTS_RE = re.compile(r"(?:^|/)(?:" + "|".join(_default_regex(p) for p in DEFAULT_EXCLUDES) + r")(?:/|$)")
 _SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
             stat.S_IFBLK: "a block device"}
 
@@ -219,7 +229,7 @@ def _extra_path(path: Path, context_path: str, context_root: Path, configured: s
     if real == boundary and path != context_root:
         raise UsageError(f"extra_files: {configured}: resolves to context_root itself ({real}); name it as the "
                          "directory it is")
-    defaults = _Rules(list(DEFAULT_EXCLUDES))
+    defaults = _Rules([], with_defaults=True)
     names = (path.relative_to(context_root).as_posix(), real.relative_to(boundary).as_posix())
     for name in dict.fromkeys(n for n in names if n != "."):
         if defaults.excluded(name):
@@ -304,7 +314,7 @@ def _matcher(root: Path, context_exclude: tuple[str, ...], leave_out: tuple[str,
     reincluding = [(f"{ignore_file}:{number}: {line.strip()}", line) for number, line in enumerate(lines, start=1)
                    if line.strip().startswith("!")]
     reincluding += [(f"context_exclude: {p.strip()}", p) for p in context_exclude if p.strip().startswith("!")]
-    return _Rules([*DEFAULT_EXCLUDES, *lines, *context_exclude, *literal], reincluding)
+    return _Rules([*lines, *context_exclude, *literal], reincluding, with_defaults=True)
 
 
 def _read_ignore_file(root: Path, acc: _Accumulator) -> tuple[str, list[str]]:
@@ -330,18 +340,27 @@ def _read_ignore_file(root: Path, acc: _Accumulator) -> tuple[str, list[str]]:
 class _Rules:
     """Docker's own matcher (moby/patternmatcher, as ported by e2b-dockerfile-utils): parent directories are
     matched first, and the last matching pattern wins, `!` patterns re-including. `reincluding`: the `!` lines,
-    as (where they are written, the line), to name the one that brings back a default-excluded secret."""
+    as (where they are written, the line), to name the one that brings back a default-excluded secret.
 
-    def __init__(self, patterns: list[str], reincluding: list[tuple[str, str]] | None = None) -> None:
+    `with_defaults`: the default exclusions come first. Without a `!` line after them, nothing can bring one
+    back, so they are one regular expression (`_DEFAULTS_RE`, the same verdict: a test compares them) and the
+    matcher holds the other patterns only: a walk matches every path, and it halves the time of a big tree."""
+
+    def __init__(self, patterns: list[str], reincluding: list[tuple[str, str]] | None = None,
+                 with_defaults: bool = False) -> None:
         # imported here: only commands that look at a project's files pay for it
         from e2b_dockerfile_utils.dockerignore import PatternMatcher
 
-        self._matcher = PatternMatcher(patterns)
+        self._defaults = with_defaults and not any(p.strip().startswith("!") for p in patterns)
+        self._matcher = PatternMatcher(patterns if self._defaults or not with_defaults
+                                       else [*DEFAULT_EXCLUDES, *patterns])
         self.reincluding = [(where, PatternMatcher([line.strip()[1:]])) for where, line in reincluding or []]
         self._secret = PatternMatcher([*VCS_EXCLUDES, *SECRET_EXCLUDES]) if self.reincluding else None
         self._templates = PatternMatcher(list(DOTENV_TEMPLATES)) if self.reincluding else None
 
     def excluded(self, rel: str) -> bool:
+        if self._defaults and _DEFAULTS_RE.search(rel):
+            return True
         return bool(self._matcher.matches(rel))
 
     def may_reinclude_under(self, rel: str) -> bool:

@@ -325,3 +325,23 @@ def test_no_outside_or_excluded_file_enters_whatever_path_reaches_it(tmp_path_fa
     assert _markers(out) == []
     assert (out / "app" / "data" / "public.txt").read_text() == "public\n"  # the scan reaches the copied tree
     shutil.rmtree(base)
+
+
+DEFAULT_PARTS = (".git", "git", ".env", ".env.prod", "env", "id_rsa", "id_rsa.pub", "x.pem", "pem", "a.key", "key",
+                 ".docker", "config.json", "config", ".kube", ".cargo", "credentials", "credentials.toml", ".config",
+                 "gcloud", ".julia", "__pycache__", "src", "a.jl", ".ssh", "x.p12", ".terraform.d",
+                 "credentials.tfrc.json", ".npmrc", "npmrc", "a.b", "",
+                 ".github", ".envrc", "x.pem.bak", "a.keys", ".sshd", "config.json.bak", "credentials.bak",
+                 ".gitignore")
+
+
+@SETTINGS
+@given(parts=st.lists(st.sampled_from(DEFAULT_PARTS) | st.text(alphabet="a.-_ke*[", max_size=6), min_size=1,
+                      max_size=5))
+def test_the_default_exclusions_regex_agrees_with_dockers_matcher(parts: list[str]) -> None:
+    from e2b_dockerfile_utils.dockerignore import PatternMatcher
+
+    from sysimage_containers.context import _DEFAULTS_RE, DEFAULT_EXCLUDES
+
+    path = "/".join(p for p in parts if p) or "x"
+    assert bool(_DEFAULTS_RE.search(path)) == PatternMatcher(list(DEFAULT_EXCLUDES)).matches(path), path
