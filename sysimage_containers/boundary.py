@@ -33,9 +33,6 @@ class Root:
     path: Path  # absolute, symlinks resolved
     what: str  # how the user knows it, for messages: "context_root (/x)", "the project's repository (/x)"
 
-    def holds(self, path: Path) -> bool:
-        return path == self.path or path.is_relative_to(self.path)
-
 
 def repository_top(start: Path) -> Path | None:
     """The nearest directory at or above `start` with a `.git` entry, read from the file system only."""

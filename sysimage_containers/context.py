@@ -344,7 +344,8 @@ class _Rules:
 
     `with_defaults`: the default exclusions come first. Without a `!` line after them, nothing can bring one
     back, so they are one regular expression (`_DEFAULTS_RE`, the same verdict: a test compares them) and the
-    matcher holds the other patterns only: a walk matches every path, and it halves the time of a big tree."""
+    matcher holds the other patterns only: a walk matches every path (twice through a symlinked directory), and
+    Docker's matcher tries each pattern at each depth of it."""
 
     def __init__(self, patterns: list[str], reincluding: list[tuple[str, str]] | None = None,
                  with_defaults: bool = False) -> None:
