@@ -113,9 +113,14 @@ def test_host_files_cannot_enter_an_image(docker_env, tmp_path: Path) -> None:
     (project / "sysimage-docker.toml").write_text('context_root = ".."\nextra_files = ["../notebooks"]\n' + config)
     (project / "Manifest.toml").write_text(manifest)
     tag = docker_env.unique_tag("host-files")
+    metadata, sbom = tmp_path / "metadata.json", tmp_path / "sbom.json"
     result = docker_env.build(project, "-t", tag, "--private-git", "token", "--secret",
-                              f"id=git-credentials,src={project}/cfg/git-credentials")
+                              f"id=git-credentials,src={project}/cfg/git-credentials", "--metadata-file", metadata,
+                              "--sbom-file", sbom)
     assert result.returncode == 0, result.stderr
+    for written in (metadata, sbom):
+        text = written.read_text()
+        assert text and not any(m in text for m in (host, excluded, secret)), written
     assert "alias/private.csv -> data/private.csv" in result.stderr
     assert "cfg/git-credentials -> deploy/git-credentials" in result.stderr
     image = subprocess.run([docker_env.client, "save", tag], capture_output=True, check=True, timeout=120).stdout
