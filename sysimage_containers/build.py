@@ -106,7 +106,9 @@ def run_build(
         check_tag(tag)
     root = path.resolve()
     leave_out = secret_files_inside(root, options.secrets)
-    prepared = prepare(path, config_path=config_path, environ=environ, cli=cli, leave_out=leave_out)
+    sources = secret_sources(options.secrets)
+    prepared = prepare(path, config_path=config_path, environ=environ, cli=cli, leave_out=leave_out,
+                       secret_sources=sources)
     cfg = prepared.config
     engine_info: EngineInfo | None = None
     engine: Engine | None = None
@@ -121,7 +123,7 @@ def run_build(
             warn(f"{engine_info.backend} has no BuildKit: rendering without cache mounts (downloads are not cached "
                  f"across builds){advice}")
             prepared = prepare(path, config_path=config_path, environ=environ, cli={**cli, "buildkit": False},
-                               leave_out=leave_out)
+                               leave_out=leave_out, secret_sources=sources)
     for message in prepared.warnings:
         warn(message)
     for rel in leave_out:
@@ -252,18 +254,20 @@ def missing_credentials(private_git: str, options: BuildOptions, warn: Any) -> N
         warn("private_git = ssh but no --ssh default: private packages cannot be fetched")
 
 
-def secret_files_inside(root: Path, secrets: tuple[str, ...]) -> tuple[str, ...]:
-    """Source files of --secret that lie in the project: they must never be copied into the context."""
-    inside = []
+def secret_sources(secrets: tuple[str, ...]) -> tuple[Path, ...]:
+    """The source files of --secret, symlinks resolved: no path or hard link may bring one into the context."""
+    found = []
     for spec in secrets:
         fields = spec_fields(spec)
         source = fields.get("src") or fields.get("source")
-        if source is None:
-            continue
-        path = Path(source).expanduser().resolve()
-        if path.is_relative_to(root):
-            inside.append(path.relative_to(root).as_posix())
-    return tuple(inside)
+        if source is not None:
+            found.append(Path(source).expanduser().resolve())
+    return tuple(found)
+
+
+def secret_files_inside(root: Path, secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Source files of --secret that lie in the project: they must never be copied into the context."""
+    return tuple(path.relative_to(root).as_posix() for path in secret_sources(secrets) if path.is_relative_to(root))
 
 
 # The engine's own words for failures outside the Dockerfile's steps, and the way out.

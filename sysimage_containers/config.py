@@ -37,6 +37,9 @@ URL_PATH_RE = re.compile(r"^/[A-Za-z0-9._~!&'()*+,;=:@%/?-]*$")
 PC_VERSION_RE = re.compile(r"^\d+(?:\.\d+){0,2}$")
 # Paths that are placed in Dockerfile COPY instructions: no globbing, quoting or variable characters.
 SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9._+@=, -]+(?:/[A-Za-z0-9._+@=, -]+)*$")
+# extra_files: SAFE_PATH_RE plus glob wildcards within one name (they never reach the Dockerfile: the context tree
+# is copied whole; the matches are expanded when the context is walked)
+EXTRA_FILE_RE = re.compile(r"^[A-Za-z0-9._+@=, *?\[\]-]+(?:/[A-Za-z0-9._+@=, *?\[\]-]+)*$")
 ABS_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._+@=-]+/?)*$")
 
 
@@ -396,9 +399,9 @@ def _check_value(key: str, value: Any, where: str) -> Any:
                          "optionally =VERSION)")
     if key == "context_root" and not re.fullmatch(r"\.\.(?:/\.\.)*/?", value):
         raise UsageError(f"{where}: {value!r} is not a directory above the project (.., ../.., ...)")
-    if key == "extra_files" and (value.startswith(("/", "~")) or not SAFE_PATH_RE.match(value)):
+    if key == "extra_files" and (value.startswith(("/", "~")) or not EXTRA_FILE_RE.match(value) or "**" in value):
         raise UsageError(f"{where}: {value!r} must be a path relative to the project, with letters, digits, "
-                         "space and . _ + @ = , - / only")
+                         "space and . _ + @ = , - / only, and the wildcards * ? [...] within a name (no **)")
     if key == "runtime_paths":
         check_absolute_path(value, where)
     if key in ("writable_paths", "volumes"):

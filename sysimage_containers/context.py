@@ -7,17 +7,22 @@ What enters, in order (README "What enters the image"):
 1. Exclusion patterns with Docker's `.dockerignore` semantics, the last matching line winning: the default
    exclusions (VCS folders, secrets, depots, caches), then the project's own `.dockerignore`, then
    `context_exclude`, then the sources of `--secret` files (those last, so nothing can bring them back).
+   A path is judged under every name it is reached by: the path through symlinked directories (`alias/x`) and
+   its real place (`data/x`); either one excluding it leaves it out.
 2. Symlinks are resolved at every depth, inside symlinked directories too; a link whose target leaves the project
    is refused, a link to an excluded path is left out, a loop is refused.
 3. Only regular files and directories: a FIFO, socket or device that is not excluded is refused.
+4. A regular file with more hard links than the context holds names of is refused: its other name may be a file
+   outside the project or one left out, and nothing tells which.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sysimage_containers.config import Config
 from sysimage_containers.errors import UsageError
@@ -27,15 +32,40 @@ from sysimage_containers.tomlfiles import names as name_list
 
 IGNORE_FILE = ".dockerignore"
 MANIFEST_NAMES = ("Manifest.toml", "JuliaManifest.toml")
-# Left out unless a `!pattern` in .dockerignore brings one back: what no image needs and no image should hold.
-DEFAULT_EXCLUDES = (
-    "**/.git", "**/.hg", "**/.svn", "**/.jj", "**/.bzr",  # version control
+# Left out unless a `!pattern` in .dockerignore brings one back (which warns for these two groups).
+VCS_EXCLUDES = ("**/.git", "**/.hg", "**/.svn", "**/.jj", "**/.bzr")  # history, and remote URLs with tokens
+# Each ecosystem's documented place for credentials, at any depth (a project may hold a copied home directory).
+SECRET_EXCLUDES = (
     "**/.env", "**/.env.*",  # dotenv files: API keys, passwords
-    "**/id_rsa*", "**/id_dsa*", "**/id_ecdsa*", "**/id_ed25519*", "**/*.pem", "**/*.key",  # private keys
-    "**/.ssh", "**/.aws", "**/.docker/config.json", "**/.netrc", "**/.git-credentials",  # credentials
-    "**/.julia",  # a Julia depot: the builder makes its own
+    # private keys and key stores (PEM, PKCS#12, Java)
+    "**/id_rsa*", "**/id_dsa*", "**/id_ecdsa*", "**/id_ed25519*", "**/*.pem", "**/*.key", "**/*.p12", "**/*.pfx",
+    "**/*.jks",
+    "**/.ssh", "**/.gnupg",  # SSH and GnuPG homes
+    "**/.netrc", "**/.git-credentials",  # curl/git/Pkg's HTTP logins, git's credential store
+    "**/.docker/config.json",  # registry logins
+    "**/.npmrc", "**/.pypirc", "**/.gem/credentials", "**/.cargo/credentials", "**/.cargo/credentials.toml",
+    "**/.pgpass", "**/.my.cnf",  # PostgreSQL and MySQL passwords
+    "**/.aws", "**/.azure", "**/.config/gcloud", "**/.kube/config",  # cloud and cluster logins
+    "**/.terraformrc", "**/.terraform.d/credentials.tfrc.json", "**/.vault-token",
+)
+OTHER_EXCLUDES = (
+    "**/.julia",  # a Julia depot: the builder makes its own (and servers/*/auth.toml holds Pkg server tokens)
     "**/__pycache__",
 )
+DEFAULT_EXCLUDES = (*VCS_EXCLUDES, *SECRET_EXCLUDES, *OTHER_EXCLUDES)
+# dotenv templates: brought back on purpose, holding no values (no warning for these)
+DOTENV_TEMPLATES = ("**/.env.example", "**/.env.sample", "**/.env.template", "**/.env.dist")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def _default_regex(pattern: str) -> str:
+    """`**/NAME[/NAME]` with `*` inside names (the only shapes DEFAULT_EXCLUDES has): a path is excluded when one
+    of its ancestors, or itself, ends with those names, which is where Docker's matcher matches it too."""
+    assert pattern.startswith("**/") and "**" not in pattern[3:] and not set(pattern) & set("?[\\!")
+    return "[^/]*".join(re.escape(part) for part in pattern[3:].split("*"))
+
+
+_DEFAULTS_RE = re.compile(r"(?:^|/)(?:" + "|".join(_default_regex(p) for p in DEFAULT_EXCLUDES) + r")(?:/|$)")
 _SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
             stat.S_IFBLK: "a block device"}
 
@@ -55,6 +85,8 @@ class Listing:
     files: tuple[ContextFile, ...]
     left_out: tuple[str, ...]
     ignore_files: tuple[str, ...]  # the .dockerignore files that were read
+    warnings: tuple[str, ...] = ()  # `!` lines that bring back a default-excluded secret
+    other_rules: tuple[str, ...] = ()  # the other sources of exclusions in effect: context_exclude, --secret
 
     @property
     def total_bytes(self) -> int:
@@ -63,7 +95,8 @@ class Listing:
     def notes(self) -> list[str]:
         if not self.left_out:
             return []
-        by = "the default exclusions" + (f" and {', '.join(self.ignore_files)}" if self.ignore_files else "")
+        rules = ["the default exclusions", *self.ignore_files, *self.other_rules]
+        by = ", ".join(rules[:-1]) + " and " + rules[-1] if len(rules) > 1 else rules[0]
         return [f"left out of the build context by {by}: {name_list(list(self.left_out))} "
                 "(a `!PATTERN` line in .dockerignore brings one back)"]
 
@@ -103,15 +136,18 @@ def _named_inputs(config: Config) -> list[tuple[str, str]]:
 
 
 def walk(environment: Environment, plan: BuildPlan, config: Config, *, leave_out: tuple[str, ...] = (),
-         skip: tuple[Path, ...] = ()) -> Listing:
+         skip: tuple[Path, ...] = (), secret_sources: tuple[Path, ...] = ()) -> Listing:
     """Check every path that would enter the context and list it; raises UsageError on the first refusal.
 
-    `leave_out`: project-relative files that must never enter (secret sources); `skip`: directories never
+    `leave_out`: project-relative files that must never enter (secret sources); `secret_sources`: the same files
+    (wherever they are), matched by identity whatever path or hard link reaches them; `skip`: directories never
     entered (a `-o` output inside the project and its staging copy).
     """
     project = environment.project
     selected = environment.manifest.file if environment.manifest else None
-    acc = _Accumulator()
+    acc = _Accumulator(secrets=_identities(secret_sources))
+    if config.context_root is not None:
+        acc.outer = _outer_rules(Path(plan.context_root), acc)
     roots = {d.name: d.resolved for d in environment.path_deps}
     for external in plan.external_deps:
         root = roots[external.name]
@@ -119,36 +155,123 @@ def walk(environment: Environment, plan: BuildPlan, config: Config, *, leave_out
                 skip=frozenset(skip), selected_manifest=None).run()
     _Walker(project.root, plan.app_context, _matcher(project.root, config.context_exclude, leave_out, acc), acc,
             skip=frozenset(skip), selected_manifest=selected).run()
+    walked = frozenset([project.root, *roots.values()])
     for extra in plan.extra_files:
-        _extra(project.root, Path(plan.context_root), extra, acc, frozenset(skip))
+        _extra(project.root, Path(plan.context_root), extra, acc, frozenset(skip), walked)
+    _check_hard_links(acc)
     listing = Listing(dirs=tuple(acc.dirs), files=tuple(acc.files), left_out=tuple(acc.left_out),
-                      ignore_files=tuple(acc.ignore_files))
+                      ignore_files=tuple(dict.fromkeys(acc.ignore_files)), warnings=_brought_back_warnings(acc),
+                      other_rules=(*(["context_exclude"] if config.context_exclude else []),
+                                   *(["the --secret sources"] if leave_out or secret_sources else [])))
     _check_required(listing, plan, config)
     return listing
 
 
-def _extra(project_root: Path, context_root: Path, extra: ExtraFile, acc: _Accumulator, skip: frozenset[Path]) -> None:
-    """One of extra_files: it must exist and, symlinks resolved, stay inside context_root. A directory is walked
-    with the default exclusions and its own .dockerignore (context_exclude is about the project)."""
+def _outer_rules(context_root: Path, acc: _Accumulator) -> tuple[_Rules, Path] | None:
+    """The context root's own .dockerignore, its patterns relative to the context root (as Docker reads the
+    .dockerignore of a context): applied to every path under it, the project's and extra_files' too."""
+    try:
+        real = context_root.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None  # a missing context_root is reported where it is used
+    _, lines = _read_ignore_file(real, acc)
+    return (_Rules(lines), real) if lines else None
+
+
+def _identities(paths: tuple[Path, ...]) -> frozenset[tuple[int, int]]:
+    found = set()
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            continue  # a missing secret source is the engine's error to report
+        found.add((st.st_dev, st.st_ino))
+    return frozenset(found)
+
+
+def _extra(project_root: Path, context_root: Path, extra: ExtraFile, acc: _Accumulator, skip: frozenset[Path],
+           walked: frozenset[Path]) -> None:
+    """One of extra_files, a path or a glob (`walked`: the trees copied already, left out of a walk of the whole
+    context root)."""
     path = Path(os.path.normpath(project_root / extra.configured))
+    if not _GLOB_CHARS.search(extra.configured):
+        _extra_path(path, extra.context_path, context_root, extra.configured, acc, skip | walked)
+        return
+    import glob  # only a glob pays for it
+
+    # `**` is refused when the config is read: a match is at most as deep as the pattern, whatever links are met
+    matches = sorted(glob.glob(str(path)))
+    if not matches:
+        raise UsageError(f"extra_files: {extra.configured}: matches nothing ({path})")
+    depth = len(PurePosixPath(extra.context_path).parts) - 1  # the pattern's names below the mirrored tree root
+    prefix = PurePosixPath(extra.context_path).parts[0]
+    for match in matches:
+        if Path(match).resolve() in walked:
+            continue  # the project (`../*` matches it) or a path dependency: in the context already
+        tail = Path(match).parts[-depth:]
+        _extra_path(Path(match), "/".join((prefix, *tail)), context_root, extra.configured, acc, skip | walked)
+
+
+def _extra_path(path: Path, context_path: str, context_root: Path, configured: str, acc: _Accumulator,
+                skip: frozenset[Path]) -> None:
+    """One file or directory of extra_files: it must exist and, symlinks resolved, stay inside context_root; the
+    default exclusions and --secret sources hold for it under its written and its real path. A directory is walked
+    with the default exclusions and its own .dockerignore (context_exclude is about the project)."""
     try:
         real = path.resolve(strict=True)
         boundary = context_root.resolve(strict=True)
     except FileNotFoundError:
-        raise UsageError(f"extra_files: {extra.configured}: not found ({path})") from None
+        raise UsageError(f"extra_files: {configured}: not found ({path})") from None
     except (RuntimeError, OSError) as exc:
-        raise UsageError(f"extra_files: {extra.configured}: cannot read: {exc}") from None
-    if real == boundary or not real.is_relative_to(boundary):
-        raise UsageError(f"extra_files: {extra.configured}: resolves outside context_root ({real})")
+        raise UsageError(f"extra_files: {configured}: cannot read: {exc}") from None
+    if not real.is_relative_to(boundary):
+        raise UsageError(f"extra_files: {configured}: resolves outside context_root ({real})")
+    if real == boundary and path != context_root:
+        raise UsageError(f"extra_files: {configured}: resolves to context_root itself ({real}); name it as the "
+                         "directory it is")
+    defaults = _Rules([], with_defaults=True)
+    names = (path.relative_to(context_root).as_posix(), real.relative_to(boundary).as_posix())
+    for name in dict.fromkeys(n for n in names if n != "."):
+        if defaults.excluded(name):
+            raise UsageError(f"extra_files: {configured}: the default exclusions leave {name} out (secrets, "
+                             "version control, depots); extra_files cannot bring it in")
+        if acc.outer is not None and acc.outer[0].excluded(name):
+            raise UsageError(f"extra_files: {configured}: {acc.outer[1]}/{IGNORE_FILE} leaves {name} out; "
+                             "extra_files cannot bring it in")
+    st = real.stat()
+    if (st.st_dev, st.st_ino) in acc.secrets:
+        raise UsageError(f"extra_files: {configured}: is the source of a --secret, which never enters the build "
+                         "context")
     if real.is_dir():
-        _Walker(real, extra.context_path, _matcher(real, (), (), acc), acc, skip=skip, selected_manifest=None).run()
+        _Walker(real, context_path, _matcher(real, (), (), acc), acc, skip=skip, selected_manifest=None).run()
     elif real.is_file():
         if not os.access(real, os.R_OK):
-            raise UsageError(f"extra_files: {extra.configured}: permission denied")
-        acc.dirs.append(extra.context_path.rsplit("/", 1)[0])
-        acc.files.append(ContextFile(extra.context_path, real, real.stat().st_size))
+            raise UsageError(f"extra_files: {configured}: permission denied")
+        acc.dirs.append(context_path.rsplit("/", 1)[0])
+        acc.add_file(ContextFile(context_path, real, st.st_size), st, path)
     else:
-        raise UsageError(f"extra_files: {extra.configured}: not a regular file or directory")
+        raise UsageError(f"extra_files: {configured}: not a regular file or directory")
+
+
+def _check_hard_links(acc: _Accumulator) -> None:
+    """A file with more names than the context holds: another name may be outside the project (a hard link to a
+    host file) or left out (an excluded secret); nothing tells which, so it is refused. Names reached twice
+    (through a symlinked directory) are one name: they are counted by real path."""
+    for identity, (nlink, shown) in sorted(acc.linked.items(), key=lambda item: str(item[1][1])):
+        found = len(acc.names[identity])
+        if found < nlink:
+            raise UsageError(f"{shown}: has {nlink} hard links and the build context holds {found} of them; another "
+                             "may be a file outside the project or one left out, so it is refused (replace it with "
+                             "a copy, or leave it out with .dockerignore or context_exclude)")
+
+
+def _brought_back_warnings(acc: _Accumulator) -> tuple[str, ...]:
+    lines = []
+    for where, names in acc.brought_back.items():
+        shown = name_list(sorted(set(names)))
+        lines.append(f"{where} brings back {shown}, which the default exclusions leave out as a secret or version "
+                     "control: the image will hold it")
+    return tuple(lines)
 
 
 def _check_required(listing: Listing, plan: BuildPlan, config: Config) -> None:
@@ -170,19 +293,35 @@ class _Accumulator:
     files: list[ContextFile] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
     ignore_files: list[str] = field(default_factory=list)
+    secrets: frozenset[tuple[int, int]] = frozenset()
+    # files with st_nlink > 1: identity -> (link count, first path shown); and the real paths found of each
+    linked: dict[tuple[int, int], tuple[int, Path]] = field(default_factory=dict)
+    names: dict[tuple[int, int], set[Path]] = field(default_factory=dict)
+    brought_back: dict[str, list[str]] = field(default_factory=dict)  # `FILE:LINE: !PATTERN` -> files
+    outer: tuple[_Rules, Path] | None = None  # context_root's .dockerignore, and context_root (real path)
+
+    def add_file(self, item: ContextFile, st: os.stat_result, shown: Path) -> None:
+        self.files.append(item)
+        if st.st_nlink > 1:
+            identity = (st.st_dev, st.st_ino)
+            self.linked.setdefault(identity, (st.st_nlink, shown))
+            self.names.setdefault(identity, set()).add(item.source)
 
 
 def _matcher(root: Path, context_exclude: tuple[str, ...], leave_out: tuple[str, ...], acc: _Accumulator) -> _Rules:
     literal = ["".join("\\" + c if c in "\\*?[" else c for c in rel) for rel in leave_out]
-    patterns = [*DEFAULT_EXCLUDES, *_read_ignore_file(root, acc), *context_exclude, *literal]
-    return _Rules(patterns)
+    ignore_file, lines = _read_ignore_file(root, acc)
+    reincluding = [(f"{ignore_file}:{number}: {line.strip()}", line) for number, line in enumerate(lines, start=1)
+                   if line.strip().startswith("!")]
+    reincluding += [(f"context_exclude: {p.strip()}", p) for p in context_exclude if p.strip().startswith("!")]
+    return _Rules([*lines, *context_exclude, *literal], reincluding, with_defaults=True)
 
 
-def _read_ignore_file(root: Path, acc: _Accumulator) -> list[str]:
+def _read_ignore_file(root: Path, acc: _Accumulator) -> tuple[str, list[str]]:
     path = root / IGNORE_FILE
     try:
         if not path.is_file():
-            return []
+            return str(path), []
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not valid UTF-8") from None
@@ -195,33 +334,67 @@ def _read_ignore_file(root: Path, acc: _Accumulator) -> list[str]:
         except ValueError as exc:
             raise UsageError(f"{path}:{number}: {exc}") from None
     acc.ignore_files.append(str(path))
-    return lines
+    return str(path), lines
 
 
 class _Rules:
     """Docker's own matcher (moby/patternmatcher, as ported by e2b-dockerfile-utils): parent directories are
-    matched first, and the last matching pattern wins, `!` patterns re-including."""
+    matched first, and the last matching pattern wins, `!` patterns re-including. `reincluding`: the `!` lines,
+    as (where they are written, the line), to name the one that brings back a default-excluded secret.
 
-    def __init__(self, patterns: list[str]) -> None:
+    `with_defaults`: the default exclusions come first. Without a `!` line after them, nothing can bring one
+    back, so they are one regular expression (`_DEFAULTS_RE`, the same verdict: a test compares them) and the
+    matcher holds the other patterns only: a walk matches every path (twice through a symlinked directory), and
+    Docker's matcher tries each pattern at each depth of it."""
+
+    def __init__(self, patterns: list[str], reincluding: list[tuple[str, str]] | None = None,
+                 with_defaults: bool = False) -> None:
         # imported here: only commands that look at a project's files pay for it
         from e2b_dockerfile_utils.dockerignore import PatternMatcher
 
-        self._matcher = PatternMatcher(patterns)
+        self._defaults = with_defaults and not any(p.strip().startswith("!") for p in patterns)
+        self._matcher = PatternMatcher(patterns if self._defaults or not with_defaults
+                                       else [*DEFAULT_EXCLUDES, *patterns])
+        self.reincluding = [(where, PatternMatcher([line.strip()[1:]])) for where, line in reincluding or []]
+        self._secret = PatternMatcher([*VCS_EXCLUDES, *SECRET_EXCLUDES]) if self.reincluding else None
+        self._templates = PatternMatcher(list(DOTENV_TEMPLATES)) if self.reincluding else None
 
     def excluded(self, rel: str) -> bool:
+        if self._defaults and _DEFAULTS_RE.search(rel):
+            return True
         return bool(self._matcher.matches(rel))
 
     def may_reinclude_under(self, rel: str) -> bool:
         return bool(self._matcher.may_match_under(rel))
 
+    def bringing_back(self, names: tuple[str, ...]) -> list[str]:
+        """The `!` lines that bring back a file the default exclusions leave out as a secret (the file entered)."""
+        if self._secret is None or self._templates is None or not any(self._secret.matches(n) for n in names):
+            return []
+        if all(self._templates.matches(n) for n in names):
+            return []
+        return [where for where, pattern in self.reincluding if any(pattern.matches(n) for n in names)]
+
 
 class _Walker:
-    """Depth-first over one tree (the project, or an outside path dependency) with symlinks resolved."""
+    """Depth-first over one tree (the project, or an outside path dependency) with symlinks resolved.
+
+    Every entry is judged under each name that reaches it: `rel`, the path as walked (through symlinked
+    directories, where it lands in the context), and its real place under the root; a symlink also under its
+    target's. Either one excluded leaves it out, so `alias -> data` cannot bring back an excluded `data/x`."""
 
     def __init__(self, root: Path, prefix: str, rules: _Rules, acc: _Accumulator, *, skip: frozenset[Path],
                  selected_manifest: str | None) -> None:
         self.root, self.prefix, self.rules, self.acc = root, prefix, rules, acc
         self.skip, self.selected = skip, selected_manifest
+        # the rule sets that judge a name: this tree's own, and context_root's with the name relative to it
+        self.judges: list[tuple[_Rules, str]] = [(rules, "")]
+        if acc.outer is not None and root.is_relative_to(acc.outer[1]):
+            below = root.relative_to(acc.outer[1]).as_posix()
+            self.judges.append((acc.outer[0], "" if below == "." else below + "/"))
+
+    def _excluding(self, names: tuple[str, ...]) -> list[tuple[_Rules, str]]:
+        return [(rules, f"{at}{n}") for rules, at in self.judges for n in names if rules.excluded(f"{at}{n}")]
 
     def run(self) -> None:
         self._directory(self.root, "", ancestors=(self._identity(self.root, self.root),))
@@ -249,37 +422,51 @@ class _Walker:
         """The path as the user sees it: through symlinked directories, not around them."""
         return self.root / rel if rel else self.root
 
+    def _real_rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
     def _entry(self, path: Path, rel: str, ancestors: tuple[tuple[int, int], ...]) -> None:
+        # `path` is the entry's real place: its parent directory is always walked at its real path
         if path in self.skip:
             return
-        if "/" not in rel and self.selected is not None and _other_manifest(rel, self.selected):
+        real_rel = self._real_rel(path)
+        if "/" not in real_rel and self.selected is not None and _other_manifest(real_rel, self.selected):
             return  # a manifest Julia would not load in the image
         shown = self._shown(rel)
         try:
             st = path.lstat()
         except OSError as exc:
             raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
-        if self.rules.excluded(rel):
-            # an excluded directory is still entered when a `!pattern` may bring back something below it
-            if stat.S_ISDIR(st.st_mode) and self.rules.may_reinclude_under(rel):
+        names = (rel,) if real_rel == rel else (rel, real_rel)
+        excluding = self._excluding(names)
+        if excluding:
+            # an excluded directory is still entered when a `!pattern` may bring back something below it; what is
+            # below is judged under all its names again
+            if stat.S_ISDIR(st.st_mode) and all(rules.may_reinclude_under(n) for rules, n in excluding):
                 self._enter(path, rel, ancestors, listed=False)
             else:
-                self.acc.left_out.append(rel)
+                self.acc.left_out.append(rel if real_rel == rel else f"{rel} -> {real_rel}")
             return
         real = path
         if stat.S_ISLNK(st.st_mode):
             real = self._resolve_link(path, shown)
-            target_rel = real.relative_to(self.root).as_posix()
-            if target_rel != "." and self.rules.excluded(target_rel):
+            target_rel = self._real_rel(real)
+            if target_rel != "." and self._excluding((target_rel,)):
                 self.acc.left_out.append(f"{rel} -> {target_rel}")
                 return
+            names = (*names, target_rel)
             st = real.stat()
         if stat.S_ISDIR(st.st_mode):
             self._enter(real, rel, ancestors, listed=True)
         elif stat.S_ISREG(st.st_mode):
+            if (st.st_dev, st.st_ino) in self.acc.secrets:
+                self.acc.left_out.append(f"{rel} (a --secret source)")
+                return
             if not os.access(real, os.R_OK):
                 raise UsageError(f"{shown}: permission denied while reading the project")
-            self.acc.files.append(ContextFile(self._dest(rel), real, st.st_size))
+            for where in self.rules.bringing_back(names):
+                self.acc.brought_back.setdefault(where, []).append(rel)
+            self.acc.add_file(ContextFile(self._dest(rel), real, st.st_size), st, shown)
         else:
             kind = _SPECIAL.get(stat.S_IFMT(st.st_mode), "not a regular file")
             raise UsageError(f"{shown}: is {kind}, which a build context cannot hold; leave it out with "

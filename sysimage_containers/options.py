@@ -202,15 +202,18 @@ OPTIONS: tuple[Option, ...] = (
            "10001", flag="--user-id"),
     Option("context_exclude", "list", [],
            "Patterns left out of the build context, in `.dockerignore` syntax relative to the project; applied "
-           "after the default exclusions and the project's own `.dockerignore`.",
+           "after the default exclusions and the project's own `.dockerignore` (with context_root, that directory's "
+           "own `.dockerignore` holds too, relative to it).",
            '["data/*", "docs/build"]'),
     Option("context_root", "str", None,
            "A directory above the project (`..`, `../..`) whose files extra_files may name; the image mirrors it "
-           "under /app, with the project at its place inside. Nothing outside it is read.",
+           "under /app, with the project at its place inside. Nothing outside it is read. Set in a project file, it "
+           "must stay inside the project's git repository; wider needs the flag or the variable; `/` never.",
            '".."', flag="--context-root"),
     Option("extra_files", "list", [],
            "Files or directories beside the project, relative to it (e.g. `../notebooks`), copied into the image "
-           "at the same place relative to the project; they must lie inside context_root.",
+           "at the same place relative to the project; they must lie inside context_root (`..` when context_root "
+           "is `..`: all of it). Wildcards `*`, `?`, `[...]` within a name (`../notebooks/*.ipynb`); no `**`.",
            '["../notebooks", "../assets/logo.png"]', flag="--extra-file", repeatable=True),
     Option("context_warn_mb", "int", 100,
            "Warn, naming the largest files, when the build context is bigger than this many MB (0: never).",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sysimage_containers import __version__, context, sbom
+from sysimage_containers import __version__, boundary, context, sbom
 from sysimage_containers import config as config_module
 from sysimage_containers import project as project_module
 from sysimage_containers.errors import UsageError
@@ -36,7 +36,7 @@ class Prepared:
 
     @property
     def warnings(self) -> list[str]:
-        return [*self.plan.warnings, *self.listing.size_warnings(self.config.context_warn_mb)]
+        return [*self.plan.warnings, *self.listing.warnings, *self.listing.size_warnings(self.config.context_warn_mb)]
 
 
 def prepare(
@@ -47,18 +47,21 @@ def prepare(
     cli: Mapping[str, Any] | None = None,
     leave_out: tuple[str, ...] = (),
     skip: tuple[Path, ...] = (),
+    secret_sources: tuple[Path, ...] = (),
 ) -> Prepared:
-    """`leave_out`: project files never to copy (secret sources); `skip`: directories never to walk (an output
+    """`leave_out`: project files never to copy (secret sources, as project paths); `secret_sources`: the same
+    files wherever they are, never copied by any path or hard link; `skip`: directories never to walk (an output
     directory inside the project)."""
     project = project_module.read_project(path)
     cfg = config_module.resolve(project.root, config_path=config_path, environ=environ, cli=cli)
     context.check_inputs(project.root, cfg)
+    root = boundary.context_boundary(project.root, cfg)
     known = KnownReleases.load()
     series = None
     if cfg.julia_version is not None:
         configured = resolve_configured(cfg.julia_version, known)
         series = (configured.major, configured.minor)
-    environment = project_module.load_environment(project, series, cfg.resolve)
+    environment = project_module.load_environment(project, series, cfg.resolve, root)
     manifest = environment.manifest
     choice = choose_julia_version(
         manifest_version=manifest.julia_version if manifest else None,
@@ -78,5 +81,6 @@ def prepare(
     except UnsafeValue as exc:  # validation should have refused it earlier; the template guard still does
         raise UsageError(f"a value cannot be placed safely in a Dockerfile: {exc}") from None
     files[CONTEXT_SBOM] = sbom.render(environment, plan)
-    listing = context.walk(environment, plan, cfg, leave_out=leave_out, skip=skip)
+    listing = context.walk(environment, plan, cfg, leave_out=leave_out, skip=skip,
+                           secret_sources=secret_sources)
     return Prepared(environment=environment, config=cfg, plan=plan, files=files, listing=listing)

@@ -499,19 +499,29 @@ def _relative_to(path: str, base: str) -> str | None:
 
 
 def _extra_files(values: tuple[str, ...], root: str, context_root: str, common: str) -> tuple[ExtraFile, ...]:
-    extras = []
+    """Each entry (a path or a glob) as it lands in the context and the image; `..` may name context_root itself
+    (everything in it beside the project)."""
+    extras: list[tuple[str, ExtraFile]] = []
     for value in values:
         host = os.path.normpath(os.path.join(root, value))
         if host == root or _relative_to(host, root) is not None:
             raise UsageError(f"extra_files: {value!r} is inside the project, which is copied whole already")
-        if host == context_root or _relative_to(host, context_root) is None:
+        if host != context_root and _relative_to(host, context_root) is None:
             hint = "" if context_root != root else "; set context_root (e.g. \"..\") to allow files above it"
             raise UsageError(f"extra_files: {value!r} is outside context_root ({context_root}){hint}")
-        rel = _relative_to(host, common)
+        for earlier, extra in extras:
+            if host == earlier or _relative_to(host, earlier) is not None or _relative_to(earlier, host) is not None:
+                raise UsageError(f"extra_files: {value!r} overlaps {extra.configured!r}; name each place once")
+        rel = host if host == common else _relative_to(host, common)
         assert rel is not None  # context_root is inside common
-        check_relative_path(rel, f"extra_files: {value}")
-        extras.append(ExtraFile(configured=value, context_path=f"{CONTEXT_APP}/{rel}", image_path=f"{TREE_DIR}/{rel}"))
-    return tuple(extras)
+        if rel == common:  # the context root itself: the whole mirrored tree
+            context_path, image_path = CONTEXT_APP, TREE_DIR
+        else:
+            check_relative_path(rel.replace("*", "x").replace("?", "x").replace("[", "x").replace("]", "x"),
+                                f"extra_files: {value}")
+            context_path, image_path = f"{CONTEXT_APP}/{rel}", f"{TREE_DIR}/{rel}"
+        extras.append((host, ExtraFile(configured=value, context_path=context_path, image_path=image_path)))
+    return tuple(extra for _, extra in extras)
 
 
 def _tree_layout(environment: Environment,

@@ -6,6 +6,7 @@ Everything here is I/O and validation of the user's files; later stages receive 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sysimage_containers import tomlfiles
+from sysimage_containers.boundary import WIDER, Root
 from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import CompatSpec, Version, parse_version
 from sysimage_containers.pkg_compat import HashInput, project_hash
@@ -544,8 +546,10 @@ def _entry(shown: str, pkg: str, item: dict[str, Any]) -> ManifestEntry:
     )
 
 
-def load_environment(project: JuliaProject, series: tuple[int, int] | None, resolve: bool) -> Environment:
-    """Pick and read the manifest for a Julia series; check it covers the project; find path deps."""
+def load_environment(project: JuliaProject, series: tuple[int, int] | None, resolve: bool,
+                     root: Root | None = None) -> Environment:
+    """Pick and read the manifest for a Julia series; check it covers the project; find path deps (which must lie
+    inside `root`, the project itself when None)."""
     name = manifest_for(project, series)
     if name is None:
         if resolve:
@@ -588,7 +592,7 @@ def load_environment(project: JuliaProject, series: tuple[int, int] | None, reso
     return Environment(
         project=project,
         manifest=manifest,
-        path_deps=_path_dependencies(project, manifest),
+        path_deps=_path_dependencies(project, manifest, root),
         warnings=tuple(warnings),
     )
 
@@ -609,17 +613,24 @@ def _hash_warning(project: JuliaProject, manifest: Manifest) -> list[str]:
             "has what the project asks for"]
 
 
-def _path_dependencies(project: JuliaProject, manifest: Manifest) -> tuple[PathDependency, ...]:
+def _path_dependencies(project: JuliaProject, manifest: Manifest, root: Root | None) -> tuple[PathDependency, ...]:
     found = []
+    inside, what = (root.path, root.what) if root is not None else (project.root, f"the project ({project.root})")
     for entry in manifest.entries:
         if entry.path is None:
             continue
         if not entry.path or any(not c.isprintable() for c in entry.path):
             raise UsageError(f"{manifest.file}: path dependency {entry.name}: {entry.path!r} is not a usable path")
+        # judged as written before anything there is looked at, then again with symlinks resolved
+        lexical = Path(os.path.normpath(project.root / entry.path))
         try:
-            resolved = (project.root / entry.path).resolve()
+            resolved = lexical.resolve() if lexical.is_relative_to(inside) else lexical
         except (OSError, RuntimeError) as exc:
             raise UsageError(f"{manifest.file}: path dependency {entry.name} at {entry.path!r}: {exc}") from None
+        if not resolved.is_relative_to(inside):
+            shown = "" if resolved == lexical else f", resolving to {resolved}"
+            raise UsageError(f"{manifest.file}: path dependency {entry.name} at {entry.path!r} lies outside {what}"
+                             f"{shown}; refusing to read it ({WIDER})")
         if resolved == project.root:
             continue  # Julia 1.12 records a named project in its own manifest with path = "."
         if not resolved.is_dir():

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 # Two corpus projects depend on a path package that the corpus does not include: the right answer is an error.
+# Which one depends on where the corpus lies: in no git repository, the path lies outside the project (the root);
+# inside this checkout (a repository), it is looked for and not found.
 ERRORS = {
-    "09-ConnectedSystems--kora-dashboard": "Manifest.toml: path dependency Kora at '../Kora.jl': directory not found",
-    "15-AlexBatrakov--TrainChinese--cli": "Manifest.toml: path dependency TrainChinese at '..': no Project.toml in",
+    "09-ConnectedSystems--kora-dashboard": (
+        "Manifest.toml: path dependency Kora at '../Kora.jl' lies outside the project (",
+        "Manifest.toml: path dependency Kora at '../Kora.jl': directory not found"),
+    "15-AlexBatrakov--TrainChinese--cli": (
+        "Manifest.toml: path dependency TrainChinese at '..' lies outside the project (",
+        "Manifest.toml: path dependency TrainChinese at '..': no Project.toml in"),
 }
 
 # project -> (Julia version, manifest it must use, PackageCompiler range); format-1.0 manifests get the last 1.6

@@ -10,6 +10,7 @@ from conftest import EXAMPLES
 
 HELLO_PROJECT = (EXAMPLES / "hello" / "Project.toml").read_text()
 SERVICE = EXAMPLES / "http-service"
+TO_ROOT = "/".join([".."] * 40)  # from any project, above every directory: `/`
 
 # id -> (files to write over a copy of examples/http-service (None deletes), extra args, env, expected message)
 CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str], str]] = {
@@ -213,6 +214,19 @@ CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str],
                           "Project.toml: [targets] must map target names to lists of package names"),
     "apt.txt name too long": ({"apt.txt": "a" * 201 + "\n"}, [], {},
                               "apt.txt:1: '" + "a" * 80 + "' is not a system package name (letters, digits and . + _ -, optionally =VERSION)"),
+    "absolute path dependency": ({"Manifest.toml": (SERVICE / "Manifest.toml").read_text() + '\n[[deps.Host]]\npath = "/etc"\nuuid = "00000000-0000-4000-8000-000000000001"\n'}, [], {},
+                                 "Manifest.toml: path dependency Host at '/etc' lies outside the project ({p}); refusing "
+                                 "to read it (a wider root needs --context-root or SYSIMAGE_DOCKER_CONTEXT_ROOT)"),
+    "relative path dependency above the project": (
+        {"Manifest.toml": (SERVICE / "Manifest.toml").read_text() + '\n[[deps.Up]]\npath = "lib/../../../x"\nuuid = "00000000-0000-4000-8000-000000000001"\n'}, [], {},
+        "Manifest.toml: path dependency Up at 'lib/../../../x' lies outside the project ({p}); refusing to read it (a "
+        "wider root needs --context-root or SYSIMAGE_DOCKER_CONTEXT_ROOT)"),
+    "context_root / from the command line with /etc/shadow": (
+        {}, ["--context-root", TO_ROOT, "--extra-file", TO_ROOT + "/etc/shadow"], {},
+        f"context_root: '{TO_ROOT}' reaches /: the whole file system is never a build context root"),
+    "context_root / from the environment": (
+        {}, [], {"SYSIMAGE_DOCKER_CONTEXT_ROOT": TO_ROOT + "/"},
+        f"context_root: '{TO_ROOT}/' reaches /: the whole file system is never a build context root"),
     "context exclude escapes": ({"sysimage-docker.toml": 'context_exclude = ["../x"]\n'}, [], {},
                                 "sysimage-docker.toml:1:1: context_exclude: '../x' must be a pattern relative to the project"),
 }

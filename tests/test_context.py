@@ -70,11 +70,15 @@ def _ignore(lines: str) -> Callable[[Path, Path], None]:
     return setup
 
 
-def _extra(settings: str, make: Callable[[Path], None] = lambda t: None) -> Callable[[Path, Path], None]:
-    """Prepend settings to the project's config (it ends with a table) and shape the tree around the project."""
+def _extra(settings: str, make: Callable[[Path], None] = lambda t: None,
+           repo: bool = True) -> Callable[[Path, Path], None]:
+    """Prepend settings to the project's config (it ends with a table) and shape the tree around the project, which
+    lies in a git repository at the temporary directory (unless `repo` is false)."""
     def setup(project: Path, tmp: Path) -> None:
         config = project / "sysimage-docker.toml"
         config.write_text(settings + config.read_text())
+        if repo:
+            (tmp / ".git").mkdir(exist_ok=True)
         make(tmp)
 
     return setup
@@ -84,6 +88,48 @@ def _link_out_of_context_root(tmp: Path) -> None:
     target = tmp.parent / f"{tmp.name}-outside"
     target.mkdir(exist_ok=True)
     (tmp / "notes").symlink_to(target)
+
+
+def _repository_at_project(tmp: Path) -> None:
+    (tmp / "proj" / ".git").mkdir()
+
+
+def _shadow_through_context_root(project: Path, tmp: Path) -> None:
+    # the repository is the temporary directory; the project file asks for / and the host's /etc/shadow
+    (tmp / ".git").mkdir()
+    up = "/".join([".."] * len(project.parts))
+    config = project / "sysimage-docker.toml"
+    config.write_text(f'context_root = "{up}"\nextra_files = ["{up}/etc/shadow"]\n' + config.read_text())
+
+
+def _path_dep_through_a_link(project: Path, tmp: Path) -> None:
+    lib = tmp / "elsewhere" / "Lib"
+    lib.mkdir(parents=True)
+    (lib / "Project.toml").write_text('name = "Lib"\nuuid = "00000000-0000-4000-8000-000000000001"\n')
+    (project / "vendor").symlink_to(tmp / "elsewhere")
+    with (project / "Manifest.toml").open("a") as fh:
+        fh.write('\n[[deps.Lib]]\npath = "vendor/Lib"\nuuid = "00000000-0000-4000-8000-000000000001"\n')
+
+
+def _hard_link_out(project: Path, tmp: Path) -> None:
+    os.link(_outside(tmp), project / "data.txt")
+
+
+def _hard_link_to_an_excluded_file(project: Path, tmp: Path) -> None:
+    (project / ".env").write_text(f"API_KEY={SECRET_MARKER}\n")
+    os.link(project / ".env", project / "settings.txt")
+
+
+def _link_to_a_secret_beside(tmp: Path) -> None:
+    (tmp / ".git").mkdir(exist_ok=True)
+    (tmp / ".git" / "config").write_text(SECRET_MARKER)
+    (tmp / "notes.txt").symlink_to(".git/config")
+
+
+WIDER = "(a wider root needs --context-root or SYSIMAGE_DOCKER_CONTEXT_ROOT)"
+HARD_LINK = ("has 2 hard links and the build context holds 1 of them; another may be a file outside the project or "
+             "one left out, so it is refused (replace it with a copy, or leave it out with .dockerignore or "
+             "context_exclude)")
 
 
 # id -> (tree change, extra args, expected one-line message; {p} is the project, {t} the temporary directory)
@@ -131,6 +177,56 @@ TREE_CASES: dict[str, tuple[Callable[[Path, Path], None], list[str], str]] = {
     "context_root not above the project": (
         _extra('context_root = "sub"\n'), [],
         "sysimage-docker.toml:1:1: context_root: 'sub' is not a directory above the project (.., ../.., ...)"),
+    "context_root from the project file in no repository": (
+        _extra('context_root = ".."\n', repo=False), [],
+        "sysimage-docker.toml: context_root: '..' reaches {t}, outside the project, which is in no git repository; a "
+        f"project file may not widen the root beyond it {WIDER}"),
+    "context_root from the project file above its repository": (
+        _extra('context_root = ".."\n', _repository_at_project, repo=False), [],
+        "sysimage-docker.toml: context_root: '..' reaches {t}, above the project's repository ({p}); a project file "
+        f"may not widen the root beyond it {WIDER}"),
+    "the project file asks for / and /etc/shadow": (
+        _shadow_through_context_root, [],
+        "context_root: '{up}' reaches /: the whole file system is never a build context root"),
+    "path dependency through a symlink out of the project": (
+        _path_dep_through_a_link, [],
+        "Manifest.toml: path dependency Lib at 'vendor/Lib' lies outside the project ({p}), resolving to "
+        f"{{t}}/elsewhere/Lib; refusing to read it {WIDER}"),
+    "extra file that the default exclusions leave out": (
+        _extra('context_root = ".."\nextra_files = ["../.env"]\n', lambda t: (t / ".env").write_text(SECRET_MARKER)),
+        [], "extra_files: ../.env: the default exclusions leave .env out (secrets, version control, depots); "
+            "extra_files cannot bring it in"),
+    "extra directory that the default exclusions leave out": (
+        _extra('context_root = ".."\nextra_files = ["../.ssh"]\n', lambda t: (t / ".ssh").mkdir()), [],
+        "extra_files: ../.ssh: the default exclusions leave .ssh out (secrets, version control, depots); extra_files "
+        "cannot bring it in"),
+    "extra file linking to an excluded file": (
+        _extra('context_root = ".."\nextra_files = ["../notes.txt"]\n', _link_to_a_secret_beside), [],
+        "extra_files: ../notes.txt: the default exclusions leave .git/config out (secrets, version control, depots); "
+        "extra_files cannot bring it in"),
+    "hard link to a file outside the project": (_hard_link_out, [], f"{{p}}/data.txt: {HARD_LINK}"),
+    "hard link to an excluded file": (_hard_link_to_an_excluded_file, [], f"{{p}}/settings.txt: {HARD_LINK}"),
+    "extra glob that matches nothing": (
+        _extra('context_root = ".."\nextra_files = ["../notebooks/*.csv"]\n', lambda t: (t / "notebooks").mkdir()),
+        [], "extra_files: ../notebooks/*.csv: matches nothing ({t}/notebooks/*.csv)"),
+    "extra glob that reaches an excluded file": (
+        _extra('context_root = ".."\nextra_files = ["../.e[n]v"]\n', lambda t: (t / ".env").write_text(SECRET_MARKER)),
+        [], "extra_files: ../.e[n]v: the default exclusions leave .env out (secrets, version control, depots); "
+            "extra_files cannot bring it in"),
+    "extra glob with **": (
+        _extra('extra_files = ["../**/a.ipynb"]\n'), [],
+        "sysimage-docker.toml:1:1: extra_files: '../**/a.ipynb' must be a path relative to the project, with letters, "
+        "digits, space and . _ + @ = , - / only, and the wildcards * ? [...] within a name (no **)"),
+    "extra files that overlap": (
+        _extra('context_root = ".."\nextra_files = ["../notebooks", "../notebooks/a.ipynb"]\n'), [],
+        "extra_files: '../notebooks/a.ipynb' overlaps '../notebooks'; name each place once"),
+    "extra file linking to context_root itself": (
+        _extra('context_root = ".."\nextra_files = ["../here"]\n', lambda t: (t / "here").symlink_to(".")), [],
+        "extra_files: ../here: resolves to context_root itself ({t}); name it as the directory it is"),
+    "extra file that context_root's .dockerignore leaves out": (
+        _extra('context_root = ".."\nextra_files = ["../draft.ipynb"]\n',
+               lambda t: [(t / "draft.ipynb").write_text("{}"), (t / ".dockerignore").write_text("*.ipynb\n")]), [],
+        "extra_files: ../draft.ipynb: {t}/.dockerignore leaves draft.ipynb out; extra_files cannot bring it in"),
     "context_exclude leaves out the script": (
         lambda p, t: (p / "sysimage-docker.toml").write_text(
             'context_exclude = ["bin"]\n' + (SERVICE / "sysimage-docker.toml").read_text()), [],
@@ -142,7 +238,8 @@ def _tree_project(tmp_path: Path, case: str) -> tuple[Path, list[str], str]:
     setup, args, expected = TREE_CASES[case]
     project = make_project(tmp_path, {})
     setup(project, tmp_path)
-    return project, args, expected.format(p=project, t=tmp_path)
+    up = "/".join([".."] * len(project.parts))
+    return project, args, expected.format(p=project, t=tmp_path, up=up)
 
 
 def _scan(root: Path, *markers: str) -> list[str]:
@@ -408,3 +505,229 @@ def test_unreadable_directory_file_and_home_as_an_unprivileged_user() -> None:
             2, f"sysimage-docker: error: {out}/ctx: cannot write the build context here: Permission denied")
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_exclusions_hold_through_chains_of_symlinked_directories(cli, tmp_path: Path) -> None:
+    # issue 19 point 7: `alias -> data` with data/private.csv excluded wrote app/alias/private.csv
+    project = make_project(tmp_path, {})
+    data = project / "data"
+    (data / "secret").mkdir(parents=True)
+    (data / "private.csv").write_text(SECRET_MARKER)
+    (data / "public.csv").write_text("x,y\n")
+    (data / "secret" / "token.txt").write_text(SECRET_MARKER)
+    (data / "deploy").mkdir()
+    (data / "deploy" / ".env").write_text(SECRET_MARKER)  # a default exclusion, reached through links too
+    (project / "alias").symlink_to("data")
+    (project / "chain").symlink_to("alias")  # chain -> alias -> data
+    (project / "nest" / "deeper").mkdir(parents=True)
+    (project / "nest" / "deeper" / "up").symlink_to("../../chain/.")  # `..` components in the target
+    (project / ".dockerignore").write_text("data/private.csv\ndata/secret/\n")
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    files = set(tree_files(out / "app"))
+    for reached in ("data", "alias", "chain", "nest/deeper/up"):
+        assert f"{reached}/public.csv" in files
+        assert not {f"{reached}/private.csv", f"{reached}/secret/token.txt", f"{reached}/deploy/.env"} & files
+    assert _scan(out, SECRET_MARKER) == []
+    note = next(line for line in result.err.splitlines() if line.startswith("left out"))
+    for shown in ("alias/private.csv -> data/private.csv", "alias/secret -> data/secret",
+                  "chain/deploy/.env -> data/deploy/.env", "data/private.csv"):
+        assert shown in note
+
+
+def test_a_link_name_excluded_leaves_out_only_that_name(cli, tmp_path: Path) -> None:
+    # both names are judged: excluding `alias/x.csv` leaves that path out, the file at its real place stays
+    project = make_project(tmp_path, {})
+    (project / "data").mkdir()
+    (project / "data" / "x.csv").write_text("1\n")
+    (project / "alias").symlink_to("data")
+    (project / ".dockerignore").write_text("alias/x.csv\n")
+    out = tmp_path / "out"
+    assert cli("generate", project, "-o", out).code == 0
+    files = set(tree_files(out / "app"))
+    assert "data/x.csv" in files and "alias/x.csv" not in files
+
+
+CREDENTIAL_FILES = (".npmrc", ".pypirc", ".kube/config", ".pgpass", ".netrc", ".git-credentials", ".docker/config.json",
+                    ".gem/credentials", ".cargo/credentials", ".cargo/credentials.toml", ".config/gcloud/creds.db",
+                    ".azure/accessTokens.json", "certs/client.p12", "certs/client.pfx", "certs/store.jks",
+                    ".terraformrc", ".terraform.d/credentials.tfrc.json", ".vault-token", "tls/server.key",
+                    ".gnupg/private-keys-v1.d/k.key", ".my.cnf", ".aws/credentials", ".ssh/id_ed25519")
+
+
+def test_credential_files_of_other_ecosystems_are_left_out_at_any_depth(cli, tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    for rel in CREDENTIAL_FILES:
+        for base in (project, project / "home" / "user"):
+            (base / rel).parent.mkdir(parents=True, exist_ok=True)
+            (base / rel).write_text(SECRET_MARKER)
+    (project / ".kube" / "cache.json").write_text("kept\n")  # only the config of .kube is a credential
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    assert _scan(out, SECRET_MARKER) == []
+    assert (out / "app" / ".kube" / "cache.json").read_text() == "kept\n"
+
+
+def test_a_dockerignore_line_that_brings_back_a_secret_is_named(cli, tmp_path: Path) -> None:
+    project = make_project(tmp_path, {})
+    (project / ".env").write_text(SECRET_MARKER)
+    (project / ".env.example").write_text("API_KEY=\n")  # a template: brought back without a warning
+    (project / ".git").mkdir()
+    (project / ".git" / "config").write_text("[core]\n")
+    (project / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (project / "id_rsa").write_text(SECRET_MARKER)
+    (project / "__pycache__").mkdir()
+    (project / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    (project / ".dockerignore").write_text("# brought back on purpose\n!.env\n!.env.example\n!.git\n!__pycache__\n"
+                                           "!nothing-here\n")
+    out = tmp_path / "out"
+    config = project / "sysimage-docker.toml"
+    config.write_text('context_exclude = ["!id_rsa"]\n' + config.read_text())
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    warnings = [line for line in result.err.splitlines() if "brings back" in line]
+    tail = ", which the default exclusions leave out as a secret or version control: the image will hold it"
+    assert warnings == [f"sysimage-docker: warning: {project}/.dockerignore:2: !.env brings back .env{tail}",
+                        f"sysimage-docker: warning: {project}/.dockerignore:4: !.git brings back .git/HEAD, "
+                        f".git/config{tail}",
+                        f"sysimage-docker: warning: context_exclude: !id_rsa brings back id_rsa{tail}"]
+    assert {".env", ".env.example", ".git/config", "id_rsa", "__pycache__/x.pyc"} <= set(tree_files(out / "app"))
+
+
+def test_hard_links_whose_names_are_all_in_the_project_are_copied(cli, tmp_path: Path) -> None:
+    # git checkouts write every file once (link count 1); a hard link inside the project is harmless
+    project = make_project(tmp_path, {})
+    (project / "data").mkdir()
+    (project / "data" / "a.csv").write_text("1\n")
+    os.link(project / "data" / "a.csv", project / "b.csv")
+    (project / "alias").symlink_to("data")  # the same name reached twice is still one name
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    assert {"data/a.csv", "b.csv", "alias/a.csv"} <= set(tree_files(out / "app"))
+    # a third name outside the project: now refused
+    os.link(project / "b.csv", tmp_path / "elsewhere.csv")
+    result = cli("generate", project, "-o", out)
+    assert result.code == 2
+    three = HARD_LINK.replace("2 hard links", "3 hard links").replace("holds 1", "holds 2")
+    assert result.err == f"sysimage-docker: error: {project}/alias/a.csv: {three}\n"  # the first name walked
+
+
+def test_secret_sources_never_enter_by_any_path(cli, tmp_path: Path) -> None:
+    # issue 19 point 7: a --secret file reached through `cfg -> deploy` (and through a hard link) stays out
+    from sysimage_containers import context
+    from sysimage_containers.build import secret_files_inside, secret_sources
+    from sysimage_containers.pipeline import prepare
+
+    project = make_project(tmp_path, {})
+    (project / "deploy").mkdir()
+    secret = project / "deploy" / "git-credentials"
+    secret.write_text(f"https://ci:{SECRET_MARKER}@example.com\n")
+    (project / "cfg").symlink_to("deploy")
+    os.link(secret, project / "creds-copy")
+    spec = (f"id=git-credentials,src={project}/cfg/git-credentials",)
+    prepared = prepare(project, environ={}, leave_out=secret_files_inside(project, spec),
+                       secret_sources=secret_sources(spec))
+    assert {"cfg/git-credentials -> deploy/git-credentials", "creds-copy (a --secret source)",
+            "deploy/git-credentials"} <= set(prepared.listing.left_out)
+    out = tmp_path / "out"
+    context.write_context(out, prepared.listing, prepared.files)
+    assert _scan(out, SECRET_MARKER) == []
+    result = cli("build", project, "--dry-run", "--secret", spec[0])
+    assert result.code == 0, result.err
+    assert "cfg/git-credentials -> deploy/git-credentials" in result.out + result.err
+    # extra_files naming the secret source (beside the project) is refused naming the entry
+    (tmp_path / ".git").mkdir()
+    outside_secret = tmp_path / "token.txt"
+    outside_secret.write_text(SECRET_MARKER)
+    result = cli("build", project, "--dry-run", "--secret", f"id=t,src={outside_secret}", "--context-root", "..",
+                 "--extra-file", "../token.txt")
+    assert (result.code, result.err.splitlines()[-1]) == (
+        2, "sysimage-docker: error: extra_files: ../token.txt: is the source of a --secret, which never enters the "
+           "build context")
+
+
+def test_the_note_names_every_source_of_exclusions(cli, tmp_path: Path) -> None:
+    # issue 20 point 9: what context_exclude left out was labelled "the default exclusions"
+    project = make_project(tmp_path, {})
+    (project / "data").mkdir()
+    (project / "data" / "big.bin").write_bytes(b"\0")
+    config = project / "sysimage-docker.toml"
+    config.write_text('context_exclude = ["data"]\n' + config.read_text())
+    result = cli("generate", project)
+    assert "left out of the build context by the default exclusions and context_exclude: data (" in result.err
+    (project / ".dockerignore").write_text("nothing\n")
+    (project / "token.txt").write_text(SECRET_MARKER)
+    result = cli("build", project, "--dry-run", "--secret", f"id=x,src={project}/token.txt")
+    assert (f"left out of the build context by the default exclusions, {project}/.dockerignore, context_exclude and "
+            "the --secret sources: ") in result.out + result.err
+
+
+def _repo_beside(tmp_path: Path) -> Path:
+    """A repository at tmp_path holding the project (proj) and files beside it."""
+    project = make_project(tmp_path, {})
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text(SECRET_MARKER)
+    (tmp_path / "notebooks").mkdir()
+    for name in ("a.ipynb", "b.ipynb", "notes.md", ".hidden.ipynb"):
+        (tmp_path / "notebooks" / name).write_text(name)
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "logo.png").write_text("png")
+    (tmp_path / ".env").write_text(SECRET_MARKER)
+    (tmp_path / "README.md").write_text("readme")
+    return project
+
+
+def _with_extra(project: Path, settings: str) -> None:
+    config = project / "sysimage-docker.toml"
+    config.write_text(settings + config.read_text())
+
+
+def test_extra_files_dot_dot_is_the_whole_context_root(cli, tmp_path: Path) -> None:
+    # issue 20 point 10: `[".."]` was refused as outside context_root although it is the root
+    project = _repo_beside(tmp_path)
+    _with_extra(project, 'context_root = ".."\nextra_files = [".."]\n')
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    assert "extra file .. copied into the context as app, into the image as /app" in result.err
+    files = set(tree_files(out / "app"))
+    assert {"README.md", "notebooks/a.ipynb", "notebooks/.hidden.ipynb", "assets/logo.png",
+            "proj/src/GreetService.jl"} <= files
+    assert not {".env", ".git/config", "out/app/README.md"} & files
+    assert sum(f.startswith("proj/") for f in files) == len(tree_files(project))  # the project once, whole
+    assert _scan(out, SECRET_MARKER) == []
+
+
+def test_extra_files_globs(cli, tmp_path: Path) -> None:
+    project = _repo_beside(tmp_path)
+    _with_extra(project, 'context_root = ".."\nextra_files = ["../notebooks/*.ipynb", "../*/logo.[pj]ng"]\n')
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    files = set(tree_files(out / "app"))
+    assert {"notebooks/a.ipynb", "notebooks/b.ipynb", "assets/logo.png"} <= files
+    assert not {"notebooks/notes.md", "notebooks/.hidden.ipynb", "README.md"} & files  # `*` skips dot files
+
+
+def test_context_root_dockerignore_is_relative_to_the_context_root(cli, tmp_path: Path) -> None:
+    # issue 20 point 9: with context_root, the .dockerignore of the context root (as Docker reads a context's) holds
+    # for the project and extra_files alike, its patterns relative to the context root
+    project = _repo_beside(tmp_path)
+    (project / "data").mkdir()
+    (project / "data" / "big.bin").write_text(SECRET_MARKER)
+    (project / "data" / "keep.csv").write_text("x\n")
+    (tmp_path / "notebooks" / "draft.ipynb").write_text(SECRET_MARKER)
+    (tmp_path / ".dockerignore").write_text("proj/data/*.bin\nnotebooks/draft.ipynb\n")
+    _with_extra(project, 'context_root = ".."\nextra_files = ["../notebooks"]\n')
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    files = set(tree_files(out / "app"))
+    assert {"proj/data/keep.csv", "notebooks/a.ipynb"} <= files
+    assert not {"proj/data/big.bin", "notebooks/draft.ipynb"} & files
+    assert _scan(out, SECRET_MARKER) == []
+    assert (f"left out of the build context by the default exclusions and {tmp_path}/.dockerignore: data/big.bin, "
+            "draft.ipynb") in result.err

@@ -3,6 +3,8 @@ and our matcher agrees with the one Docker itself applies to a context."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -35,6 +37,100 @@ def test_dotenv_and_ignored_data_never_reach_the_image(docker_env, example) -> N
     assert docker_env.sh(tag, "ls -a /app /app/data").split() == [
         "/app:", ".", "..", ".dockerignore", "Manifest.toml", "Project.toml", "bin", "data", "precompile",
         "sysimage-docker.toml", "/app/data:", ".", "..", "small.csv"]
+
+
+def _no_image(docker_env, tag: str) -> bool:
+    return docker_env.docker("image", "inspect", tag, check=False).returncode != 0
+
+
+def test_host_files_cannot_enter_an_image(docker_env, tmp_path: Path) -> None:
+    """Issue 19 points 2, 3, 7 and 12 on a real engine: a file outside the repository (the stand-in for the host's
+    /etc/shadow, which is refused itself) is refused by every route a project can take; excluded and --secret files
+    reached through symlinked directories stay out; what is allowed arrives."""
+    from conftest import EXAMPLES
+
+    host, excluded, secret = (f"{name}-{uuid.uuid4().hex}" for name in ("HOST", "EXCLUDED", "SECRET"))
+    host_file = tmp_path / "host-secret.txt"
+    host_file.write_text(host)
+    (tmp_path / "hostpkg").mkdir()
+    (tmp_path / "hostpkg" / "Project.toml").write_text(f'name = "HostPkg"  # {host}\n')
+    repo = tmp_path / "repo"
+    project = repo / "deployment"
+    shutil.copytree(EXAMPLES / "hello", project)
+    (repo / ".git").mkdir()
+    (repo / "notebooks").mkdir()
+    (repo / "notebooks" / "report.ipynb").write_text("{\"kept\": true}\n")
+    config = (project / "sysimage-docker.toml").read_text()
+    manifest = (project / "Manifest.toml").read_text()
+    up = "/".join([".."] * len(project.parts))
+
+    def refused(expected: str, *args: str, settings: str = "", tree: dict[str, object] | None = None,
+                manifest_extra: str = "") -> None:
+        (project / "sysimage-docker.toml").write_text(settings + config)
+        (project / "Manifest.toml").write_text(manifest + manifest_extra)
+        made = []
+        for rel, how in (tree or {}).items():
+            path = repo / rel
+            os.link(host_file, path) if how == "hardlink" else path.symlink_to(str(how))
+            made.append(path)
+        tag = docker_env.unique_tag("host-files")
+        result = docker_env.build(project, "-t", tag, *args)
+        for path in made:
+            path.unlink()
+        assert (result.returncode, result.stderr.splitlines()[-1:]) == (2, [f"sysimage-docker: error: {expected}"])
+        assert _no_image(docker_env, tag)
+
+    wider = "(a wider root needs --context-root or SYSIMAGE_DOCKER_CONTEXT_ROOT)"
+    refused(f"sysimage-docker.toml: context_root: '../..' reaches {tmp_path}, above the project's repository "
+            f"({repo}); a project file may not widen the root beyond it {wider}",
+            settings='context_root = "../.."\nextra_files = ["../../host-secret.txt"]\n')
+    refused(f"context_root: '{up}' reaches /: the whole file system is never a build context root",
+            settings=f'context_root = "{up}"\nextra_files = ["{up}/etc/shadow"]\n')
+    refused(f"context_root: '{up}' reaches /: the whole file system is never a build context root",
+            "--context-root", up, "--extra-file", f"{up}/etc/shadow")
+    refused(f"{repo}/notebooks/leak.txt: symlink points outside the project ({host_file}); refusing to copy it",
+            settings='context_root = ".."\nextra_files = ["../notebooks"]\n',
+            tree={"notebooks/leak.txt": host_file})
+    refused(f"{repo}/notebooks/copy.txt: has 2 hard links and the build context holds 1 of them; another may be a "
+            "file outside the project or one left out, so it is refused (replace it with a copy, or leave it out "
+            "with .dockerignore or context_exclude)",
+            settings='context_root = ".."\nextra_files = ["../notebooks"]\n', tree={"notebooks/copy.txt": "hardlink"})
+    refused(f"Manifest.toml: path dependency HostPkg at '{tmp_path}/hostpkg' lies outside the project's repository "
+            f"({repo}); refusing to read it {wider}",
+            manifest_extra=f'\n[[deps.HostPkg]]\npath = "{tmp_path}/hostpkg"\n'
+                           'uuid = "00000000-0000-4000-8000-000000000001"\n')
+
+    # allowed: the notebooks beside the project; excluded and secret files reached through symlinked directories
+    (project / "data").mkdir()
+    (project / "data" / "private.csv").write_text(excluded)
+    (project / "data" / "public.csv").write_text("x,y\n")
+    (project / "alias").symlink_to("data")
+    (project / ".dockerignore").write_text("data/private.csv\n")
+    (project / "deploy").mkdir()
+    (project / "deploy" / "git-credentials").write_text(f"https://ci:{secret}@example.com\n")
+    (project / "cfg").symlink_to("deploy")
+    (project / "deploy" / ".npmrc").write_text(f"//registry.npmjs.org/:_authToken={secret}\n")
+    (project / "sysimage-docker.toml").write_text('context_root = ".."\nextra_files = ["../notebooks"]\n' + config)
+    (project / "Manifest.toml").write_text(manifest)
+    tag = docker_env.unique_tag("host-files")
+    metadata, sbom = tmp_path / "metadata.json", tmp_path / "sbom.json"
+    result = docker_env.build(project, "-t", tag, "--private-git", "token", "--secret",
+                              f"id=git-credentials,src={project}/cfg/git-credentials", "--metadata-file", metadata,
+                              "--sbom-file", sbom)
+    assert result.returncode == 0, result.stderr
+    for written in (metadata, sbom):
+        text = written.read_text()
+        assert text and not any(m in text for m in (host, excluded, secret)), written
+    assert "alias/private.csv -> data/private.csv" in result.stderr
+    assert "cfg/git-credentials -> deploy/git-credentials" in result.stderr
+    image = subprocess.run([docker_env.client, "save", tag], capture_output=True, check=True, timeout=120).stdout
+    assert b'{"kept": true}' in image and b"x,y\n" in image  # positive controls: the scan reaches the layers
+    for marker in (host, excluded, secret):
+        assert marker.encode() not in image, marker
+    history = docker_env.docker("history", "--no-trunc", tag).stdout + docker_env.docker("image", "inspect", tag).stdout
+    assert not any(m in history for m in (host, excluded, secret))
+    assert docker_env.sh(tag, "cd /app/deployment && ls -A alias cfg deploy data | sort").split() == sorted(
+        ["alias:", "public.csv", "cfg:", "data:", "public.csv", "deploy:"])
 
 
 TREE = ("temp1", "tempX/file", "a/temp.txt", "a/b/temporary", "a/b/c/temp", "b/tempdir/x.txt", "README.md",

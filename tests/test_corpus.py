@@ -10,6 +10,7 @@ import pytest
 from conftest import CORPUS, tree_files
 from corpus_expectations import ERRORS, GENERATES
 
+from sysimage_containers import boundary
 from sysimage_containers.pkg_compat import project_hash
 from sysimage_containers.project import manifest_julia_version, read_manifest, read_project
 
@@ -52,7 +53,9 @@ def test_corpus_project_fails_with_specific_error(cli, project: str, tmp_path: P
     out = tmp_path / "ctx"
     result = cli("generate", CORPUS / project, "-o", out)
     assert result.code == 2
-    assert result.err.startswith(f"sysimage-docker: error: {ERRORS[project]}")
+    outside, inside = ERRORS[project]
+    expected = inside if boundary.repository_top((CORPUS / project).resolve()) else outside
+    assert result.err.startswith(f"sysimage-docker: error: {expected}")
     assert result.err.count("\n") == 1
     assert not out.exists()
 

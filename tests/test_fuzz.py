@@ -228,3 +228,123 @@ def test_fuzz_project_tree(tmp_path_factory, items: list[tuple[str, str]], ignor
         assert not path.is_symlink()
         if path.is_file():
             assert OUTSIDE.encode() not in path.read_bytes(), path
+
+
+# --- the build context over hostile trees (issue 19): symlinked files and directories, chains, hard links, `..` ---
+OUTSIDE = "OUTSIDE-c41f0a"  # in every file outside the project
+SECRET = "SECRET-93be27"  # in every file that an exclusion or --secret leaves out, by its real path
+TREE_DIRS = ("", "data", "data/vault", "sub", "sub/deep")
+LINK_NAMES = ("alias", "l1", "up", "private.csv", "x")
+SECRET_NAMES = (".env", "id_rsa", "tls.key", "private.csv", ".npmrc")  # excluded at any depth (defaults, **/)
+PARTS = ("..", ".", "data", "vault", "sub", "deep", "outside", "odir", "o.txt", "hidden.txt", "v.txt", "p", "alias",
+         "creds")
+inside_target = st.sampled_from(["data", "../data", "vault", "../../data/vault", "../alias", "deep/..", "v.txt",
+                                 "hidden.txt", "../data/public.txt", "data/hidden.txt", "public.txt", "sub/deep"])
+link_target = st.one_of(
+    inside_target, inside_target,  # twice: a tree that is written tests more than one that is refused
+    st.lists(st.sampled_from(PARTS), min_size=1, max_size=5).map("/".join),  # relative, with `..` components
+    st.sampled_from(["@outside/o.txt", "@outside/odir", "@p/data", "@p/data/vault", "@p/sub", "@p"]),  # absolute
+)
+tree_op = st.one_of(
+    st.tuples(st.just("link"), st.sampled_from(TREE_DIRS), st.sampled_from(LINK_NAMES), link_target),
+    st.tuples(st.just("hardlink"), st.sampled_from(TREE_DIRS), st.sampled_from(("h1", "h2", "copy.txt")),
+              st.sampled_from(["@outside/o.txt", "@p/data/hidden.txt", "@p/data/vault/v.txt", "@p/creds",
+                               "@p/data/public.txt"])),
+    st.tuples(st.just("secret"), st.sampled_from(TREE_DIRS), st.sampled_from(SECRET_NAMES), st.just("")),
+)
+# mostly none: a path dependency out of the project refuses the whole tree
+path_dep = st.none() | st.none() | st.none() | st.sampled_from(
+    ["../outside/odir", "@outside/odir", "sub/../../outside/odir", "data/../../../x", "sub/deep", "sub/../sub/deep"])
+
+
+def _hostile_tree(base: Path, ops: list[tuple[str, str, str, str]], dep: str | None) -> Path:
+    (base / "outside" / "odir").mkdir(parents=True)
+    (base / "outside" / "o.txt").write_text(OUTSIDE)
+    (base / "outside" / "odir" / "Project.toml").write_text(f'name = "Odir"  # {OUTSIDE}\n')
+    project = base / "p"
+    shutil.copytree(BASE, project)
+    for rel in TREE_DIRS[1:]:
+        (project / rel).mkdir(exist_ok=True)
+    (project / "data" / "public.txt").write_text("public\n")
+    (project / "data" / "hidden.txt").write_text(SECRET)  # excluded by its anchored path only
+    (project / "data" / "vault" / "v.txt").write_text(SECRET)  # excluded with its directory
+    (project / "creds").write_text(SECRET)  # the --secret source
+    (project / "sub" / "deep" / "Project.toml").write_text('name = "Deep"\n')
+    (project / ".dockerignore").write_text("data/hidden.txt\ndata/vault/\n**/private.csv\n")
+    absolute = {"@outside": str(base / "outside"), "@p": str(project)}
+
+    def real(target: str) -> str:
+        head, _, tail = target.partition("/")
+        return f"{absolute[head]}/{tail}".rstrip("/") if head in absolute else target
+
+    for kind, parent, name, target in ops:
+        path = project / parent / name
+        if os.path.lexists(path):
+            continue
+        if kind == "link":
+            path.symlink_to(real(target))
+        elif kind == "hardlink":
+            os.link(real(target), path)
+        else:
+            path.write_text(SECRET)
+    if dep is not None:
+        with (project / "Manifest.toml").open("a") as fh:
+            fh.write(f'\n[[deps.Dep]]\npath = "{real(dep)}"\nuuid = "00000000-0000-4000-8000-000000000009"\n')
+    return project
+
+
+def _markers(root: Path) -> list[str]:
+    found = []
+    for path in root.rglob("*"):
+        assert not path.is_symlink(), path  # the context holds copies only
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.relative_to(root)}: {m}" for m in (OUTSIDE, SECRET) if m.encode() in data]
+    return found
+
+
+@SETTINGS
+@given(ops=st.lists(tree_op, max_size=6), dep=path_dep)
+def test_no_outside_or_excluded_file_enters_whatever_path_reaches_it(tmp_path_factory, ops: list, dep: str | None,
+                                                                      ) -> None:
+    """For any tree: `generate -o` (prepare, then write_context) writes nothing from outside the project and no
+    excluded or --secret file, or refuses in one line and writes nothing."""
+    from sysimage_containers import context
+    from sysimage_containers.build import secret_files_inside, secret_sources
+
+    base = tmp_path_factory.mktemp("tree")
+    project = _hostile_tree(base, ops, dep)
+    spec = (f"id=c,src={project}/creds",)
+    out = base / "out"
+    try:
+        prepared = prepare(project, environ={}, leave_out=secret_files_inside(project, spec),
+                           secret_sources=secret_sources(spec), skip=(out,))
+    except UsageError as exc:
+        assert "\n" not in str(exc)
+        event("refused")
+        return
+    context.write_context(out, prepared.listing, prepared.files)
+    event("written")
+    assert _markers(out) == []
+    assert (out / "app" / "data" / "public.txt").read_text() == "public\n"  # the scan reaches the copied tree
+    shutil.rmtree(base)
+
+
+DEFAULT_PARTS = (".git", "git", ".env", ".env.prod", "env", "id_rsa", "id_rsa.pub", "x.pem", "pem", "a.key", "key",
+                 ".docker", "config.json", "config", ".kube", ".cargo", "credentials", "credentials.toml", ".config",
+                 "gcloud", ".julia", "__pycache__", "src", "a.jl", ".ssh", "x.p12", ".terraform.d",
+                 "credentials.tfrc.json", ".npmrc", "npmrc", "a.b", "",
+                 ".github", ".envrc", "x.pem.bak", "a.keys", ".sshd", "config.json.bak", "credentials.bak",
+                 ".gitignore")
+
+
+@SETTINGS
+@given(parts=st.lists(st.sampled_from(DEFAULT_PARTS) | st.text(alphabet="a.-_ke*[", max_size=6), min_size=1,
+                      max_size=5))
+def test_the_default_exclusions_regex_agrees_with_dockers_matcher(parts: list[str]) -> None:
+    from e2b_dockerfile_utils.dockerignore import PatternMatcher
+
+    from sysimage_containers.context import _DEFAULTS_RE, DEFAULT_EXCLUDES
+
+    path = "/".join(p for p in parts if p) or "x"
+    assert bool(_DEFAULTS_RE.search(path)) == PatternMatcher(list(DEFAULT_EXCLUDES)).matches(path), path

@@ -82,6 +82,7 @@ def test_entrypoint_and_depot_paths() -> None:
 def test_monorepo_path_dependency_outside_the_project(tmp_path: Path, cli) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(EXAMPLES / "hello", repo / "apps" / "hello")
+    (repo / ".git").mkdir()  # the repository is the root path dependencies may come from
     lib = repo / "libs" / "Greeter"
     (lib / "src").mkdir(parents=True)
     (lib / "Project.toml").write_text('name = "Greeter"\nuuid = "1b7c2f0e-2a43-4b44-9a0e-3f4d5e6a7b8c"\n')
@@ -215,6 +216,7 @@ def test_a_project_path_with_a_space_stays_one_shell_word(tmp_path: Path, cli) -
 
     repo = tmp_path / "repo"
     shutil.copytree(EXAMPLES / "hello", repo / "apps" / "my app")
+    (repo / ".git").mkdir()  # the repository is the root path dependencies may come from
     shutil.copytree(EXAMPLES / "hello", repo / "libs" / "Greeter")  # a path dependency outside the project
     project = repo / "apps" / "my app"
     (repo / "libs" / "Greeter" / "Project.toml").write_text(

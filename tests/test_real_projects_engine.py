@@ -200,6 +200,7 @@ def test_files_beside_the_project_through_context_root(docker_env, tmp_path: Pat
 
     repo = tmp_path / "repo"
     shutil.copytree(EXAMPLES / "hello", repo / "deployment")
+    (repo / ".git").mkdir()  # a project file's context_root stays inside the project's repository
     (repo / "notebooks").mkdir()
     (repo / "notebooks" / "report.ipynb").write_text("{}\n")
     (repo / "notebooks" / ".env").write_text("API_KEY=do-not-ship\n")
