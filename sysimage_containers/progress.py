@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.text import Text
 
 from sysimage_containers.config import HOOK_STAGES
+from sysimage_containers.urls import redact
 
 # heavy steps are recognised by the static script they run
 HEAVY_STEPS = {
@@ -245,6 +246,7 @@ class ProgressView:
             self._live.__exit__(None, None, None)
 
     def line(self, text: str) -> None:
+        text = redact(text)  # a URL with credentials in the engine's log never reaches the screen or an error
         step = self.parser.feed(text)
         if self._live is not None:
             self._live.update(self._render())

@@ -18,6 +18,7 @@ from packageurl import PackageURL
 
 from sysimage_containers.plan import BuildPlan
 from sysimage_containers.project import Environment, ManifestEntry
+from sysimage_containers.urls import strip_credentials
 
 SPEC_VERSION = "1.6"
 PROPERTY = "sysimage-docker:"  # our property names, in CycloneDX's namespace convention
@@ -37,7 +38,7 @@ def _component(entry: ManifestEntry, julia_version: str, baked: frozenset[str]) 
     if entry.tree_hash is not None:
         component["hashes"] = [{"alg": "SHA-1", "content": entry.tree_hash}]
     if entry.repo_url is not None:
-        component["externalReferences"] = [{"type": "vcs", "url": entry.repo_url}]
+        component["externalReferences"] = [{"type": "vcs", "url": strip_credentials(entry.repo_url)}]
     properties = [{"name": "julia:uuid", "value": entry.uuid}]
     if entry.is_stdlib:
         properties.append({"name": "julia:stdlib", "value": "true"})
