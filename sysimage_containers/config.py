@@ -17,6 +17,7 @@ from sysimage_containers import credentials, imageref, tomlfiles
 from sysimage_containers.errors import UsageError
 from sysimage_containers.options import BY_KEY, OPTIONS, REMOVED, Option
 from sysimage_containers.project import SYSTEM_PACKAGE_RE
+from sysimage_containers.urls import strip_credentials
 
 CONFIG_FILE = "sysimage-docker.toml"
 ENGINES = ("auto", "buildx", "docker", "podman")
@@ -349,6 +350,9 @@ def _check_table_value(table: str, value: str, where: str) -> str:
     if shape is not None:
         raise UsageError(f"{where}: the value looks like {shape}, and build_env is stored in the builder stages "
                          "(pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)")
+    if table == "registries" and strip_credentials(value) != value:  # never echoed: CI logs are often public
+        raise UsageError(f"{where}: {strip_credentials(value)!r} is given with credentials in the URL; pass tokens "
+                         "as the git-credentials secret (private_git = \"token\", --secret)")
     if table == "registries" and not GIT_URL_RE.match(value):
         raise UsageError(f"{where}: {value!r} is not a git URL without credentials (https://host/path, "
                          "git@host:path or ssh://host/path; pass tokens as the git-credentials secret)")

@@ -36,6 +36,7 @@ WRITABLE_DIR = f"{TOOL_DIR}/writable"  # the builder's copy of writable_paths in
 JULIA_RUNTIME = f"{TOOL_DIR}/julia-runtime"  # the builder's Julia without its stock sysimage
 TREE_DIR = "/app"
 USER_HOME = "/home/julia"
+HOMES_DIR = f"{TOOL_DIR}/homes"  # the builder's copy of /home: only the runtime user's home in it
 CONTEXT_APP = "app"  # the project tree inside the build context
 CONTEXT_TOOL = "sysimage-docker"  # generated files inside the build context
 

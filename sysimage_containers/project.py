@@ -17,6 +17,7 @@ from sysimage_containers import tomlfiles
 from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import CompatSpec, Version, parse_version
 from sysimage_containers.pkg_compat import HashInput, project_hash
+from sysimage_containers.urls import strip_credentials
 
 PROJECT_FILES = ("JuliaProject.toml", "Project.toml")
 # base/loading.jl `preferences_names`: the first one present beside the project file is read
@@ -503,6 +504,10 @@ def _entry(shown: str, pkg: str, item: dict[str, Any]) -> ManifestEntry:
         if value is not None and not isinstance(value, str):
             raise UsageError(f"{shown}: {pkg}: {key} must be a string")
         values[key] = value
+    repo_url = values["repo-url"]
+    if repo_url is not None and strip_credentials(repo_url) != repo_url:  # the URL itself is not shown: it holds them
+        raise UsageError(f"{shown}: {pkg}: repo-url carries credentials, and the manifest is copied into the image: "
+                         "remove them and pass a git-credentials secret (private_git = \"token\", --secret)")
     return ManifestEntry(
         name=pkg,
         uuid=uuid.lower(),
