@@ -70,12 +70,12 @@ RUN case "${TARGETARCH:-$(uname -m)}" in \
 # The runtime user's home, made here with its owner so that the runtime stage copies it as it is (a COPY --chown
 # would also give the user /home itself when the base image has none). Group 0 with the user's permissions: any uid
 # in group 0 may write too (OpenShift's arbitrary uids, `docker run --user N:0`).
-# writable_paths inside the project leave the tree here, so that it is copied root-owned and they arrive as new
-# directories owned by the runtime user (COPY --chown keeps an existing directory's owner).
+# writable_paths inside the project leave the tree here, so that it is copied root-owned, and each comes back as a
+# child of its own directory (a copied directory's contents keep their owner and mode; the directory itself does not).
 # hadolint ignore=DL3059
 RUN mkdir -p /opt/sysimage-docker/homes/julia/.julia && chown -R 1000:0 /opt/sysimage-docker/homes/julia && chmod -R g=u /opt/sysimage-docker/homes/julia && \
-    mkdir -p /opt/sysimage-docker/writable/app/log && { [ ! -e /app/log ] || { cp -a /app/log/. /opt/sysimage-docker/writable/app/log/ && rm -rf /app/log; }; } && chmod -R g=u /opt/sysimage-docker/writable/app/log && \
-    mkdir -p /opt/sysimage-docker/writable/app/sessions && { [ ! -e /app/sessions ] || { cp -a /app/sessions/. /opt/sysimage-docker/writable/app/sessions/ && rm -rf /app/sessions; }; } && chmod -R g=u /opt/sysimage-docker/writable/app/sessions
+    mkdir -p /opt/sysimage-docker/writable/1/log && { [ ! -e /app/log ] || { cp -a /app/log/. /opt/sysimage-docker/writable/1/log/ && rm -rf /app/log; }; } && chown -R 1000:0 /opt/sysimage-docker/writable/1/log && chmod -R g=u /opt/sysimage-docker/writable/1/log && \
+    mkdir -p /opt/sysimage-docker/writable/2/sessions && { [ ! -e /app/sessions ] || { cp -a /app/sessions/. /opt/sysimage-docker/writable/2/sessions/ && rm -rf /app/sessions; }; } && chown -R 1000:0 /opt/sysimage-docker/writable/2/sessions && chmod -R g=u /opt/sysimage-docker/writable/2/sessions
 
 ############################ runtime: Julia, the depot the app needs, one sysimage ############################
 FROM debian:trixie-slim AS runtime
@@ -93,8 +93,8 @@ COPY --from=builder /opt/julia/depot/compiled /opt/julia/depot/compiled
 COPY --from=builder /opt/sysimage-docker/julia /opt/sysimage-docker/julia
 COPY --from=builder /opt/sysimage-docker/plan.toml /opt/sysimage-docker/plan.toml
 COPY --from=builder /app /app
-COPY --from=builder --chown=1000:0 ["/opt/sysimage-docker/writable/app/log", "/app/log"]
-COPY --from=builder --chown=1000:0 ["/opt/sysimage-docker/writable/app/sessions", "/app/sessions"]
+COPY --from=builder ["/opt/sysimage-docker/writable/1/", "/app/"]
+COPY --from=builder ["/opt/sysimage-docker/writable/2/", "/app/"]
 COPY --from=builder /opt/sysimage-docker/homes/ /home/
 # The SBOM of the Julia side (CycloneDX): every manifest entry, which ones are in the sysimage.
 COPY ["sysimage-docker/sbom.cdx.json", "/opt/sysimage-docker/sbom.cdx.json"]
