@@ -224,3 +224,37 @@ def test_as_an_unprivileged_user(shared_tmp: Path, owner: str) -> None:
                                                  provenance.SOURCE: "https://github.com/acme/hello.git",
                                                  provenance.CREATED: "1970-01-01T00:00:00Z"})]
     assert sorted(p.name for p in markers.iterdir()) == ["included"]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("owner", ["root", "nobody"])
+def test_building_a_hostile_repository(docker_env, shared_tmp: Path, owner: str) -> None:
+    """`build` as root on the engine: a repository of its own gives the labels, another user's none and a warning;
+    neither runs a program the repository names, and the remote's token is nowhere."""
+    if owner == "nobody" and os.geteuid() != 0:
+        pytest.skip("changing a repository's owner needs root")
+    root, markers = hostile_repo(shared_tmp)
+    commit = git(root, "rev-parse", "HEAD")
+    if owner == "nobody":
+        for path in [root, *root.rglob("*")]:
+            os.lchown(path, 65534, 65534)
+    tag = docker_env.unique_tag(f"hostile-git-{owner}")
+    meta = shared_tmp / "build.json"
+    result = docker_env.build(root, "-t", tag, "--metadata-file", str(meta), SOURCE_DATE_EPOCH="0")
+    assert result.returncode == 0, result.stderr
+    labels = json.loads(docker_env.docker("image", "inspect", tag).stdout)[0]["Config"]["Labels"]
+    refusal = ("sysimage-docker: warning: no source and revision labels: git refused the repository (detected "
+               f"dubious ownership in repository at '{root}')")
+    if owner == "nobody":
+        assert refusal in result.stderr.splitlines()
+        assert provenance.SOURCE not in labels and provenance.REVISION not in labels
+    else:
+        assert refusal not in result.stderr.splitlines()
+        assert labels[provenance.SOURCE] == "https://github.com/acme/hello.git"
+        assert labels[provenance.REVISION] == f"{commit}-dirty"
+    assert labels[provenance.CREATED] == "1970-01-01T00:00:00Z"
+    assert sorted(p.name for p in markers.iterdir()) == ["included"]
+    image = subprocess.run([docker_env.client, "save", tag], capture_output=True, check=True, timeout=120).stdout
+    history = docker_env.docker("history", "--no-trunc", tag).stdout
+    for text in (image.decode("latin-1"), history, json.dumps(labels), meta.read_text(), result.stderr):
+        assert TOKEN not in text
