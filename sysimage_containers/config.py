@@ -346,10 +346,14 @@ def _check_text(value: str, where: str) -> str:
 
 def _check_table_value(table: str, value: str, where: str) -> str:
     _check_text(value, where)
-    shape = credentials.looks_like(value) if table == "build_env" else None
-    if shape is not None:
+    shape = credentials.looks_like(value) if table in ("build_env", "env") else None
+    if shape is not None and table == "build_env":
         raise UsageError(f"{where}: the value looks like {shape}, and build_env is stored in the builder stages "
                          "(pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)")
+    if shape is not None:
+        raise UsageError(f"{where}: the value looks like {shape}, and env is stored in the image's configuration "
+                         "for anyone who pulls it: give credentials to the container when it runs (docker run -e, "
+                         "an orchestrator's secret)")
     if table == "registries" and strip_credentials(value) != value:  # never echoed: CI logs are often public
         raise UsageError(f"{where}: {strip_credentials(value)!r} is given with credentials in the URL; pass tokens "
                          "as the git-credentials secret (private_git = \"token\", --secret)")

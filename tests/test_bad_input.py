@@ -254,6 +254,8 @@ CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str],
                                 "--build-env.X: the value looks like a long random string, and build_env is stored in the builder stages (pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)"),
     "build env URL with a password": ({}, ["--build-env", "JULIA_PKG_SERVER=https://ci:hunter2@pkg.example.com"], {},
                                       "--build-env.JULIA_PKG_SERVER: the value looks like a URL with credentials, and build_env is stored in the builder stages (pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)"),
+    "env value GitHub token": ({"sysimage-docker.toml": '[env]\nGH = "github_pat_11AAAAAAA0aB3dE5gH7jK9mN1pQ3sT5v"\n'}, [], {},
+                               "sysimage-docker.toml:1:1: env.GH: the value looks like a GitHub token, and env is stored in the image's configuration for anyone who pulls it: give credentials to the container when it runs (docker run -e, an orchestrator's secret)"),
     "build env secret name lower case": ({"sysimage-docker.toml": '[build_env]\nmy_auth = "x"\n'}, [], {},
                                          "sysimage-docker.toml:1:1: build_env: my_auth looks like a secret, and build_env is stored in the builder stages (pushed with cache_repo): pass secrets with private_git or a BuildKit --secret"),
     # issue 19 points 9 and 10: nesting and size limits on every TOML input, --config included
