@@ -27,8 +27,10 @@ SOURCE, REVISION, CREATED = ("org.opencontainers.image.source", "org.opencontain
 # core.fsmonitor (run whenever the index is read), hooks (post-index-change when an index is written; also
 # GIT_OPTIONAL_LOCKS=0, so nothing is written), external diff and textconv, signature checks (gpg.program via
 # log.showSignature), and the clean/process filters of .gitattributes (run when a racily clean file is hashed),
-# which are switched off per driver below. git's ownership check (safe.directory) stays: the operator's global
-# config may trust a directory, the project's cannot.
+# which are switched off per driver below. trace2.* targets (files, sockets) are read from system and global config
+# only (git Documentation/config/trace2.txt). git's ownership check (safe.directory) stays: the operator's global
+# config may trust a directory, the project's cannot (git-config(1), safe.directory: "only respected when
+# specified in a system or global config").
 NEUTRAL_CONFIG = ("core.fsmonitor=false", "core.hooksPath=/dev/null", "core.untrackedCache=false",
                   "diff.external=", "log.showSignature=false", "core.pager=cat", "gc.auto=0",
                   "maintenance.auto=false")
