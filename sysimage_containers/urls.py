@@ -9,7 +9,7 @@ scp-like form `user@host:path` keeps a plain user name (`git@github.com:acme/app
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 # Query parameter names that carry a credential: exact names (lower-cased) and prefixes
 SECRET_PARAMS = frozenset({
@@ -18,7 +18,8 @@ SECRET_PARAMS = frozenset({
     "client_secret", "credential", "credentials", "session", "sessionid", "jwt", "code",
 })
 SECRET_PARAM_PREFIXES = ("x-amz-", "x-goog-", "x-ms-")
-URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
+# a URL in free text ends before whitespace, quotes, and punctuation that ends a sentence
+URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]*[^\s\"'<>`.,;:!?)\]}]")
 SCP_WITH_PASSWORD = re.compile(r"^[^@/:\s]+:[^@/\s]*@(?=[^@/:\s]+:)")
 
 
@@ -36,12 +37,9 @@ def strip_credentials(url: str) -> str:
     if not parts.scheme or not parts.netloc:
         return SCP_WITH_PASSWORD.sub("", url)
     netloc = parts.netloc.rsplit("@", 1)[1] if "@" in parts.netloc else parts.netloc
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [(k, v) for k, v in pairs if not _secret_param(k)]
-        if len(kept) != len(pairs):
-            query = urlencode(kept)
+    # the kept parameters as they were written (no re-encoding): only credential-named ones leave
+    query = "&".join(part for part in parts.query.split("&")
+                     if not _secret_param(unquote_plus(part.split("=", 1)[0]))) if parts.query else ""
     if netloc == parts.netloc and query == parts.query:
         return url
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
