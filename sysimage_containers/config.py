@@ -346,12 +346,15 @@ def _check_text(value: str, where: str) -> str:
 
 def _check_table_value(table: str, value: str, where: str) -> str:
     _check_text(value, where)
-    shape = credentials.looks_like(value) if table in ("build_env", "env") else None
+    # a label's URL loses its credentials when written (plan); any other credential shape is refused
+    shown = strip_credentials(value) if table == "labels" else value
+    shape = credentials.looks_like(shown) if table in ("build_env", "env", "labels") else None
     if shape is not None and table == "build_env":
         raise UsageError(f"{where}: the value looks like {shape}, and build_env is stored in the builder stages "
                          "(pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)")
     if shape is not None:
-        raise UsageError(f"{where}: the value looks like {shape}, and env is stored in the image's configuration "
+        stored = "env values are" if table == "env" else "labels are"
+        raise UsageError(f"{where}: the value looks like {shape}, and {stored} stored in the image's configuration "
                          "for anyone who pulls it: give credentials to the container when it runs (docker run -e, "
                          "an orchestrator's secret)")
     if table == "registries" and strip_credentials(value) != value:  # never echoed: CI logs are often public
