@@ -145,7 +145,7 @@ def run_build(
         console.print("the engine has no bridge network: RUN steps use --network host (set network to choose)",
                       markup=False)
     configured = dict(prepared.plan.labels)  # the user's own source/revision/created labels win
-    build_labels = tuple((k, v) for k, v in provenance.labels(prepared.environment.project.root, environ).items()
+    build_labels = tuple((k, v) for k, v in provenance.labels(prepared.environment.project.root, environ, warn).items()
                          if k not in configured)
     request = BuildRequest(
         context=Path("."), tags=tags, build_args=tuple(key_value(a, "--build-arg") for a in options.build_args),

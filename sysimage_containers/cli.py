@@ -322,7 +322,9 @@ def sbom(target: str, config_path: Path | None, output: Path | None, **params: A
         if status != 0:
             raise BuildFailed(f"{target} carries no SBOM at {SBOM_FILE} (built by sysimage-docker before 0.3?)")
     if output is None:
-        click.echo(text, nl=False)
+        from sysimage_containers.urls import redact  # an image from an older version may hold a repo-url token
+
+        click.echo(redact(text), nl=False)
     else:
         from sysimage_containers.metadata import write_text
 

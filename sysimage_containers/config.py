@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sysimage_containers import imageref, tomlfiles
+from sysimage_containers import credentials, imageref, tomlfiles
 from sysimage_containers.errors import UsageError
 from sysimage_containers.options import BY_KEY, OPTIONS, REMOVED, Option
 from sysimage_containers.project import SYSTEM_PACKAGE_RE
+from sysimage_containers.urls import strip_credentials
 
 CONFIG_FILE = "sysimage-docker.toml"
 ENGINES = ("auto", "buildx", "docker", "podman")
@@ -50,7 +51,8 @@ HOOK_STAGES = ("after_instantiate", "after_source", "runtime")
 # with cache_repo, and its ENV with it)
 RESERVED_BUILD_ENV = ("JULIA_DEPOT_PATH", "JULIA_PROJECT", "JULIA_LOAD_PATH", "JULIA_CPU_TARGET", "JULIA_NUM_THREADS",
                       "PATH", "HOME")
-SECRET_NAME_RE = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY", re.IGNORECASE)
+SECRET_NAME_RE = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY"
+                            r"|AUTH(?!OR)|(?:^|_)(?:KEY|PASS|PAT)(?:$|_)|COOKIE|SESSION", re.IGNORECASE)
 ENTRY_POINTS = ("script", "julia_main", "command", "julia_module")
 
 MODES = ("sysimage", "pkgimage", "app")
@@ -347,6 +349,20 @@ def _check_text(value: str, where: str) -> str:
 
 def _check_table_value(table: str, value: str, where: str) -> str:
     _check_text(value, where)
+    # a label's URL loses its credentials when written (plan); any other credential shape is refused
+    shown = strip_credentials(value) if table == "labels" else value
+    shape = credentials.looks_like(shown) if table in ("build_env", "env", "labels") else None
+    if shape is not None and table == "build_env":
+        raise UsageError(f"{where}: the value looks like {shape}, and build_env is stored in the builder stages "
+                         "(pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)")
+    if shape is not None:
+        stored = "env values are" if table == "env" else "labels are"
+        raise UsageError(f"{where}: the value looks like {shape}, and {stored} stored in the image's configuration "
+                         "for anyone who pulls it: give credentials to the container when it runs (docker run -e, "
+                         "an orchestrator's secret)")
+    if table == "registries" and strip_credentials(value) != value:  # never echoed: CI logs are often public
+        raise UsageError(f"{where}: {strip_credentials(value)!r} is given with credentials in the URL; pass tokens "
+                         "as the git-credentials secret (private_git = \"token\", --secret)")
     if table == "registries" and not GIT_URL_RE.match(value):
         raise UsageError(f"{where}: {value!r} is not a git URL without credentials (https://host/path, "
                          "git@host:path or ssh://host/path; pass tokens as the git-credentials secret)")
@@ -378,7 +394,6 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         "cpu_target": (CPU_TARGET_RE, "is not a valid Julia cpu target"),
         "packagecompiler_version": (PC_VERSION_RE, "is not a version such as 2.4 or 2.4.0"),
         "healthcheck_path": (URL_PATH_RE, "is not an absolute URL path such as /health"),
-        "julia_path": (ABS_PATH_RE, "is not an absolute path"),
     }
     if key in checks:
         pattern, message = checks[key]
@@ -404,9 +419,11 @@ def _check_value(key: str, value: Any, where: str) -> Any:
                          "space and . _ + @ = , - / only, and the wildcards * ? [...] within a name (no **)")
     if key == "runtime_paths":
         check_absolute_path(value, where)
+    if key == "julia_path":
+        check_image_dir(value, where)
     if key in ("writable_paths", "volumes"):
         if value.startswith("/"):
-            check_absolute_path(value, where)
+            check_image_dir(value, where)
         else:
             check_relative_path(value, where)
     if key == "julia_module" and not re.match(r"^[A-Za-z_][A-Za-z0-9_!]*$", value):
@@ -456,6 +473,39 @@ def check_absolute_path(value: str, where: str) -> str:
                          "no '..')")
     if PurePosixPath(value) == PurePosixPath("/"):
         raise UsageError(f"{where}: '/' is the whole file system; name a directory")
+    return value
+
+
+# The one rule for directories the image makes writable (writable_paths, volumes) or reads Julia from
+# (julia_path). Refused with everything under them: the system's own trees, kernel file systems, root's and every
+# user's home (the runtime user's home is writable already). Refused themselves but open below: directories whose
+# subdirectories are where applications belong (/var/lib/app, /opt/julia, /usr/local/julia, /srv/data, /tmp/cache);
+# the standard /usr/local subdirectories and the package managers' own /var trees stay closed.
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root",
+                "/run", "/sbin", "/sys", "/usr", "/var/run", "/var/lock", "/var/lib/apt", "/var/lib/dpkg",
+                "/var/lib/rpm", "/var/lib/dnf", "/var/lib/apk", "/var/cache/apt", "/var/cache/ldconfig",
+                "/var/spool/cron", "/var/mail", "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib",
+                "/usr/local/lib64", "/usr/local/include", "/usr/local/share", "/usr/local/etc", "/usr/local/libexec",
+                "/usr/local/src", "/usr/local/man", "/usr/local/games")
+OPEN_BELOW = ("/usr/local", "/var", "/var/lib", "/var/cache", "/var/log", "/var/spool", "/var/tmp", "/opt", "/srv",
+              "/mnt", "/media", "/tmp")
+
+
+def check_image_dir(value: str, where: str) -> str:
+    """An absolute directory in the image that the runtime user may own or Julia is read from: normalized (no
+    `.` or `..`), not `/`, not a system directory (SYSTEM_TREES, OPEN_BELOW)."""
+    check_absolute_path(value, where)
+    pure = PurePosixPath(value)
+    if "." in value.split("/") or "//" in value:
+        raise UsageError(f"{where}: {value!r} is not a normalized path (no '.' or '//')")
+    text = pure.as_posix()
+    if text in OPEN_BELOW:
+        raise UsageError(f"{where}: {value!r} is a system directory; name a directory inside it, such as "
+                         f"{text}/myapp")
+    for tree in SYSTEM_TREES:
+        if pure.is_relative_to(tree) and not (tree == "/usr" and pure.is_relative_to("/usr/local")):
+            raise UsageError(f"{where}: {value!r} is {'inside ' if text != tree else ''}the system directory {tree}; "
+                             "use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)")
     return value
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from sysimage_containers.config import HOOK_STAGES
 from sysimage_containers.errors import UsageError
 from sysimage_containers.plan import BuildPlan
+from sysimage_containers.urls import redact
 
 SCHEMA = "sysimage-docker/build-metadata/1"
 
@@ -122,7 +123,7 @@ def write_text(path: Path, text: str, flag: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".metadata-", dir=target.parent)
         os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.write(redact(text))
         os.replace(tmp, target)
     except OSError as exc:
         raise UsageError(f"{flag} {path}: cannot write: {exc.strerror}") from None

@@ -53,7 +53,8 @@ OPTIONS: tuple[Option, ...] = (
            "glibc at least the builder's, 2.34+ for bookworm/trixie builders).",
            '"ubuntu:24.04"', flag="--runtime-image"),
     Option("julia_path", "str", "/usr/local/julia",
-           "Where Julia is installed in the builder image (the official images use /usr/local/julia).",
+           "Where Julia is installed in the builder image (the official images use /usr/local/julia); the same "
+           "path in the runtime image, so not a system directory (see Trust).",
            '"/opt/julia"', flag="--julia-path"),
     Option("cpu_target", "str", "portable",
            "CPU target of the sysimage: `portable` (a multi-target list per architecture), `native` "
@@ -154,7 +155,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("build_env", "table", {},
            "Environment of the builder's Julia steps and hooks (instantiate, sysimage, precompile, trace), kept "
            "out of the runtime image; changing it rebuilds from the PackageCompiler step. Never secrets: stages "
-           "are pushed with cache_repo; use private_git or a BuildKit secret.",
+           "are pushed with cache_repo, so names and values that look like credentials are refused; use "
+           "private_git or a BuildKit secret.",
            '{ PYTHON = "python3", JULIA_PKG_SERVER = "https://pkg.example.com" }', flag="--build-env",
            repeatable=True, env=False),
     Option("hooks", "hooks", {},
@@ -170,8 +172,8 @@ OPTIONS: tuple[Option, ...] = (
            '["/opt/conda", "/opt/models"]', flag="--runtime-path", repeatable=True),
     Option("writable_paths", "list", [],
            "Directories the runtime user may write: relative ones inside the project (e.g. Genie's log), or "
-           "absolute; created owned by user_id, with the project's files in them. The rest of the app stays "
-           "read-only.",
+           "absolute outside system directories (see Trust); created owned by user_id and group 0, with the "
+           "project's files in them. The rest of the app stays read-only.",
            '["log", "sessions", "/data"]', flag="--writable-path", repeatable=True),
     Option("volumes", "list", [],
            "Writable paths also declared as VOLUME (each is added to writable_paths).",

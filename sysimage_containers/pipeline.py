@@ -39,6 +39,15 @@ class Prepared:
         return [*self.plan.warnings, *self.listing.warnings, *self.listing.size_warnings(self.config.context_warn_mb)]
 
 
+def _config_file_in(root: Path, config_path: Path | None) -> tuple[Path, ...]:
+    """The configuration file, as the context walk meets it: it never enters the context or the image (plan.toml
+    carries what the build needs; build_env values and the file's comments belong to the build, not the image)."""
+    try:
+        return ((config_path or root / config_module.CONFIG_FILE).resolve(),)
+    except OSError:
+        return ()
+
+
 def prepare(
     path: Path,
     *,
@@ -81,6 +90,6 @@ def prepare(
     except UnsafeValue as exc:  # validation should have refused it earlier; the template guard still does
         raise UsageError(f"a value cannot be placed safely in a Dockerfile: {exc}") from None
     files[CONTEXT_SBOM] = sbom.render(environment, plan)
-    listing = context.walk(environment, plan, cfg, leave_out=leave_out, skip=skip,
-                           secret_sources=secret_sources)
+    listing = context.walk(environment, plan, cfg, leave_out=leave_out,
+                           skip=(*skip, *_config_file_in(project.root, config_path)), secret_sources=secret_sources)
     return Prepared(environment=environment, config=cfg, plan=plan, files=files, listing=listing)

@@ -14,6 +14,7 @@ from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import JuliaChoice, Version, packagecompiler_for
 from sysimage_containers.project import Environment
 from sysimage_containers.tomlfiles import names as name_list
+from sysimage_containers.urls import strip_credentials
 
 # Fixed locations. The baked depot path is the same in builder and runtime: caches record absolute paths.
 DEPOT = "/opt/julia/depot"
@@ -35,6 +36,7 @@ WRITABLE_DIR = f"{TOOL_DIR}/writable"  # the builder's copy of writable_paths in
 JULIA_RUNTIME = f"{TOOL_DIR}/julia-runtime"  # the builder's Julia without its stock sysimage
 TREE_DIR = "/app"
 USER_HOME = "/home/julia"
+HOMES_DIR = f"{TOOL_DIR}/homes"  # the builder's copy of /home: only the runtime user's home in it
 CONTEXT_APP = "app"  # the project tree inside the build context
 CONTEXT_TOOL = "sysimage-docker"  # generated files inside the build context
 
@@ -445,7 +447,7 @@ def _labels(environment: Environment, config: Config, tool_version: str, julia_v
     for key, value in config.labels:
         if key.startswith(RESERVED_LABEL_PREFIX):
             raise UsageError(f"labels: {key!r}: the {RESERVED_LABEL_PREFIX}* labels are set by sysimage-docker")
-        labels[key] = value
+        labels[key] = strip_credentials(value)  # a source URL copied with its token in it
     labels.update({
         "dev.sysimage-docker.version": tool_version,
         "dev.sysimage-docker.julia-version": julia_version,

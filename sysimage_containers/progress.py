@@ -18,6 +18,7 @@ from rich.live import Live
 from rich.text import Text
 
 from sysimage_containers.config import HOOK_STAGES
+from sysimage_containers.urls import redact
 
 # heavy steps are recognised by the static script they run
 HEAVY_STEPS = {
@@ -264,6 +265,7 @@ class ProgressView:
             self._live.__exit__(None, None, None)
 
     def line(self, text: str) -> None:
+        text = redact(text)  # a URL with credentials in the engine's log never reaches the screen or an error
         with self._lock:
             step = self.parser.feed(text)
             if self._live is not None:

@@ -19,6 +19,7 @@ from sysimage_containers.boundary import WIDER, Root
 from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import CompatSpec, Version, parse_version
 from sysimage_containers.pkg_compat import HashInput, project_hash
+from sysimage_containers.urls import strip_credentials
 
 PROJECT_FILES = ("JuliaProject.toml", "Project.toml")
 # base/loading.jl `preferences_names`: the first one present beside the project file is read
@@ -166,7 +167,7 @@ def read_project(directory: Path) -> JuliaProject:
         isinstance(v, list) and all(isinstance(x, str) for x in v) for v in targets_raw.values()
     ):
         raise UsageError(f"{project_file}: [targets] must map target names to lists of package names")
-    explicit = _opt_str(data, "manifest", project_file)
+    explicit = _manifest_key(data, project_file)
     members: list[tuple[str, HashInput]] = []
     _workspace_members(root, data, project_file, seen=set(), found=members)
     return JuliaProject(
@@ -227,6 +228,19 @@ def _hash_input(data: dict[str, Any]) -> HashInput:
 
 def _load_text(text: str, shown: str) -> dict[str, Any]:
     return tomlfiles.loads(text, shown)
+
+
+def _manifest_key(data: dict[str, Any], shown: str) -> str | None:
+    """Project.toml's `manifest = "path"` (Pkg reads it relative to the project): a file inside the project, since
+    nothing outside it enters the image."""
+    value = _opt_str(data, "manifest", shown)
+    if value is None:
+        return None
+    if re.search(r"[\x00-\x1f\x7f]", value) or not value.strip():
+        raise UsageError(f"{shown}: manifest {value[:80]!r} is not a usable path")
+    if value.startswith(("/", "~")) or ".." in Path(value).parts:
+        raise UsageError(f"{shown}: manifest {value[:80]!r} must be a file inside the project")
+    return value
 
 
 def _opt_str(data: dict[str, Any], key: str, shown: str) -> str | None:
@@ -534,6 +548,10 @@ def _entry(shown: str, pkg: str, item: dict[str, Any]) -> ManifestEntry:
         registries = tuple(registries)
     else:
         raise UsageError(f"{shown}: {pkg}: registries must be a string or an array of strings")
+    repo_url = values["repo-url"]
+    if repo_url is not None and strip_credentials(repo_url) != repo_url:  # the URL itself is not shown: it holds them
+        raise UsageError(f"{shown}: {pkg}: repo-url carries credentials, and the manifest is copied into the image: "
+                         "remove them and pass a git-credentials secret (private_git = \"token\", --secret)")
     return ManifestEntry(
         name=pkg,
         uuid=uuid.lower(),

@@ -9,35 +9,75 @@ deterministic and a new commit does not change the rendered files.
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from sysimage_containers.errors import UsageError
+from sysimage_containers.urls import strip_credentials
 
 SOURCE, REVISION, CREATED = ("org.opencontainers.image.source", "org.opencontainers.image.revision",
                              "org.opencontainers.image.created")
 
+# The repository's own .git/config is the project's, so untrusted: every key it could use to make the commands
+# below run a program is overridden on the command line, which outranks it (git-config(1), "FILES"). The commands
+# are plumbing (rev-parse, diff-index, config, log with a fixed format), which use no pager, alias, editor,
+# credential helper or ssh; what remains is what reading the index and comparing the work tree can run:
+# core.fsmonitor (run whenever the index is read), hooks (post-index-change when an index is written; also
+# GIT_OPTIONAL_LOCKS=0, so nothing is written), external diff and textconv, signature checks (gpg.program via
+# log.showSignature), and the clean/process filters of .gitattributes (run when a racily clean file is hashed),
+# which are switched off per driver below. trace2.* targets (files, sockets) are read from system and global config
+# only (git Documentation/config/trace2.txt). git's ownership check (safe.directory) stays: the operator's global
+# config may trust a directory, the project's cannot (git-config(1), safe.directory: "only respected when
+# specified in a system or global config").
+NEUTRAL_CONFIG = ("core.fsmonitor=false", "core.hooksPath=/dev/null", "core.untrackedCache=false",
+                  "diff.external=", "log.showSignature=false", "core.pager=cat", "gc.auto=0",
+                  "maintenance.auto=false")
+FILTER_KEYS = ("clean", "smudge", "process")
+REFUSED = "dubious ownership"  # git's own words when the repository belongs to another user
 
-def git(root: Path, *args: str) -> str | None:
-    """A read-only git query in `root`; None when git is missing or says no."""
+
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("GIT_EXTERNAL_DIFF", "GIT_PAGER", "PAGER")}
+    env.update({"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C"})
+    return env
+
+
+def _run(root: Path, config: tuple[str, ...], args: tuple[str, ...]) -> subprocess.CompletedProcess[str] | None:
+    command = ["git", "--no-pager"]
+    for item in config:
+        command += ["-c", item]
     try:
-        done = subprocess.run(["git", "-c", "safe.directory=*", "-C", str(root), *args], capture_output=True,
-                              text=True, timeout=20)
+        return subprocess.run([*command, "-C", str(root), *args], capture_output=True, text=True, timeout=20,
+                              env=_environment(), stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
-def strip_credentials(url: str) -> str:
-    """https://user:token@host/path -> https://host/path; scp-like git@host:path has no password to strip."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc or "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+def _filter_overrides(root: Path) -> tuple[str, ...]:
+    """Every filter driver any config defines, emptied (an empty command is no filter) and made optional."""
+    done = _run(root, NEUTRAL_CONFIG, ("config", "--null", "--name-only", "--get-regexp", r"^filter\..*\."))
+    if done is None or done.returncode != 0:
+        return ()
+    drivers = {name[len("filter."):].rsplit(".", 1)[0] for name in done.stdout.split("\0") if name}
+    return tuple(f"filter.{d}.{key}=" for d in sorted(drivers) for key in FILTER_KEYS) + tuple(
+        f"filter.{d}.required=false" for d in sorted(drivers))
+
+
+def git(root: Path, *args: str, refused: Callable[[str], None] | None = None) -> str | None:
+    """A read-only git query in `root` that runs nothing the repository names; None when git is missing or says
+    no. `refused` hears git's one-line reason when it refuses a repository owned by another user."""
+    done = _run(root, NEUTRAL_CONFIG + _filter_overrides(root), args)
+    if done is None:
+        return None
+    if done.returncode != 0:
+        if refused is not None and REFUSED in done.stderr:
+            refused(done.stderr.strip().splitlines()[0].removeprefix("fatal: "))
+        return None
+    return done.stdout.strip()
 
 
 def remote_source(url: str) -> str | None:
@@ -71,15 +111,23 @@ def created(environ: Mapping[str, str], commit_time: str | None, now: datetime |
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def labels(root: Path, environ: Mapping[str, str]) -> dict[str, str]:
+def labels(root: Path, environ: Mapping[str, str], warn: Callable[[str], None] | None = None) -> dict[str, str]:
     found: dict[str, str] = {}
-    commit = git(root, "rev-parse", "HEAD")
+    refusal: list[str] = []
+    commit = git(root, "rev-parse", "--verify", "-q", "HEAD", refused=refusal.append)
+    if refusal and warn is not None:
+        warn(f"no source and revision labels: git refused the repository ({refusal[0]})")
     if commit:
-        dirty = git(root, "status", "--porcelain", "--untracked-files=no")
+        # Stat-only (no refresh): a touched but unchanged file counts as a change; nothing is written to the index.
+        changed = _run(root, NEUTRAL_CONFIG + _filter_overrides(root),
+                       ("diff-index", "--quiet", "--no-ext-diff", "--no-textconv", "--ignore-submodules", "HEAD",
+                        "--"))
+        dirty = changed is not None and changed.returncode == 1
         found[REVISION] = commit + ("-dirty" if dirty else "")
-        remote = git(root, "remote", "get-url", "origin")
+        remote = git(root, "config", "--get", "remote.origin.url")
         source = remote_source(remote) if remote else None
         if source:
             found[SOURCE] = source
-    found[CREATED] = created(environ, git(root, "log", "-1", "--format=%cI") if commit else None)
+    found[CREATED] = created(environ, git(root, "log", "-1", "--no-show-signature", "--format=%cI", "HEAD")
+                             if commit else None)
     return found

@@ -33,7 +33,7 @@ from urllib.parse import quote, urlsplit
 
 from sysimage_containers.plan import BuildPlan
 from sysimage_containers.project import Environment, Manifest, ManifestEntry
-from sysimage_containers.provenance import strip_credentials
+from sysimage_containers.urls import strip_credentials
 
 SPEC_VERSION = "1.6"
 PROPERTY = "sysimage-docker:"  # our property names, in CycloneDX's namespace convention
@@ -118,10 +118,11 @@ def _component(entry: ManifestEntry, julia_version: str, baked: frozenset[str], 
         else:  # not a SHA-1 as Pkg writes it: kept as written, never claimed as an identifier
             properties += (',{"name":"julia:git-tree-sha1","value":', _json_str(entry.tree_hash), "}")
     if entry.repo_url is not None:
-        if _is_url(entry.repo_url):
-            out += (',"externalReferences":[{"type":"vcs","url":', _json_str(entry.repo_url), "}]")
+        repo_url = strip_credentials(entry.repo_url)  # the reader refuses credentials; never written all the same
+        if _is_url(repo_url):
+            out += (',"externalReferences":[{"type":"vcs","url":', _json_str(repo_url), "}]")
         else:
-            properties += (',{"name":"julia:repo-url","value":', _json_str(entry.repo_url), "}")
+            properties += (',{"name":"julia:repo-url","value":', _json_str(repo_url), "}")
     if stdlib:
         properties.append(',{"name":"julia:stdlib","value":"true"}')
     if entry.path is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,14 +21,21 @@ if TYPE_CHECKING:
 MAX_TOML_BYTES = 64 * 1024 * 1024
 # Project and config files are a few KB in practice
 MAX_SMALL_TOML_BYTES = 1024 * 1024
+# rtoml's own limit (its TOML parser stops at 80 levels of arrays, inline tables or table-header keys); a real
+# manifest nests 3 deep. The stdlib parser, used for what rtoml refuses, is held to the same limit.
+MAX_DEPTH = 80
 
 
 def read_text(path: Path, shown: str, limit: int = MAX_TOML_BYTES) -> str:
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise UsageError(f"{shown}: file is {size} bytes, over the {limit} byte limit")
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > limit:
+                raise UsageError(f"{shown}: file is {size} bytes, over the {limit} byte limit")
+            # at most one byte past the limit: a device or a pipe (--config /dev/zero) has no size to check first
+            raw = fh.read(limit + 1)
+        if len(raw) > limit:
+            raise UsageError(f"{shown}: more than {limit} bytes, over the limit")
     except FileNotFoundError:
         raise UsageError(f"{shown}: file not found") from None
     except IsADirectoryError:
@@ -59,14 +67,39 @@ def loads(text: str, shown: str) -> dict[str, Any]:
     with paused_gc():
         try:
             return loads_fast(text)
-        except ValueError:
-            pass
+        except ValueError as exc:
+            if "recurs" in str(exc):  # rtoml's depth limit ("cannot recurse further", "recursion limit")
+                raise UsageError(too_deep(shown)) from None
         import tomllib  # only a document rtoml refuses pays for it
 
         try:
-            return tomllib.loads(text)
+            doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise UsageError(syntax_error_line(text, shown, exc)) from None
+        except RecursionError:
+            raise UsageError(too_deep(shown)) from None
+        if depth(doc) > MAX_DEPTH:
+            raise UsageError(too_deep(shown))
+        return doc
+
+
+def too_deep(shown: str) -> str:
+    return f"{shown}: nested more than {MAX_DEPTH} levels deep (arrays, inline tables or dotted keys)"
+
+
+def depth(value: Any) -> int:
+    """How deeply tables and arrays nest in a parsed document (iteratively: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+        else:
+            continue
+        deepest = max(deepest, level)
+    return deepest
 
 
 @contextmanager

@@ -10,10 +10,15 @@ import hashlib
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,3 +187,57 @@ def engine_or_skip() -> DockerEnv:
     assert client is not None
     return DockerEnv(client=client, builder_image=ensure_image(client, "builder"),
                      runtime_image=ensure_image(client, "runtime"))
+
+
+@dataclass
+class PrivateEngine:
+    """A dockerd the tests started themselves: the only engine a test may prune, reset or empty."""
+
+    client: str
+    host: str
+    root: Path
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DOCKER_HOST": self.host}
+
+    def docker(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([self.client, *args], capture_output=True, text=True, check=check, env=self.env(),
+                              timeout=300)
+
+
+@contextmanager
+def private_dockerd(client: str) -> Iterator[PrivateEngine]:
+    """A second dockerd on its own unix socket, data root and exec root (needs root, as CI runs), with the test
+    base images imported; stopped by its PID and its directories removed afterwards. Starts in a few seconds."""
+    dockerd = shutil.which("dockerd")
+    if dockerd is None or os.geteuid() != 0:
+        if os.environ.get("SYSIMAGE_DOCKER_REQUIRE_DOCKER") == "1":
+            pytest.fail("a private dockerd needs dockerd and root")
+        pytest.skip("a private dockerd needs dockerd and root")
+    root = Path(tempfile.mkdtemp(prefix="sd2-", dir="/tmp"))  # short: unix socket paths are limited
+    engine = PrivateEngine(client=client, host=f"unix://{root}/docker.sock", root=root)
+    log = (root / "dockerd.log").open("w")
+    proc = subprocess.Popen([dockerd, "--bridge=none", "--iptables=false", "--ip-masq=false",
+                             "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
+                             "--pidfile", str(root / "docker.pid"), "-H", engine.host],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(60):
+            if engine.docker("version", check=False).returncode == 0:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the private dockerd did not start: " + (root / "dockerd.log").read_text()[-2000:])
+        for kind in ("builder", "runtime"):
+            ensure_image(client, kind, {"DOCKER_HOST": engine.host})
+        yield engine
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        subprocess.run(["umount", "-R", str(root / "data")], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)

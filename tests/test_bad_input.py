@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import EXAMPLES
@@ -113,9 +114,16 @@ CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str],
     "explicit config missing": ({}, ["--config", "missing.toml"], {}, "missing.toml: file not found"),
     "pc version injection": ({}, ["--packagecompiler-version", "2.4; rm -rf /"], {},
                              "--packagecompiler-version: '2.4; rm -rf /' is not a version such as 2.4 or 2.4.0"),
-    "julia path relative": ({}, ["--julia-path", "usr/julia"], {}, "--julia-path: 'usr/julia' is not an absolute path"),
+    "julia path relative": ({}, ["--julia-path", "usr/julia"], {},
+                            "--julia-path: 'usr/julia' is not an absolute path in the image (letters, digits and . _ + @ = -, no '..')"),
     "registry url with a token": ({}, ["--registry", "Mine=https://user:tok@github.com/org/Mine.git"], {},
-                                  "--registry.Mine: 'https://user:tok@github.com/org/Mine.git' is not a git URL without credentials (https://host/path, git@host:path or ssh://host/path; pass tokens as the git-credentials secret)"),
+                                  "--registry.Mine: 'https://github.com/org/Mine.git' is given with credentials in the URL; pass tokens as the git-credentials secret (private_git = \"token\", --secret)"),
+    "registry url with a token parameter": ({"sysimage-docker.toml": '[registries]\nMine = "https://github.com/org/Mine.git?access_token=tok"\n'}, [], {},
+                                            "sysimage-docker.toml:1:1: registries.Mine: 'https://github.com/org/Mine.git' is given with credentials in the URL; pass tokens as the git-credentials secret (private_git = \"token\", --secret)"),
+    "manifest repo-url with a token": ({"Manifest.toml": (EXAMPLES / "http-service" / "Manifest.toml").read_text() + '\n[[deps.Private]]\nuuid = "00000000-0000-4000-8000-000000000009"\nrepo-url = "https://ci:ghp_aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5@github.com/acme/Private.jl.git"\nrepo-rev = "main"\ngit-tree-sha1 = "0123456789abcdef0123456789abcdef01234567"\n'}, [], {},
+                                       "Manifest.toml: Private: repo-url carries credentials, and the manifest is copied into the image: remove them and pass a git-credentials secret (private_git = \"token\", --secret)"),
+    "manifest repo-url with a token parameter": ({"Manifest.toml": (EXAMPLES / "http-service" / "Manifest.toml").read_text() + '\n[[deps.Private]]\nuuid = "00000000-0000-4000-8000-000000000009"\nrepo-url = "https://gitlab.example.com/acme/Private.jl.git?private_token=glpat-aB3dE5gH7jK9mN1pQ3sT"\ngit-tree-sha1 = "0123456789abcdef0123456789abcdef01234567"\n'}, [], {},
+                                                 "Manifest.toml: Private: repo-url carries credentials, and the manifest is copied into the image: remove them and pass a git-credentials secret (private_git = \"token\", --secret)"),
     "registry name invalid": ({}, ["--registry", "my reg=https://github.com/org/R.git"], {}, "--registry: 'my reg' is not a valid registry name"),
     "private git unknown": ({}, ["--private-git", "password"], {}, "--private-git: 'password' is not one of none, token, ssh"),
     "private git without buildkit": ({}, ["--private-git", "ssh", "--no-buildkit"], {},
@@ -208,6 +216,73 @@ CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str],
     "project uuid not a uuid": ({"Project.toml": 'name = "X"\nuuid = "nope"\n'}, [], {}, "Project.toml: uuid 'nope' is not a UUID"),
     "dep name not a package name": ({"Project.toml": '[deps]\n"my pkg" = "cd3eb016-35fb-5094-929b-558a96fad6f3"\n'}, [], {},
                                     "Project.toml: [deps] 'my pkg' is not a valid Julia package name"),
+    # issue 19 points 4 and 8: one rule for directories the runtime user may own or Julia is read from
+    "writable path /etc": ({"sysimage-docker.toml": 'writable_paths = ["/etc"]\n'}, [], {},
+                           "sysimage-docker.toml:1:1: writable_paths: '/etc' is the system directory /etc; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "writable path /sbin": ({}, ["--writable-path", "/sbin"], {}, "--writable-path: '/sbin' is the system directory /sbin; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "writable path under /etc": ({}, ["--writable-path", "/etc/app"], {},
+                                 "--writable-path: '/etc/app' is inside the system directory /etc; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "volume /tmp": ({}, ["--volume", "/tmp"], {}, "--volume: '/tmp' is a system directory; name a directory inside it, such as /tmp/myapp"),
+    "volume /proc": ({"sysimage-docker.toml": 'volumes = ["/proc/self"]\n'}, [], {},
+                     "sysimage-docker.toml:1:1: volumes: '/proc/self' is inside the system directory /proc; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "volume /sys": ({}, ["--volume", "/sys"], {}, "--volume: '/sys' is the system directory /sys; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "volume /dev": ({}, ["--volume", "/dev/shm"], {}, "--volume: '/dev/shm' is inside the system directory /dev; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "writable path /run": ({}, ["--writable-path", "/run"], {}, "--writable-path: '/run' is the system directory /run; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "writable path /home": ({}, ["--writable-path", "/home"], {}, "--writable-path: '/home' is the system directory /home; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "writable path another home": ({}, ["--writable-path", "/home/other/data"], {},
+                                   "--writable-path: '/home/other/data' is inside the system directory /home; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "writable path root's home": ({}, ["--writable-path", "/root/.ssh"], {},
+                                  "--writable-path: '/root/.ssh' is inside the system directory /root; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "writable path /var": ({}, [], {"SYSIMAGE_DOCKER_WRITABLE_PATHS": "/var"},
+                           "SYSIMAGE_DOCKER_WRITABLE_PATHS: '/var' is a system directory; name a directory inside it, such as /var/myapp"),
+    "writable path /var/lib/dpkg": ({}, ["--writable-path", "/var/lib/dpkg"], {},
+                                    "--writable-path: '/var/lib/dpkg' is the system directory /var/lib/dpkg; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "writable path /usr/local/bin": ({}, ["--writable-path", "/usr/local/bin"], {},
+                                     "--writable-path: '/usr/local/bin' is the system directory /usr/local/bin; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "writable path /usr/lib": ({}, ["--writable-path", "/usr/lib/x"], {},
+                               "--writable-path: '/usr/lib/x' is inside the system directory /usr; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "writable path not normalized": ({}, ["--writable-path", "/./etc"], {},
+                                     "--writable-path: '/./etc' is not a normalized path (no '.' or '//')"),
+    "writable path dotdot": ({}, ["--writable-path", "/data/../etc"], {},
+                             "--writable-path: '/data/../etc' is not an absolute path in the image (letters, digits and . _ + @ = -, no '..')"),
+    "julia path root": ({}, ["--julia-path", "/"], {}, "--julia-path: '/' is the whole file system; name a directory"),
+    "julia path dotdot": ({}, ["--julia-path", "/usr/../etc"], {},
+                          "--julia-path: '/usr/../etc' is not an absolute path in the image (letters, digits and . _ + @ = -, no '..')"),
+    "julia path in /etc": ({"sysimage-docker.toml": 'julia_path = "/etc/julia"\n'}, [], {},
+                           "sysimage-docker.toml:1:1: julia_path: '/etc/julia' is inside the system directory /etc; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    "julia path /usr/bin": ({}, [], {"SYSIMAGE_DOCKER_JULIA_PATH": "/usr/bin"},
+                            "SYSIMAGE_DOCKER_JULIA_PATH: '/usr/bin' is inside the system directory /usr; use a directory of the app's own (/app/..., /var/lib/myapp, /opt/myapp, /srv/myapp)"),
+    # issue 19 point 6: build_env values that look like credentials, names case-insensitively
+    "build env GitHub token value": ({"sysimage-docker.toml": '[build_env]\nDEPLOY = "ghp_aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5"\n'}, [], {},
+                                     "sysimage-docker.toml:1:1: build_env.DEPLOY: the value looks like a GitHub token, and build_env is stored in the builder stages (pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)"),
+    "build env AWS key id": ({}, ["--build-env", "AWS_ID=AKIAIOSFODNN7EXAMPLE"], {},
+                             "--build-env.AWS_ID: the value looks like an AWS access key id, and build_env is stored in the builder stages (pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)"),
+    "build env PEM block": ({"sysimage-docker.toml": '[build_env]\nCERT = "-----BEGIN RSA PRIVATE KEY----- MIIE"\n'}, [], {},
+                            "sysimage-docker.toml:1:1: build_env.CERT: the value looks like a PEM block, and build_env is stored in the builder stages (pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)"),
+    "build env JWT": ({}, ["--build-env", "BEARER=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl"], {},
+                      "--build-env.BEARER: the value looks like a JSON Web Token, and build_env is stored in the builder stages (pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)"),
+    "build env random string": ({}, ["--build-env", "X=Zq8Lm2Rt6Vw0Yb4Nc7Hd1Jf5Kg9Ps3Ue"], {},
+                                "--build-env.X: the value looks like a long random string, and build_env is stored in the builder stages (pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)"),
+    "build env URL with a password": ({}, ["--build-env", "JULIA_PKG_SERVER=https://ci:hunter2@pkg.example.com"], {},
+                                      "--build-env.JULIA_PKG_SERVER: the value looks like a URL with credentials, and build_env is stored in the builder stages (pushed with cache_repo): pass credentials as a BuildKit secret (--secret, private_git)"),
+    "env value GitHub token": ({"sysimage-docker.toml": '[env]\nGH = "github_pat_11AAAAAAA0aB3dE5gH7jK9mN1pQ3sT5v"\n'}, [], {},
+                               "sysimage-docker.toml:1:1: env.GH: the value looks like a GitHub token, and env values are stored in the image's configuration for anyone who pulls it: give credentials to the container when it runs (docker run -e, an orchestrator's secret)"),
+    "label value AWS key id": ({}, ["--label", "org.example.key=AKIAIOSFODNN7EXAMPLE"], {},
+                               "--label.org.example.key: the value looks like an AWS access key id, and labels are stored in the image's configuration for anyone who pulls it: give credentials to the container when it runs (docker run -e, an orchestrator's secret)"),
+    "build env secret name lower case": ({"sysimage-docker.toml": '[build_env]\nmy_auth = "x"\n'}, [], {},
+                                         "sysimage-docker.toml:1:1: build_env: my_auth looks like a secret, and build_env is stored in the builder stages (pushed with cache_repo): pass secrets with private_git or a BuildKit --secret"),
+    # issue 19 points 9 and 10: nesting and size limits on every TOML input, --config included
+    "config nested 1000 deep": ({"sysimage-docker.toml": "ports = " + "[" * 1000 + "]" * 1000 + "\n"}, [], {},
+                                "sysimage-docker.toml: nested more than 80 levels deep (arrays, inline tables or dotted keys)"),
+    "project nested 1000 deep": ({"Project.toml": HELLO_PROJECT + "[" + ".".join(["a"] * 1000) + "]\n"}, [], {},
+                                 "Project.toml: nested more than 80 levels deep (arrays, inline tables or dotted keys)"),
+    "manifest nested 1000 deep": ({"Manifest.toml": (EXAMPLES / "http-service" / "Manifest.toml").read_text() + "\nx = " + "{y = " * 1000 + "1" + "}" * 1000 + "\n"}, [], {},
+                                  "Manifest.toml: nested more than 80 levels deep (arrays, inline tables or dotted keys)"),
+    "config is /dev/zero": ({}, ["--config", "/dev/zero"], {}, "/dev/zero: more than 1048576 bytes, over the limit"),
+    "manifest key with NUL": ({"Project.toml": 'manifest = "a\\u0000b"\n' + HELLO_PROJECT}, [], {},
+                              "Project.toml: manifest 'a\\x00b' is not a usable path"),
+    "manifest key outside the project": ({"Project.toml": 'manifest = "../Other.toml"\n' + HELLO_PROJECT}, [], {},
+                                         "Project.toml: manifest '../Other.toml' must be a file inside the project"),
     "workspace member outside": ({"Project.toml": HELLO_PROJECT + '\n[workspace]\nprojects = ["../other"]\n'}, [], {},
                                  "Project.toml: [workspace] project '../other' lies outside the project"),
     "targets not lists": ({"Project.toml": HELLO_PROJECT + '\n[targets]\ntest = "Test"\n'}, [], {},
@@ -267,14 +342,14 @@ def test_catalogue_is_large() -> None:
 def test_unreadable_file(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # CI runs as root, where mode 000 does not stop a read: make the read itself fail as it would for a user
     project = make_project(tmp_path, {})
-    real = Path.read_bytes
+    real = Path.open
 
-    def denied(self: Path) -> bytes:
-        if self.name == "Manifest.toml":
+    def denied(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if self.name == "Manifest.toml" and mode == "rb":
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(self, mode, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(Path, "open", denied)
     result = cli("generate", project)
     assert (result.code, result.err) == (2, "sysimage-docker: error: Manifest.toml: permission denied\n")
 

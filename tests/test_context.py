@@ -697,7 +697,9 @@ def test_extra_files_dot_dot_is_the_whole_context_root(cli, tmp_path: Path) -> N
     assert {"README.md", "notebooks/a.ipynb", "notebooks/.hidden.ipynb", "assets/logo.png",
             "proj/src/GreetService.jl"} <= files
     assert not {".env", ".git/config", "out/app/README.md"} & files
-    assert sum(f.startswith("proj/") for f in files) == len(tree_files(project))  # the project once, whole
+    # the project once, whole, but for its configuration file, which never enters the context
+    assert "proj/sysimage-docker.toml" not in files
+    assert sum(f.startswith("proj/") for f in files) == len(tree_files(project)) - 1
     assert _scan(out, SECRET_MARKER) == []
 
 

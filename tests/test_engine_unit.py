@@ -179,3 +179,19 @@ def test_a_docker_context_with_podman_is_refused() -> None:
         config.resolve(None, cli={"engine": "podman", "docker_context": "remote"})
     with pytest.raises(UsageError, match="is not a Docker context name"):
         config.resolve(None, cli={"docker_context": "a b"})
+
+
+@pytest.mark.parametrize("reported", ["default\ttcp://ci:s3cret-pass@build.example.com:2376", ""])
+def test_the_engine_endpoint_is_shown_without_credentials(monkeypatch: pytest.MonkeyPatch, reported: str) -> None:
+    """The endpoint is printed (build line, doctor) and written to the metadata; the client connects by itself."""
+    from sysimage_containers.engine import client
+
+    monkeypatch.setenv("DOCKER_HOST", "tcp://ci:s3cret-pass@build.example.com:2376")
+    if reported:
+        monkeypatch.setattr(client, "run_cli", lambda *a, **k: reported)
+    else:  # `docker context inspect` failed: DOCKER_HOST itself
+        def failing(*a: object, **k: object) -> str:
+            raise client.DockerException(["docker"], 1)
+        monkeypatch.setattr(client, "run_cli", failing)
+    engine = client.Engine("docker", client="/bin/true")
+    assert engine._endpoint()[0] == "tcp://build.example.com:2376"

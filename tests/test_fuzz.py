@@ -60,7 +60,7 @@ def planned_instructions(plan: BuildPlan) -> list[str]:
         trace += (["RUN"] if plan.test_workload else []) + ["RUN", "FROM", "COPY"]
     builder = ["FROM", *arg] + (["COPY"] if plan.trace else []) + (["RUN"] if plan.mode != "pkgimage" else [])
     builder += ([] if plan.source_early else ["COPY", *source_hooks]) + ([] if plan.mode == "app" else ["RUN"])
-    builder += ["RUN"] if plan.writable_in_tree else []
+    builder += ["RUN"]  # the runtime user's home (and writable_paths inside the project) with their owners
     runtime = ["FROM"] + (["COPY", "RUN"] if plan.system_packages else [])
     runtime += ["COPY", "RUN"] * len(plan.hooks_at("runtime")) + (["RUN"] if plan.writable_outside_tree else [])
     if plan.mode == "app":  # the bundle

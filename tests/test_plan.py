@@ -158,7 +158,7 @@ def test_app_mode_runtime_has_a_writable_depot_and_only_the_bundle() -> None:
     assert ("JULIA_DEPOT_PATH", "/home/julia/.julia") in plan.runtime_env
     assert [line for line in runtime.splitlines() if line.startswith("COPY")] == [
         "COPY --from=builder /opt/sysimage-docker/app /opt/app",
-        "COPY --from=builder --chown=1000:1000 /opt/sysimage-docker/home /home/julia",
+        "COPY --from=builder /opt/sysimage-docker/homes/ /home/",
         'COPY ["sysimage-docker/sbom.cdx.json", "/opt/sysimage-docker/sbom.cdx.json"]']
     assert "WORKDIR /home/julia" in runtime
 

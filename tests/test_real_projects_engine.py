@@ -142,6 +142,23 @@ def test_writable_paths_and_volumes(docker_env, migrated) -> None:
     assert result.stdout.split("\n") == ["writable", "app-read-only", "request logs", "1000", "1000", "1000", "0", ""]
     volumes = docker_env.docker("image", "inspect", "--format", "{{json .Config.Volumes}}", tag).stdout.strip()
     assert volumes == '{"/data":{}}'
+    # the runtime user owns only its home and the writable paths (issue 19.11): the base image has no /home, which
+    # a COPY --chown used to create owned by the user; group 0 with the user's permissions (issue 20.14)
+    owners = docker_env.docker("run", "--rm", "--network", "none", "--user", "0:0", "--entrypoint", "/bin/sh", tag,
+                               "-c", "stat -c '%n %u:%g %A' /home /home/julia /home/julia/.julia /app/log "
+                               "/app/log/README /data /app", check=False).stdout
+    assert owners.splitlines() == ["/home 0:0 drwxr-xr-x", "/home/julia 1000:0 drwxrwxr-x",
+                                   "/home/julia/.julia 1000:0 drwxrwxr-x", "/app/log 1000:0 drwxrwxr-x",
+                                   "/app/log/README 1000:0 -rw-rw-r--", "/data 1000:0 drwxrwxr-x",
+                                   "/app 0:0 drwxr-xr-x"]
+    # an arbitrary uid in group 0 (OpenShift, `docker run --user 4242:0`) writes where the runtime user does
+    probe = ("for d in /home/julia/.julia /app/log /data; do touch $d/by-4242 && echo $d; done; "
+             "touch /app/by-4242 2>/dev/null || echo app-read-only; touch /home/x 2>/dev/null || echo home-read-only")
+    result = docker_env.docker("run", "--rm", "--network", "none", "--user", "4242:0", "--entrypoint", "/bin/sh", tag,
+                               "-c", probe, check=False)
+    assert result.stdout.split() == ["/home/julia/.julia", "/app/log", "/data", "app-read-only", "home-read-only"]
+    # the configuration (build_env and all) stays out of the image
+    assert docker_env.sh(tag, "ls /app/sysimage-docker.toml 2>/dev/null || echo absent").strip() == "absent"
 
 
 def test_source_edit_leaves_hooks_packages_and_sysimage_cached(docker_env, apt_env, migrated) -> None:

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from dockerenv import PrivateEngine, private_dockerd
 from registry import running_registry
 
 pytestmark = pytest.mark.docker
@@ -71,28 +72,28 @@ def heavy_steps(stderr: str) -> dict[str, str]:
     return verdicts
 
 
-def cold_runner(docker_env, *images: str) -> None:
+def cold_runner(engine: PrivateEngine, *images: str) -> None:
     """What a fresh CI runner has: no build cache and none of the images built or pulled before (the local base
-    images stay, as a runner pulls those from their own registry)."""
-    docker_env.docker("builder", "prune", "--all", "--force")
-    docker_env.docker("image", "rm", "--force", *images, check=False)
+    images stay, as a runner pulls those from their own registry). Only on a dockerd this test started: pruning
+    the shared engine would wipe its user's whole build cache."""
+    engine.docker("builder", "prune", "--all", "--force")
+    engine.docker("image", "rm", "--force", *images, check=False)
 
 
 HEAVY = ("PackageCompiler install", "instantiate", "sysimage", "app precompile")
 
 
 def test_the_registry_cache_survives_a_cold_runner_and_a_source_edit(docker_env, example, tmp_path: Path) -> None:
-    with running_registry(tmp_path) as registry:
+    with running_registry(tmp_path) as registry, private_dockerd(docker_env.client) as engine:
         repo = f"{registry.host}/team/app-cache"
         project = example("http-service")
-        tag = docker_env.unique_tag("cached")
+        tag = f"sysimage-docker-test/cached:{uuid.uuid4().hex[:10]}"  # on the private engine, gone with it
         stage_image = f"{repo}:builder"
-        docker_env.created.append(stage_image)
 
         def cold_build(*cache: str) -> dict[str, str]:
             """A build on a fresh runner; the heavy steps' verdicts from its summary."""
-            cold_runner(docker_env, tag, stage_image)
-            result = docker_env.build(project, "-t", tag, *cache)
+            cold_runner(engine, tag, stage_image)
+            result = docker_env.build(project, "-t", tag, *cache, DOCKER_HOST=engine.host)
             assert result.returncode == 0, result.stderr
             assert (f"cache: pushed {stage_image}@sha256:" in result.stderr) == bool(cache)
             return heavy_steps(result.stderr)

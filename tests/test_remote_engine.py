@@ -4,17 +4,13 @@ that this module starts on its own unix socket, data root and exec root (as root
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from dockerenv import ensure_image
+from dockerenv import private_dockerd
 
 pytestmark = pytest.mark.docker
 
@@ -28,42 +24,11 @@ class SecondEngine:
 
 @pytest.fixture(scope="module")
 def second(docker_env) -> Iterator[SecondEngine]:
-    dockerd = shutil.which("dockerd")
-    if dockerd is None or os.geteuid() != 0:
-        if os.environ.get("SYSIMAGE_DOCKER_REQUIRE_DOCKER") == "1":
-            pytest.fail("a second dockerd needs dockerd and root")
-        pytest.skip("a second dockerd needs dockerd and root")
-    root = Path(tempfile.mkdtemp(prefix="sd2-", dir="/tmp"))  # short: unix socket paths are limited
-    host = f"unix://{root}/docker.sock"
-    log = (root / "dockerd.log").open("w")
-    proc = subprocess.Popen([dockerd, "--bridge=none", "--iptables=false", "--ip-masq=false",
-                             "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
-                             "--pidfile", str(root / "docker.pid"), "-H", host],
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        env = {**os.environ, "DOCKER_HOST": host}
-        for _ in range(60):
-            if subprocess.run([docker_env.client, "version"], capture_output=True, env=env).returncode == 0:
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail("the second dockerd did not start: " + (root / "dockerd.log").read_text()[-2000:])
-        for kind in ("builder", "runtime"):
-            ensure_image(docker_env.client, kind, {"DOCKER_HOST": host})
-        config = root / "docker-config"
-        subprocess.run([docker_env.client, "context", "create", "second", "--docker", f"host={host}"],
+    with private_dockerd(docker_env.client) as engine:
+        config = engine.root / "docker-config"
+        subprocess.run([docker_env.client, "context", "create", "second", "--docker", f"host={engine.host}"],
                        check=True, capture_output=True, env={**os.environ, "DOCKER_CONFIG": str(config)})
-        yield SecondEngine(host=host, docker_config=str(config), root=root)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        subprocess.run(["umount", "-R", str(root / "data")], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        yield SecondEngine(host=engine.host, docker_config=str(config), root=engine.root)
 
 
 def images_in(docker_env, host: str | None) -> set[str]:

@@ -77,6 +77,65 @@ def test_a_secret_file_inside_the_project_is_left_out(docker_env, example) -> No
     assert token.encode() not in saved(docker_env, tag)
 
 
+def test_credentials_in_urls_reach_no_image_label_file_or_log(docker_env, example, tmp_path: Path) -> None:
+    """Issue 19 points 5 and 6: a URL with a token in a label is written stripped; the config file (and the
+    build_env comment in it) stays out of the image; the metadata and SBOM files hold no token."""
+    token = f"glpat-{uuid.uuid4().hex}"
+    marker = f"config-marker-{uuid.uuid4().hex}"
+    project = example("http-service")
+    with (project / "sysimage-docker.toml").open("a") as fh:
+        fh.write(f"\n# {marker}\n[build_env]\nJULIA_PKG_SERVER = \"https://pkg.julialang.org\"\n")
+    tag = docker_env.unique_tag("url-credentials")
+    meta, sbom_file = tmp_path / "build.json", tmp_path / "sbom.cdx.json"
+    url = f"https://ci:{token}@gitlab.example.com/acme/app?private_token={token}&ref=main"
+    result = build(docker_env, project, "-t", tag, "--label", f"org.opencontainers.image.url={url}",
+                   "--metadata-file", str(meta), "--sbom-file", str(sbom_file))
+    assert result.returncode == 0, result.stderr
+    labels = json.loads(docker_env.docker("image", "inspect", tag).stdout)[0]["Config"]["Labels"]
+    assert labels["org.opencontainers.image.url"] == "https://gitlab.example.com/acme/app?ref=main"
+    data = saved(docker_env, tag)
+    assert b"GreetService" in data  # the scan does reach the layers' files
+    for text in (data.decode("latin-1"), traces(docker_env, tag), meta.read_text(), sbom_file.read_text(),
+                 result.stdout + result.stderr):
+        assert token not in text
+    assert marker.encode() not in data
+    assert docker_env.sh(tag, "ls /app").split() == ["Manifest.toml", "Project.toml", "bin", "precompile", "src"]
+
+
+def test_a_token_in_the_log_is_stripped_from_the_error_and_the_metadata(docker_env, example, tmp_path: Path) -> None:
+    token = f"ghp_{uuid.uuid4().hex}"
+    project = example("hello")
+    hook = project / "deploy" / "fetch.sh"
+    hook.parent.mkdir()
+    hook.write_text(f"#!/bin/sh\necho 'cloning https://ci:{token}@github.com/acme/data.git'\nexit 3\n")
+    hook.chmod(0o755)
+    meta = tmp_path / "build.json"
+    result = build(docker_env, project, "-t", docker_env.unique_tag("log-token"), "--hook",
+                   "after_instantiate=deploy/fetch.sh", "--metadata-file", str(meta))
+    assert result.returncode == 1, result.stderr
+    assert "cloning https://github.com/acme/data.git" in result.stderr  # the line is there, without the token
+    assert token not in result.stdout + result.stderr
+    assert "cloning https://github.com/acme/data.git" in json.loads(meta.read_text())["error"]
+    assert token not in meta.read_text()
+
+
+def test_a_manifest_repo_url_with_a_token_is_refused_by_build(docker_env, example) -> None:
+    token = f"ghp_{uuid.uuid4().hex}"
+    project = example("http-service")
+    with (project / "Manifest.toml").open("a") as fh:
+        fh.write(f'\n[[deps.Private]]\nuuid = "00000000-0000-4000-8000-000000000009"\n'
+                 f'repo-url = "https://ci:{token}@github.com/acme/Private.jl.git"\nrepo-rev = "main"\n'
+                 'git-tree-sha1 = "0123456789abcdef0123456789abcdef01234567"\n')
+    tag = docker_env.unique_tag("manifest-token")
+    for command in (["build", project, "-t", tag, "--progress", "plain"], ["sbom", project]):
+        result = docker_env.cli(*command)
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", (
+            "sysimage-docker: error: Manifest.toml: Private: repo-url carries credentials, and the manifest is "
+            "copied into the image: remove them and pass a git-credentials secret (private_git = \"token\", "
+            "--secret)\n"))
+    assert docker_env.docker("image", "inspect", tag, check=False).returncode != 0
+
+
 HOSTILE_ENV = {
     "SUBST": "$(touch /pwned-subst)",
     "TICKS": "`touch /pwned-tick`",

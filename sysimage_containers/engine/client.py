@@ -36,6 +36,7 @@ from sysimage_containers.engine.types import (
     ImageInfo,
 )
 from sysimage_containers.errors import BuildFailed, EngineUnavailable, UsageError
+from sysimage_containers.urls import strip_credentials
 
 
 def _classify(exc: DockerException, client: str) -> EngineUnavailable | None:
@@ -118,9 +119,11 @@ class Engine:
             out = cast(str, run_cli([*self._client_cmd, "context", "inspect", "--format",
                                      "{{.Name}}\t{{.Endpoints.docker.Host}}"]))
         except DockerException:
-            return os.environ.get("DOCKER_HOST"), self.context
+            host = os.environ.get("DOCKER_HOST", "")
+            return strip_credentials(host) or None, self.context
         name, _, host = out.strip().partition("\t")
-        return host or None, (name if name and name != "default" else None)
+        # shown and written to the metadata only (the client connects by itself): a tcp://user:pass@ host loses both
+        return strip_credentials(host) or None, (name if name and name != "default" else None)
 
     def _backend(self, client_version: str) -> str:
         if self.is_podman:

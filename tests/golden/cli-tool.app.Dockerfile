@@ -17,7 +17,7 @@ ENV JULIA_DEPOT_PATH=/opt/julia/depot: \
 # the builder's release decides, and none of it reaches the runtime image.
 COPY ["sysimage-docker/install_packages.sh", "/opt/sysimage-docker/install_packages.sh"]
 RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/install_packages.sh --if-missing g++=g++ && \
-    mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/trace /opt/sysimage-docker/home/.julia
+    mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/trace
 
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]
 
@@ -50,10 +50,16 @@ RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_app.jl
 
+# The runtime user's home, made here with its owner so that the runtime stage copies it as it is (a COPY --chown
+# would also give the user /home itself when the base image has none). Group 0 with the user's permissions: any uid
+# in group 0 may write too (OpenShift's arbitrary uids, `docker run --user N:0`).
+# hadolint ignore=DL3059
+RUN mkdir -p /opt/sysimage-docker/homes/julia/.julia && chown -R 1000:0 /opt/sysimage-docker/homes/julia && chmod -R g=u /opt/sysimage-docker/homes/julia
+
 ############################ runtime: the bundle, no Julia installation ############################
 FROM debian:trixie-slim AS runtime
 COPY --from=builder /opt/sysimage-docker/app /opt/app
-COPY --from=builder --chown=1000:1000 /opt/sysimage-docker/home /home/julia
+COPY --from=builder /opt/sysimage-docker/homes/ /home/
 # The SBOM of the Julia side (CycloneDX): every manifest entry, which ones are in the sysimage.
 COPY ["sysimage-docker/sbom.cdx.json", "/opt/sysimage-docker/sbom.cdx.json"]
 ENV HOME="/home/julia" \

@@ -18,7 +18,7 @@ ENV JULIA_DEPOT_PATH=/opt/julia/depot: \
 # the builder's release decides, and none of it reaches the runtime image.
 COPY ["sysimage-docker/install_packages.sh", "/opt/sysimage-docker/install_packages.sh"]
 RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/install_packages.sh --if-missing g++=g++ && \
-    mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/trace /opt/sysimage-docker/home/.julia && \
+    mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/trace && \
     cp -a /usr/local/julia /opt/sysimage-docker/julia-runtime && rm /opt/sysimage-docker/julia-runtime/lib/julia/sys.so && \
     echo "sysimage-docker: stock sysimage left out of the runtime image: $(wc -c < /usr/local/julia/lib/julia/sys.so) bytes"
 
@@ -72,6 +72,12 @@ RUN case "${TARGETARCH:-$(uname -m)}" in \
     esac && \
     JULIA_CPU_TARGET="$cpu" julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
 
+# The runtime user's home, made here with its owner so that the runtime stage copies it as it is (a COPY --chown
+# would also give the user /home itself when the base image has none). Group 0 with the user's permissions: any uid
+# in group 0 may write too (OpenShift's arbitrary uids, `docker run --user N:0`).
+# hadolint ignore=DL3059
+RUN mkdir -p /opt/sysimage-docker/homes/julia/.julia && chown -R 1000:0 /opt/sysimage-docker/homes/julia && chmod -R g=u /opt/sysimage-docker/homes/julia
+
 ############################ runtime: Julia, the depot the app needs, one sysimage ############################
 FROM debian:trixie-slim AS runtime
 # Exactly one sysimage: the custom one, as Julia's default sys.so (a separate layer from the Julia tree).
@@ -84,7 +90,7 @@ COPY --from=builder /opt/julia/depot/compiled /opt/julia/depot/compiled
 COPY --from=builder /opt/sysimage-docker/julia /opt/sysimage-docker/julia
 COPY --from=builder /opt/sysimage-docker/plan.toml /opt/sysimage-docker/plan.toml
 COPY --from=builder /app /app
-COPY --from=builder --chown=1000:1000 /opt/sysimage-docker/home /home/julia
+COPY --from=builder /opt/sysimage-docker/homes/ /home/
 # The SBOM of the Julia side (CycloneDX): every manifest entry, which ones are in the sysimage.
 COPY ["sysimage-docker/sbom.cdx.json", "/opt/sysimage-docker/sbom.cdx.json"]
 ENV HOME="/home/julia" \
