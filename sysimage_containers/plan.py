@@ -38,14 +38,16 @@ USER_HOME = "/home/julia"
 CONTEXT_APP = "app"  # the project tree inside the build context
 CONTEXT_TOOL = "sysimage-docker"  # generated files inside the build context
 
-# Portable multi-target lists, keyed by Docker's TARGETARCH, as the official Julia builds of each version used them
+# Portable multi-target lists, keyed by Docker's TARGETARCH, as the official Julia builds of each version use them
 # (JuliaCI/julia-buildkite utilities/build_envs.sh). #341 (2024-03-08) added `x86-64-v4` (AVX-512 hosts) to x86_64
-# and `carmel,clone_all;apple-m1;neoverse-512tvb` to aarch64; builds before it used the lists below. We take the new
-# aarch64 list from Julia 1.10 and the x86_64 fourth target from 1.11, where every official build carries them
-# (x86-64-v4 is unknown to the LLVM of Julia 1.6).
+# and `carmel,clone_all;apple-m1;neoverse-512tvb` to aarch64; #540 (b17ecf8, 2026-05-30, on the release-1.10 to
+# release-1.13 branches and main) turned off `rand` and `fpac` in `neoverse-512tvb`, which kept that target from
+# matching many Arm servers (JuliaLang/cpufeatures#47). We take the current aarch64 list from Julia 1.10, the oldest
+# release branch it landed on, and the x86_64 fourth target from 1.11, where every official build carries it
+# (x86-64-v4 is unknown to the LLVM of Julia 1.6); 1.6-1.9 keep the lists of their own builds.
 PORTABLE_CPU_TARGETS = (
     ("amd64", "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1);x86-64-v4,-rdrnd,base(1)"),
-    ("arm64", "generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)"),
+    ("arm64", "generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,-rand,-fpac,base(3)"),
 )
 PORTABLE_CPU_TARGETS_1_10 = (
     ("amd64", "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)"),

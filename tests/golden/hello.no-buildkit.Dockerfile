@@ -52,7 +52,7 @@ COPY ["app/", "/app/"]
 # JULIA_CPU_TARGET in the environment from process start: package images follow it (the sysimage's target).
 RUN case "${TARGETARCH:-$(uname -m)}" in \
         amd64|x86_64) cpu='generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1);x86-64-v4,-rdrnd,base(1)' ;; \
-        arm64|aarch64) cpu='generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)' ;; \
+        arm64|aarch64) cpu='generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,-rand,-fpac,base(3)' ;; \
         *) echo "sysimage-docker: no portable CPU target for this architecture; set cpu_target" >&2; exit 1 ;; \
     esac && \
     JULIA_CPU_TARGET="$cpu" julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
