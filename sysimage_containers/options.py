@@ -66,10 +66,11 @@ OPTIONS: tuple[Option, ...] = (
            '"pkgimage"', flag="--mode"),
     Option("incremental", "bool", True,
            "Build the sysimage on top of Julia's own (true) or from an empty one (false: about 70 MB smaller, "
-           "loses the REPL/Pkg precompiles).",
+           "loses the REPL/Pkg precompiles). mode = app: false unless set (create_app's own default).",
            "false", flag="--incremental"),
     Option("filter_stdlibs", "bool", False,
-           "Keep only the stdlibs the project uses (needs incremental = false); another stdlib loaded at run time "
+           "Keep only the stdlibs the project uses (needs incremental = false, mode = app's default); another "
+           "stdlib loaded at run time "
            "is compiled at first use, slowly.",
            "true", flag="--filter-stdlibs"),
     Option("packages", "list", None,
