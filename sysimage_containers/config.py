@@ -68,7 +68,7 @@ class Request:
 class Config:
     julia_version: str | None = None
     builder_image: str | None = None
-    runtime_image: str = "debian:trixie-slim"
+    runtime_image: str | None = None  # None: the slim debian image of the builder's release
     julia_path: str = "/usr/local/julia"
     cpu_target: str = "portable"
     mode: str = "sysimage"

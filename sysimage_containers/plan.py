@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from sysimage_containers import debian_release
 from sysimage_containers.config import Config, Request, check_relative_path
 from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import JuliaChoice, Version, packagecompiler_for
@@ -267,7 +268,9 @@ def make_plan(
     writable, volumes, runtime_paths = _image_paths(config, app_dir)
 
     project_name = project.name or project.root.name
-    labels = _labels(environment, config, tool_version, str(version), sysimage_path, baked)
+    builder_image = config.builder_image or f"julia:{version}"
+    runtime_image = config.runtime_image or debian_release.runtime_for(builder_image)
+    labels = _labels(environment, config, tool_version, str(version), sysimage_path, baked, runtime_image)
 
     inputs = [(project.project_file, project.sha256)]
     if manifest is not None:
@@ -282,8 +285,8 @@ def make_plan(
         project_version=project.version,
         julia_version=str(version),
         julia_reason=julia.reason,
-        builder_image=config.builder_image or f"julia:{version}",
-        runtime_image=config.runtime_image,
+        builder_image=builder_image,
+        runtime_image=runtime_image,
         julia_path=config.julia_path,
         packagecompiler_version=config.packagecompiler_version or packagecompiler_for(version),
         cpu_target_setting=config.cpu_target,
@@ -335,7 +338,8 @@ def make_plan(
         tracer_flags=("--compile=all", *(("--pkgimages=no",) if (version.major, version.minor) >= (1, 9) else ())),
         inputs=tuple(inputs),
         context_exclude=config.context_exclude,
-        warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config)),
+        warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config),
+                  *_release_warnings(config, builder_image, runtime_image, system_packages, hooks)),
     )
 
 
@@ -434,11 +438,11 @@ def _image_paths(config: Config, app_dir: str) -> tuple[tuple[str, ...], tuple[s
 
 
 def _labels(environment: Environment, config: Config, tool_version: str, julia_version: str, sysimage_path: str,
-            baked: tuple[BakedPackage, ...]) -> tuple[tuple[str, str], ...]:
+            baked: tuple[BakedPackage, ...], runtime_image: str) -> tuple[tuple[str, str], ...]:
     project = environment.project
     labels = {
         "org.opencontainers.image.title": project.name or project.root.name,
-        "org.opencontainers.image.base.name": config.runtime_image,
+        "org.opencontainers.image.base.name": runtime_image,
     }
     if project.version:
         labels["org.opencontainers.image.version"] = project.version
@@ -617,6 +621,26 @@ def _mode_warnings(config: Config) -> tuple[str, ...]:
         return ()
     return (f"mode = pkgimage builds no sysimage: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} "
             "not used",)
+
+
+def _release_warnings(config: Config, builder_image: str, runtime_image: str, system_packages: list[str],
+                      hooks: tuple[Hook, ...]) -> tuple[str, ...]:
+    """Images the user chose from different (or unknown) Debian releases, with system packages or build hooks:
+    what a build step records by path or soname may not be there at run time. The defaults never differ."""
+    if config.builder_image is None and config.runtime_image is None:
+        return ()
+    build_hooks = [h for h in hooks if h.stage != "runtime"]
+    if not system_packages and not build_hooks:
+        return ()
+    builder, runtime = debian_release.release_of(builder_image), debian_release.release_of(runtime_image)
+    if builder is not None and builder == runtime:
+        return ()
+    what = " and ".join(w for w, used in (("system_packages", system_packages), ("build hooks", build_hooks)) if used)
+    verdict = "are different Debian releases" if builder and runtime else "may not be the same Debian release"
+    return (f"builder {debian_release.describe(builder_image)} and runtime {debian_release.describe(runtime_image)} "
+            f"{verdict}, with {what}: a library path or soname a build step records (PyCall's libpython, RCall, "
+            "GDAL) may be missing at run time; use images of one release (an unset runtime_image follows the "
+            "builder's)",)
 
 
 def _cpu_targets(setting: str, series: tuple[int, int]) -> tuple[tuple[str, str], ...]:

@@ -51,7 +51,7 @@ RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_app.jl
 
 ############################ runtime: the bundle, no Julia installation ############################
-FROM debian:trixie-slim AS runtime
+FROM debian:bookworm-slim AS runtime
 COPY --from=builder /opt/sysimage-docker/app /opt/app
 COPY --from=builder --chown=1000:1000 /opt/sysimage-docker/home /home/julia
 # The SBOM of the Julia side (CycloneDX): every manifest entry, which ones are in the sysimage.
@@ -68,7 +68,7 @@ LABEL dev.sysimage-docker.cpu-target="portable" \
       dev.sysimage-docker.sbom="/opt/sysimage-docker/sbom.cdx.json" \
       dev.sysimage-docker.sysimage="none" \
       dev.sysimage-docker.version="0.3.0" \
-      org.opencontainers.image.base.name="debian:trixie-slim" \
+      org.opencontainers.image.base.name="debian:bookworm-slim" \
       org.opencontainers.image.title="WordStats" \
       org.opencontainers.image.version="0.2.0"
 ENTRYPOINT ["/opt/app/bin/WordStats"]

@@ -74,11 +74,11 @@ RUN mkdir -p /opt/sysimage-docker/writable/app/log && { [ ! -e /app/log ] || { c
     mkdir -p /opt/sysimage-docker/writable/app/sessions && { [ ! -e /app/sessions ] || { cp -a /app/sessions/. /opt/sysimage-docker/writable/app/sessions/ && rm -rf /app/sessions; }; }
 
 ############################ runtime: Julia, the depot the app needs, one sysimage ############################
-FROM debian:trixie-slim AS runtime
+FROM debian:bookworm-slim AS runtime
 COPY ["sysimage-docker/install_packages.sh", "/opt/sysimage-docker/install_packages.sh"]
 RUN --mount=type=cache,id=sysimage-docker-apt-lists-runtime,sharing=locked,target=/var/lib/apt/lists \
     --mount=type=cache,id=sysimage-docker-apt-archives-runtime,sharing=locked,target=/var/cache/apt/archives \
-    SYSIMAGE_DOCKER_APT_CACHE=1 SYSIMAGE_DOCKER_IMAGE='runtime_image debian:trixie-slim' sh /opt/sysimage-docker/install_packages.sh tzdata
+    SYSIMAGE_DOCKER_APT_CACHE=1 SYSIMAGE_DOCKER_IMAGE='runtime_image debian:bookworm-slim' sh /opt/sysimage-docker/install_packages.sh tzdata
 # Exactly one sysimage: the custom one, as Julia's default sys.so (a separate layer from the Julia tree).
 COPY --from=builder /opt/sysimage-docker/julia-runtime /usr/local/julia
 COPY --from=builder /opt/sysimage-docker/build/sys.so /usr/local/julia/lib/julia/sys.so
@@ -108,7 +108,7 @@ LABEL dev.sysimage-docker.cpu-target="portable" \
       dev.sysimage-docker.sbom="/opt/sysimage-docker/sbom.cdx.json" \
       dev.sysimage-docker.sysimage="/usr/local/julia/lib/julia/sys.so" \
       dev.sysimage-docker.version="0.3.0" \
-      org.opencontainers.image.base.name="debian:trixie-slim" \
+      org.opencontainers.image.base.name="debian:bookworm-slim" \
       org.opencontainers.image.title="genie-app"
 ENTRYPOINT ["/usr/local/julia/bin/julia", "-J/usr/local/julia/lib/julia/sys.so", "--project=/app", "--startup-file=no"]
 # Always set, even empty: a CMD inherited from the runtime base (e.g. ["bash"]) would become julia's argument.

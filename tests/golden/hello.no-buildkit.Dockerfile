@@ -58,7 +58,7 @@ RUN case "${TARGETARCH:-$(uname -m)}" in \
     JULIA_CPU_TARGET="$cpu" julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
 
 ############################ runtime: Julia, the depot the app needs, one sysimage ############################
-FROM debian:trixie-slim AS runtime
+FROM debian:bookworm-slim AS runtime
 # Exactly one sysimage: the custom one, as Julia's default sys.so (a separate layer from the Julia tree).
 COPY --from=builder /opt/sysimage-docker/julia-runtime /usr/local/julia
 COPY --from=builder /opt/sysimage-docker/build/sys.so /usr/local/julia/lib/julia/sys.so
@@ -84,7 +84,7 @@ LABEL dev.sysimage-docker.cpu-target="portable" \
       dev.sysimage-docker.sbom="/opt/sysimage-docker/sbom.cdx.json" \
       dev.sysimage-docker.sysimage="/usr/local/julia/lib/julia/sys.so" \
       dev.sysimage-docker.version="0.3.0" \
-      org.opencontainers.image.base.name="debian:trixie-slim" \
+      org.opencontainers.image.base.name="debian:bookworm-slim" \
       org.opencontainers.image.title="hello"
 ENTRYPOINT ["/usr/local/julia/bin/julia", "-J/usr/local/julia/lib/julia/sys.so", "--project=/app", "--startup-file=no"]
 # Always set, even empty: a CMD inherited from the runtime base (e.g. ["bash"]) would become julia's argument.

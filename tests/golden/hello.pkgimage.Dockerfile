@@ -41,7 +41,7 @@ RUN case "${TARGETARCH:-$(uname -m)}" in \
     JULIA_CPU_TARGET="$cpu" julia --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
 
 ############################ runtime: Julia, the depot the app needs ############################
-FROM debian:trixie-slim AS runtime
+FROM debian:bookworm-slim AS runtime
 COPY --from=builder /usr/local/julia /usr/local/julia
 # Only packages, artifacts and compiled caches: no registries, logs, scratch spaces or compiler.
 COPY --from=builder /opt/julia/depot/packages /opt/julia/depot/packages
@@ -65,7 +65,7 @@ LABEL dev.sysimage-docker.cpu-target="portable" \
       dev.sysimage-docker.sbom="/opt/sysimage-docker/sbom.cdx.json" \
       dev.sysimage-docker.sysimage="none" \
       dev.sysimage-docker.version="0.3.0" \
-      org.opencontainers.image.base.name="debian:trixie-slim" \
+      org.opencontainers.image.base.name="debian:bookworm-slim" \
       org.opencontainers.image.title="hello"
 ENTRYPOINT ["/usr/local/julia/bin/julia", "--project=/app", "--startup-file=no"]
 # Always set, even empty: a CMD inherited from the runtime base (e.g. ["bash"]) would become julia's argument.
