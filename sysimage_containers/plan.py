@@ -29,6 +29,8 @@ PC_DEPOT = f"{TOOL_DIR}/pc-depot"
 PC_ENV = f"{TOOL_DIR}/pc-env"
 BUILT_SYSIMAGE = f"{TOOL_DIR}/build/sys.so"
 TRACE_FILE = f"{TOOL_DIR}/trace/precompile_statements.jl"
+TRACE_TESTS = f"{TOOL_DIR}/trace/test_statements.jl"  # the test suite's own run, appended to TRACE_FILE
+TRACE_ARTIFACTS = f"{TOOL_DIR}/trace/artifacts"  # artifacts the tracer's workloads installed, for the builder
 TEST_ENV = f"{TOOL_DIR}/test-env"
 APP_BUNDLE = f"{TOOL_DIR}/app"
 RUNTIME_APP = "/opt/app"
@@ -181,6 +183,13 @@ class BuildPlan:
     def installs_packages(self) -> bool:
         """install_packages.sh enters the build: missing tools or system packages to install."""
         return bool(self.builder_tools or self.system_packages or self.builder_packages)
+
+    @property
+    def shipped_artifacts(self) -> str:
+        """Where artifacts that PackageCompiler's step or the workloads install must end up to ship: the baked
+        depot, or the app bundle's own depot (create_app bundles only non-lazy ones, PackageCompiler v2.4.0
+        bundle_artifacts with include_lazy_artifacts = false)."""
+        return f"{APP_BUNDLE}/share/julia/artifacts" if self.mode == "app" else f"{DEPOT}/artifacts"
 
     def hooks_at(self, stage: str) -> tuple[Hook, ...]:
         return tuple(h for h in self.hooks if h.stage == stage)

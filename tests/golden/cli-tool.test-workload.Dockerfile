@@ -23,6 +23,7 @@ RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/i
     echo "sysimage-docker: stock sysimage left out of the runtime image: $(wc -c < /usr/local/julia/lib/julia/sys.so) bytes"
 
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]
+COPY ["sysimage-docker/keep_artifacts.sh", "/opt/sysimage-docker/keep_artifacts.sh"]
 
 # PackageCompiler in its own environment and depot: never added to the app, and the caches it compiles
 # under the stock sysimage stay out of the runtime image. No JULIA_NUM_THREADS: it hangs older versions.
@@ -51,8 +52,17 @@ RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/
     julia --startup-file=no --project=/app /opt/sysimage-docker/julia/test_env.jl
 # Separate steps on purpose: each heavy step is its own cache boundary and progress line.
 # hadolint ignore=DL3059
-# Recorded as PackageCompiler records (run_precompilation_script): --compile=all, no package images.
-RUN julia --compile=all --pkgimages=no --startup-file=no --project=/app --trace-compile=/opt/sysimage-docker/trace/precompile_statements.jl /opt/sysimage-docker/julia/run_workloads.jl
+# Recorded as PackageCompiler records (run_precompilation_script): --compile=all, no package images. Artifacts
+# the workloads install (lazy ones) are kept for the builder: this stage does not ship.
+RUN sh /opt/sysimage-docker/keep_artifacts.sh /opt/sysimage-docker/trace/artifacts --new /opt/julia/depot/artifacts -- \
+    julia --compile=all --pkgimages=no --startup-file=no --project=/app --trace-compile=/opt/sysimage-docker/trace/precompile_statements.jl /opt/sysimage-docker/julia/run_workloads.jl
+# The test suite runs from its own directory, as Pkg.test runs it (Pkg src/Operations.jl, gen_test_code:
+# cd(dirname(test_file))), so its relative paths hold; its statements join the trace.
+WORKDIR /app/test
+# hadolint ignore=DL3059
+RUN sh /opt/sysimage-docker/keep_artifacts.sh /opt/sysimage-docker/trace/artifacts --new /opt/julia/depot/artifacts -- \
+    julia --compile=all --pkgimages=no --startup-file=no --project=/app --trace-compile=/opt/sysimage-docker/trace/test_statements.jl /opt/sysimage-docker/julia/run_workloads.jl --test-suite && \
+    cat /opt/sysimage-docker/trace/test_statements.jl >> /opt/sysimage-docker/trace/precompile_statements.jl
 
 # `sysimage-docker build --target trace -o DIR` writes the statements to DIR.
 FROM scratch AS trace
@@ -62,9 +72,12 @@ COPY --from=tracer /opt/sysimage-docker/trace/precompile_statements.jl /precompi
 FROM deps AS builder
 ARG TARGETARCH
 COPY --from=tracer /opt/sysimage-docker/trace/precompile_statements.jl /opt/sysimage-docker/trace/precompile_statements.jl
+COPY --from=tracer /opt/sysimage-docker/trace/artifacts /opt/sysimage-docker/trace/artifacts
 # create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
-# none is reachable: the step sees the one the instantiate step fetched.
+# none is reachable: the step sees the one the instantiate step fetched. Artifacts installed while it runs land in
+# PackageCompiler's depot, the first one: keep_artifacts.sh copies them and the tracer's to where they ship.
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
+    sh /opt/sysimage-docker/keep_artifacts.sh /opt/julia/depot/artifacts --new /opt/sysimage-docker/pc-depot/artifacts --all /opt/sysimage-docker/trace/artifacts -- \
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl
 # Separate steps on purpose: each heavy step is its own cache boundary and progress line.

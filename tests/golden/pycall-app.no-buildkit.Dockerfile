@@ -29,6 +29,7 @@ RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.7-trixie' sh /opt/sysimage-d
 # build_env: seen by every Julia step and hook of the build; the runtime stage does not inherit it.
 ENV PYTHON="python3"
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]
+COPY ["sysimage-docker/keep_artifacts.sh", "/opt/sysimage-docker/keep_artifacts.sh"]
 
 # PackageCompiler in its own environment and depot: never added to the app, and the caches it compiles
 # under the stock sysimage stay out of the runtime image. No JULIA_NUM_THREADS: it hangs older versions.
@@ -54,8 +55,10 @@ COPY ["app/precompile/workload.jl", "/app/precompile/workload.jl"]
 ############################ builder: the sysimage, then the app precompiled against it ############################
 FROM deps AS builder
 # create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
-# none is reachable: the step sees the one the instantiate step fetched.
-RUN env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
+# none is reachable: the step sees the one the instantiate step fetched. Artifacts installed while it runs land in
+# PackageCompiler's depot, the first one: keep_artifacts.sh copies them to where they ship.
+RUN sh /opt/sysimage-docker/keep_artifacts.sh /opt/julia/depot/artifacts --new /opt/sysimage-docker/pc-depot/artifacts -- \
+    env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl
 
 # The app's own source, precompiled against the custom sysimage (caches made under the stock one are rejected).
