@@ -365,3 +365,17 @@ def test_same_release_images_and_build_hooks_do_not_warn_but_different_ones_do(t
         "different Debian releases, with build hooks: a library path or soname a build step records (PyCall's "
         "libpython, RCall, GDAL) may be missing at run time; use images of one release (an unset runtime_image "
         "follows the builder's)"]
+
+
+def test_the_release_warning_is_one_stderr_line_of_generate(cli, tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "pycall-app", project)  # python3 in system_packages, julia:1.11.7-trixie
+    result = cli("generate", project, env={"SYSIMAGE_DOCKER_RUNTIME_IMAGE": "debian:bookworm-slim"})
+    assert result.code == 0 and "FROM debian:bookworm-slim AS runtime" in result.out
+    lines = [line for line in result.err.splitlines() if "Debian" in line]
+    assert lines == ["sysimage-docker: warning: builder julia:1.11.7-trixie (Debian trixie) and runtime "
+                     "debian:bookworm-slim (Debian bookworm) are different Debian releases, with system_packages and "
+                     "build hooks: a library path or soname a build step records (PyCall's libpython, RCall, GDAL) "
+                     "may be missing at run time; use images of one release (an unset runtime_image follows the "
+                     "builder's)"]
+    assert not [line for line in cli("generate", project).err.splitlines() if "Debian" in line]
