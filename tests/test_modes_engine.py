@@ -114,13 +114,15 @@ LAZY = "/opt/julia/depot/artifacts/5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e/lazy
     ("sysimage", [], LAZY),
     ("trace", ["--trace"], LAZY),
     ("app", ["--mode", "app"], "/opt/app/share/julia/artifacts/5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e/lazy.txt"),
+    ("app-trace", ["--mode", "app", "--trace"],
+     "/opt/app/share/julia/artifacts/5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e/lazy.txt"),
 ])
 def test_a_lazy_artifact_a_workload_installs_ships(docker_env, example, mode: str, flags: list[str],
                                                    shipped: str) -> None:
     # The stand-in installs a "lazy artifact" into the first depot when a workload has STANDIN_LAZY_ARTIFACT, as
     # Pkg does: PackageCompiler's depot in the sysimage/app step, the tracer's depot with --trace. Neither ships
     # by itself; the runtime image must hold it, or the app downloads it at every start (and fails offline).
-    project = example("http-service" if mode != "app" else "cli-tool")
+    project = example("cli-tool" if mode.startswith("app") else "http-service")
     with (project / "precompile" / "workload.jl").open("a") as fh:
         fh.write("# STANDIN_LAZY_ARTIFACT\n")
     tag = docker_env.unique_tag(f"lazy-{mode}")

@@ -72,12 +72,13 @@ COPY --from=tracer /opt/sysimage-docker/trace/precompile_statements.jl /precompi
 FROM deps AS builder
 ARG TARGETARCH
 COPY --from=tracer /opt/sysimage-docker/trace/precompile_statements.jl /opt/sysimage-docker/trace/precompile_statements.jl
-COPY --from=tracer /opt/sysimage-docker/trace/artifacts /opt/sysimage-docker/trace/artifacts
+# Artifacts the workloads installed in the tracer: into the baked depot.
+COPY --from=tracer /opt/sysimage-docker/trace/artifacts /opt/julia/depot/artifacts
 # create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
 # none is reachable: the step sees the one the instantiate step fetched. Artifacts installed while it runs land in
-# PackageCompiler's depot, the first one: keep_artifacts.sh copies them and the tracer's to where they ship.
+# PackageCompiler's depot, the first one: keep_artifacts.sh copies them to where they ship.
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
-    sh /opt/sysimage-docker/keep_artifacts.sh /opt/julia/depot/artifacts --new /opt/sysimage-docker/pc-depot/artifacts --all /opt/sysimage-docker/trace/artifacts -- \
+    sh /opt/sysimage-docker/keep_artifacts.sh /opt/julia/depot/artifacts --new /opt/sysimage-docker/pc-depot/artifacts -- \
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl
 # Separate steps on purpose: each heavy step is its own cache boundary and progress line.
