@@ -226,3 +226,65 @@ def test_genie_app_serves_and_writes_its_log(tmp_path: Path) -> None:
     finally:
         docker("rm", "--force", name, check=False)
         docker("image", "rm", "--force", tag, check=False)
+
+
+def os_codename(image: str) -> str:
+    return docker("run", "--rm", "--entrypoint", "/bin/sh", image, "-c",
+                  ". /etc/os-release && echo $VERSION_CODENAME").stdout.strip()
+
+
+def test_builder_and_runtime_are_the_same_debian_release(images) -> None:
+    # issue 18 point 7: the default runtime base follows the default builder (julia:<version>)'s release
+    from sysimage_containers.debian_release import release_of
+
+    for tag in images.values():
+        labels = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}", tag).stdout)
+        builder = f"julia:{labels['dev.sysimage-docker.julia-version']}"
+        docker("pull", builder)
+        expected = os_codename(builder)
+        assert expected == release_of(builder), f"{builder} is {expected}: update debian_release.OFFICIAL_JULIA"
+        assert os_codename(tag) == expected
+        assert labels["org.opencontainers.image.base.name"] == f"debian:{expected}-slim"
+
+
+SOCRATES = "43563e7631a7eafae1f9f8d9d332e3de44ad7239"
+LAZY_PROJECT = {
+    # no manifest: resolve = true resolves Artifacts and LazyArtifacts (stdlibs) in the builder
+    "Project.toml": '[deps]\nArtifacts = "56f22d72-fd6d-98f1-02f0-08ddc0907c33"\n'
+                    'LazyArtifacts = "4af54fe1-eca0-43a8-85a7-787d91b784e3"\n\n[compat]\njulia = "1.11"\n',
+    # the lazy artifact of Pkg's own documentation (docs/src/artifacts.md), downloaded only when first used
+    "Artifacts.toml": f'[socrates]\ngit-tree-sha1 = "{SOCRATES}"\nlazy = true\n\n'
+                      '    [[socrates.download]]\n'
+                      '    url = "https://github.com/staticfloat/small_bin/raw/master/socrates.tar.gz"\n'
+                      '    sha256 = "e65d2f13f2085f2c279830e863292312a72930fee5ba3c792b14c33ce5c5cc58"\n',
+    "bin/socrates.jl": 'using LazyArtifacts\nprint(read(joinpath(artifact"socrates", "bin", "socrates"), String))\n',
+    # the test suite is the workload: it runs after the source (and Artifacts.toml) is copied, from test/, so a
+    # relative path works as under Pkg.test (point 11), and it touches the lazy artifact (point 10)
+    "test/fixture.txt": "fixture\n",
+    "test/runtests.jl": 'using LazyArtifacts\n@assert read("fixture.txt", String) == "fixture\\n"\n'
+                        '@assert isfile(joinpath(artifact"socrates", "bin", "socrates"))\n',
+    "sysimage-docker.toml": 'script = "bin/socrates.jl"\ntest_workload = true\nresolve = true\n',
+}
+
+
+def test_a_lazy_artifact_the_test_suite_downloads_ships_and_works_offline(tmp_path: Path) -> None:
+    # issue 18 points 10 and 11: the test suite runs from test/ in the tracer and downloads the artifact there; the
+    # image must hold it, or the app downloads it at start, and fails without a network. (The same for
+    # PackageCompiler's own depot in the sysimage step is proven with the stand-in: tests/test_modes_engine.py.)
+    project = tmp_path / "lazy"
+    for name, text in LAZY_PROJECT.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    tag = f"sysimage-docker-e2e/lazy-artifact:{uuid.uuid4().hex[:8]}"
+    result = subprocess.run([*CLI, "build", str(project), "-t", tag, "--progress", "plain"], text=True,
+                            stderr=subprocess.PIPE, timeout=3600)
+    try:
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"artifact {SOCRATES}, installed while the step ran, kept in" in result.stderr
+        offline = docker("run", "--rm", "--network", "none", tag, check=False)
+        assert offline.returncode == 0 and offline.stdout.strip(), offline.stderr[-2000:]
+        assert "Downloading" not in offline.stderr
+        listed = docker("run", "--rm", "--entrypoint", "/bin/ls", tag, "/opt/julia/depot/artifacts").stdout.split()
+        assert SOCRATES in listed
+    finally:
+        docker("image", "rm", "--force", tag, check=False)

@@ -73,7 +73,7 @@ class Request:
 class Config:
     julia_version: str | None = None
     builder_image: str | None = None
-    runtime_image: str = "debian:trixie-slim"
+    runtime_image: str | None = None  # None: the slim debian image of the builder's release
     julia_path: str = "/usr/local/julia"
     cpu_target: str = "portable"
     mode: str = "sysimage"
@@ -514,11 +514,21 @@ def entry_points(config: Config) -> list[str]:
     return [key for key in ENTRY_POINTS if getattr(config, key) not in (None, False, ())]
 
 
+def incremental_build(config: Config) -> bool:
+    """Whether PackageCompiler builds on top of Julia's own sysimage. create_app's own default is non-incremental
+    (PackageCompiler v2.4.0 src/PackageCompiler.jl line 922, `incremental::Bool=false`; create_sysimage's is true,
+    line 616): in mode = app an unset incremental means false. Both refuse filter_stdlibs with incremental = true
+    (lines 640 and 933)."""
+    if config.mode == "app" and config.sources.get("incremental", "default") == "default":
+        return False
+    return config.incremental
+
+
 def _check_combinations(config: Config) -> None:
     chosen = entry_points(config)
     if len(chosen) > 1:
         raise UsageError(f"{' and '.join(chosen[:2])} both set: the container runs one of them")
-    if config.filter_stdlibs and config.incremental:
+    if config.filter_stdlibs and incremental_build(config):
         raise UsageError("filter_stdlibs needs incremental = false (PackageCompiler filters stdlibs only in a "
                          "sysimage built from scratch)")
     if config.mode == "pkgimage":

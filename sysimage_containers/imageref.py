@@ -36,6 +36,13 @@ def registry(value: str) -> str:
     return str(_reference().Reference.parse_normalized_named(value).domain())
 
 
+def parts(value: str) -> tuple[str, str | None, str | None]:
+    """The normalized name (`julia` is `docker.io/library/julia`), tag and digest of a valid reference."""
+    parsed = _parse(value)
+    name = str(_reference().Reference.parse_normalized_named(value)["name"])
+    return name, parsed["tag"], parsed["digest"]
+
+
 def _parse(value: str) -> Any:
     return _reference().Reference.parse(value)
 

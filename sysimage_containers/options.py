@@ -48,9 +48,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("builder_image", "str", None,
            "Image of the builder stage (needs Julia at julia_path). auto: `julia:<julia_version>`.",
            '"registry.example.com/julia:1.11.5"', flag="--builder-image"),
-    Option("runtime_image", "str", "debian:trixie-slim",
+    Option("runtime_image", "str", None,
            "Base of the runtime stage; Julia is copied in from the builder, so any glibc image works (mode = app: "
-           "glibc at least the builder's, 2.34+ for bookworm/trixie builders).",
+           "glibc at least the builder's). auto: `debian:<release>-slim` of the builder's Debian release "
+           "(julia:1.11.5 is bookworm, 1.11.6+ and 1.12 trixie; a tag such as 1.12.7-trixie names it), "
+           "debian:trixie-slim when the builder's name does not tell.",
            '"ubuntu:24.04"', flag="--runtime-image"),
     Option("julia_path", "str", "/usr/local/julia",
            "Where Julia is installed in the builder image (the official images use /usr/local/julia); the same "
@@ -67,10 +69,11 @@ OPTIONS: tuple[Option, ...] = (
            '"pkgimage"', flag="--mode"),
     Option("incremental", "bool", True,
            "Build the sysimage on top of Julia's own (true) or from an empty one (false: about 70 MB smaller, "
-           "loses the REPL/Pkg precompiles).",
+           "loses the REPL/Pkg precompiles). mode = app: false unless set (create_app's own default).",
            "false", flag="--incremental"),
     Option("filter_stdlibs", "bool", False,
-           "Keep only the stdlibs the project uses (needs incremental = false); another stdlib loaded at run time "
+           "Keep only the stdlibs the project uses (needs incremental = false, mode = app's default); another "
+           "stdlib loaded at run time "
            "is compiled at first use, slowly.",
            "true", flag="--filter-stdlibs"),
     Option("packages", "list", None,

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from sysimage_containers import debian_release
 from sysimage_containers.config import Config, Request, check_relative_path
 from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import JuliaChoice, Version, packagecompiler_for
@@ -29,6 +30,8 @@ PC_DEPOT = f"{TOOL_DIR}/pc-depot"
 PC_ENV = f"{TOOL_DIR}/pc-env"
 BUILT_SYSIMAGE = f"{TOOL_DIR}/build/sys.so"
 TRACE_FILE = f"{TOOL_DIR}/trace/precompile_statements.jl"
+TRACE_TESTS = f"{TOOL_DIR}/trace/test_statements.jl"  # the test suite's own run, appended to TRACE_FILE
+TRACE_ARTIFACTS = f"{TOOL_DIR}/trace/artifacts"  # artifacts the tracer's workloads installed, for the builder
 TEST_ENV = f"{TOOL_DIR}/test-env"
 APP_BUNDLE = f"{TOOL_DIR}/app"
 RUNTIME_APP = "/opt/app"
@@ -40,14 +43,16 @@ HOMES_DIR = f"{TOOL_DIR}/homes"  # the builder's copy of /home: only the runtime
 CONTEXT_APP = "app"  # the project tree inside the build context
 CONTEXT_TOOL = "sysimage-docker"  # generated files inside the build context
 
-# Portable multi-target lists, keyed by Docker's TARGETARCH, as the official Julia builds of each version used them
+# Portable multi-target lists, keyed by Docker's TARGETARCH, as the official Julia builds of each version use them
 # (JuliaCI/julia-buildkite utilities/build_envs.sh). #341 (2024-03-08) added `x86-64-v4` (AVX-512 hosts) to x86_64
-# and `carmel,clone_all;apple-m1;neoverse-512tvb` to aarch64; builds before it used the lists below. We take the new
-# aarch64 list from Julia 1.10 and the x86_64 fourth target from 1.11, where every official build carries them
-# (x86-64-v4 is unknown to the LLVM of Julia 1.6).
+# and `carmel,clone_all;apple-m1;neoverse-512tvb` to aarch64; #540 (b17ecf8, 2026-05-30, on the release-1.10 to
+# release-1.13 branches and main) turned off `rand` and `fpac` in `neoverse-512tvb`, which kept that target from
+# matching many Arm servers (JuliaLang/cpufeatures#47). We take the current aarch64 list from Julia 1.10, the oldest
+# release branch it landed on, and the x86_64 fourth target from 1.11, where every official build carries it
+# (x86-64-v4 is unknown to the LLVM of Julia 1.6); 1.6-1.9 keep the lists of their own builds.
 PORTABLE_CPU_TARGETS = (
     ("amd64", "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1);x86-64-v4,-rdrnd,base(1)"),
-    ("arm64", "generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)"),
+    ("arm64", "generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,-rand,-fpac,base(3)"),
 )
 PORTABLE_CPU_TARGETS_1_10 = (
     ("amd64", "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)"),
@@ -181,6 +186,13 @@ class BuildPlan:
         """install_packages.sh enters the build: missing tools or system packages to install."""
         return bool(self.builder_tools or self.system_packages or self.builder_packages)
 
+    @property
+    def shipped_artifacts(self) -> str:
+        """Where artifacts that PackageCompiler's step or the workloads install must end up to ship: the baked
+        depot, or the app bundle's own depot (create_app bundles only non-lazy ones, PackageCompiler v2.4.0
+        bundle_artifacts with include_lazy_artifacts = false)."""
+        return f"{APP_BUNDLE}/share/julia/artifacts" if self.mode == "app" else f"{DEPOT}/artifacts"
+
     def hooks_at(self, stage: str) -> tuple[Hook, ...]:
         return tuple(h for h in self.hooks if h.stage == stage)
 
@@ -267,7 +279,9 @@ def make_plan(
     writable, volumes, runtime_paths = _image_paths(config, app_dir)
 
     project_name = project.name or project.root.name
-    labels = _labels(environment, config, tool_version, str(version), sysimage_path, baked)
+    builder_image = config.builder_image or f"julia:{version}"
+    runtime_image = config.runtime_image or debian_release.runtime_for(builder_image)
+    labels = _labels(environment, config, tool_version, str(version), sysimage_path, baked, runtime_image)
 
     inputs = [(project.project_file, project.sha256)]
     if manifest is not None:
@@ -282,8 +296,8 @@ def make_plan(
         project_version=project.version,
         julia_version=str(version),
         julia_reason=julia.reason,
-        builder_image=config.builder_image or f"julia:{version}",
-        runtime_image=config.runtime_image,
+        builder_image=builder_image,
+        runtime_image=runtime_image,
         julia_path=config.julia_path,
         packagecompiler_version=config.packagecompiler_version or packagecompiler_for(version),
         cpu_target_setting=config.cpu_target,
@@ -335,7 +349,8 @@ def make_plan(
         tracer_flags=("--compile=all", *(("--pkgimages=no",) if (version.major, version.minor) >= (1, 9) else ())),
         inputs=tuple(inputs),
         context_exclude=config.context_exclude,
-        warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config)),
+        warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config),
+                  *_release_warnings(config, builder_image, runtime_image, system_packages, hooks)),
     )
 
 
@@ -434,11 +449,11 @@ def _image_paths(config: Config, app_dir: str) -> tuple[tuple[str, ...], tuple[s
 
 
 def _labels(environment: Environment, config: Config, tool_version: str, julia_version: str, sysimage_path: str,
-            baked: tuple[BakedPackage, ...]) -> tuple[tuple[str, str], ...]:
+            baked: tuple[BakedPackage, ...], runtime_image: str) -> tuple[tuple[str, str], ...]:
     project = environment.project
     labels = {
         "org.opencontainers.image.title": project.name or project.root.name,
-        "org.opencontainers.image.base.name": config.runtime_image,
+        "org.opencontainers.image.base.name": runtime_image,
     }
     if project.version:
         labels["org.opencontainers.image.version"] = project.version
@@ -627,6 +642,26 @@ def _mode_warnings(config: Config) -> tuple[str, ...]:
         return ()
     return (f"mode = pkgimage builds no sysimage: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} "
             "not used",)
+
+
+def _release_warnings(config: Config, builder_image: str, runtime_image: str, system_packages: list[str],
+                      hooks: tuple[Hook, ...]) -> tuple[str, ...]:
+    """Images the user chose from different (or unknown) Debian releases, with system packages or build hooks:
+    what a build step records by path or soname may not be there at run time. The defaults never differ."""
+    if config.builder_image is None and config.runtime_image is None:
+        return ()
+    build_hooks = [h for h in hooks if h.stage != "runtime"]
+    if not system_packages and not build_hooks:
+        return ()
+    builder, runtime = debian_release.release_of(builder_image), debian_release.release_of(runtime_image)
+    if builder is not None and builder == runtime:
+        return ()
+    what = " and ".join(w for w, used in (("system_packages", system_packages), ("build hooks", build_hooks)) if used)
+    verdict = "are different Debian releases" if builder and runtime else "may not be the same Debian release"
+    return (f"builder {debian_release.describe(builder_image)} and runtime {debian_release.describe(runtime_image)} "
+            f"{verdict}, with {what}: a library path or soname a build step records (PyCall's libpython, RCall, "
+            "GDAL) may be missing at run time; use images of one release (an unset runtime_image follows the "
+            "builder's)",)
 
 
 def _cpu_targets(setting: str, series: tuple[int, int]) -> tuple[tuple[str, str], ...]:

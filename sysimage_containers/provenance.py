@@ -111,6 +111,38 @@ def created(environ: Mapping[str, str], commit_time: str | None, now: datetime |
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _dirty(root: Path) -> bool:
+    """Whether a tracked file differs from HEAD, without refreshing the index (nothing is written) and without
+    running a filter: diff-index compares stat data only, so a file whose stat changed but not its content (a chmod,
+    a touch, a fresh copy) is reported with an unknown new blob; such files are hashed as they are on disk
+    (`hash-object --no-filters`, which runs no clean filter) and count only when their content differs. A file
+    that a configured filter would normalise therefore reads as changed: dirty errs on the side of saying so."""
+    config = NEUTRAL_CONFIG + _filter_overrides(root)
+    raw = _run(root, config, ("diff-index", "-z", "--raw", "--no-renames", "--no-ext-diff", "--no-textconv",
+                              "--ignore-submodules", "HEAD", "--"))
+    if raw is None or raw.returncode != 0:
+        return False
+    fields = raw.stdout.split("\0")
+    unknown: list[tuple[str, str]] = []  # (path, blob in HEAD) whose content must be compared
+    for head, path in zip(fields[0::2], fields[1::2], strict=False):
+        if not head.startswith(":"):
+            continue
+        old_mode, new_mode, old_blob, new_blob, status = head[1:].split(" ")
+        if status != "M" or old_mode != new_mode or set(new_blob) != {"0"}:
+            return True
+        unknown.append((path, old_blob))
+    if not unknown:
+        return False
+    top = _run(root, config, ("rev-parse", "--show-toplevel"))  # diff-index names paths from the top
+    if top is None or top.returncode != 0:
+        return True
+    hashed = _run(Path(top.stdout.strip()), config, ("hash-object", "--no-filters", "--",
+                                                     *(path for path, _ in unknown)))
+    if hashed is None or hashed.returncode != 0:
+        return True
+    return hashed.stdout.split() != [blob for _, blob in unknown]
+
+
 def labels(root: Path, environ: Mapping[str, str], warn: Callable[[str], None] | None = None) -> dict[str, str]:
     found: dict[str, str] = {}
     refusal: list[str] = []
@@ -118,12 +150,7 @@ def labels(root: Path, environ: Mapping[str, str], warn: Callable[[str], None] |
     if refusal and warn is not None:
         warn(f"no source and revision labels: git refused the repository ({refusal[0]})")
     if commit:
-        # Stat-only (no refresh): a touched but unchanged file counts as a change; nothing is written to the index.
-        changed = _run(root, NEUTRAL_CONFIG + _filter_overrides(root),
-                       ("diff-index", "--quiet", "--no-ext-diff", "--no-textconv", "--ignore-submodules", "HEAD",
-                        "--"))
-        dirty = changed is not None and changed.returncode == 1
-        found[REVISION] = commit + ("-dirty" if dirty else "")
+        found[REVISION] = commit + ("-dirty" if _dirty(root) else "")
         remote = git(root, "config", "--get", "remote.origin.url")
         source = remote_source(remote) if remote else None
         if source:

@@ -165,4 +165,6 @@ def render_all(plan: BuildPlan) -> dict[str, str]:
         files[f"{tool}/julia/{name}"] = julia_script(name)
     if plan.installs_packages:
         files[f"{tool}/install_packages.sh"] = (TEMPLATES / "install_packages.sh").read_text("utf-8")
+    if plan.mode != "pkgimage":  # the sysimage/bundle step and the tracer run under it
+        files[f"{tool}/keep_artifacts.sh"] = (TEMPLATES / "keep_artifacts.sh").read_text("utf-8")
     return files

@@ -44,6 +44,23 @@ def test_pkgimage_refuses_sysimage_settings(key: str) -> None:
         config.resolve(None, cli=cli)
 
 
+def test_filter_stdlibs_in_app_mode_needs_no_incremental_setting(tmp_path: Path) -> None:
+    # create_app is non-incremental by default (PackageCompiler v2.4.0 src/PackageCompiler.jl line 922): the app
+    # mode accepts filter_stdlibs alone and leaves incremental to create_app; create_sysimage's default is true
+    from sysimage_containers.pipeline import prepare
+
+    plan = prepare(copy_of(tmp_path, "cli-tool"), cli={"mode": "app", "filter_stdlibs": True}).plan
+    data = plan.builder_data()
+    assert data["filter_stdlibs"] is True and "incremental" not in data
+    with pytest.raises(UsageError, match="filter_stdlibs needs incremental = false"):
+        config.resolve(None, cli={"mode": "app", "filter_stdlibs": True, "incremental": True})
+    with pytest.raises(UsageError, match="filter_stdlibs needs incremental = false"):
+        config.resolve(None, cli={"filter_stdlibs": True})  # mode = sysimage: create_sysimage's default is true
+    with pytest.raises(UsageError, match="filter_stdlibs needs incremental = false"):
+        config.resolve(None, environ={"SYSIMAGE_DOCKER_MODE": "app", "SYSIMAGE_DOCKER_FILTER_STDLIBS": "true",
+                                      "SYSIMAGE_DOCKER_INCREMENTAL": "true"})
+
+
 def test_values_over_4096_characters_are_refused() -> None:
     with pytest.raises(UsageError, match="value is 4097 characters, over the 4096 limit"):
         config.resolve(None, cli={"runtime_image": "a" * 4097})

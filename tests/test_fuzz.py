@@ -48,6 +48,7 @@ def planned_instructions(plan: BuildPlan) -> list[str]:
     deps += ["RUN"] if plan.system_packages or plan.builder_packages else []
     deps += ["ENV"] if plan.build_env else []
     deps += ["COPY"]  # the Julia scripts
+    deps += ["COPY"] if plan.mode != "pkgimage" else []  # keep_artifacts.sh
     deps += ["ENV", "RUN"] if plan.mode != "pkgimage" else []
     deps += ["COPY"] * len(plan.dependency_copies) + ["COPY", "RUN"]
     deps += ["COPY", "WORKDIR", "RUN"] * len(plan.hooks_at("after_instantiate"))
@@ -57,8 +58,10 @@ def planned_instructions(plan: BuildPlan) -> list[str]:
     trace = []
     if plan.trace:
         trace = ["FROM", *arg] + (["COPY"] if (plan.test_workload or plan.warmup) and not plan.source_early else [])
-        trace += (["RUN"] if plan.test_workload else []) + ["RUN", "FROM", "COPY"]
-    builder = ["FROM", *arg] + (["COPY"] if plan.trace else []) + (["RUN"] if plan.mode != "pkgimage" else [])
+        trace += (["RUN"] if plan.test_workload else []) + ["RUN"]
+        trace += ["WORKDIR", "RUN"] if plan.test_workload else []  # the test suite, from test/
+        trace += ["FROM", "COPY"]
+    builder = ["FROM", *arg] + (["COPY", "COPY"] if plan.trace else []) + (["RUN"] if plan.mode != "pkgimage" else [])
     builder += ([] if plan.source_early else ["COPY", *source_hooks]) + ([] if plan.mode == "app" else ["RUN"])
     builder += ["RUN"]  # the runtime user's home (and writable_paths inside the project) with their owners
     runtime = ["FROM"] + (["COPY", "RUN"] if plan.system_packages else [])

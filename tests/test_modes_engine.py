@@ -74,7 +74,7 @@ def test_trace_stage_feeds_the_sysimage_and_is_exported(docker_env, example, tmp
     project = example("http-service")
     tag = docker_env.unique_tag("trace")
     first = build(docker_env, project, "-t", tag, "--trace")
-    assert "(trace) RUN julia" in first.stderr
+    assert "(trace) RUN sh /opt/sysimage-docker/keep_artifacts.sh /opt/sysimage-docker/trace/artifacts" in first.stderr
     sysimage = docker_env.sh(tag, "cat /usr/local/julia/lib/julia/sys.so")
     assert f"statements_files: {TRACE}" in sysimage
     out = tmp_path / "statements"
@@ -94,12 +94,40 @@ def test_test_suite_workload(docker_env, example) -> None:
     assert "test environment ran" in heavy(result) or "test environment cached" in heavy(result)
     calls = docker_env.sh(tag, "cat /var/log/julia-standin/*").split("argv:")
     assert any("test_env.jl" in c for c in calls)
-    trace_call = next(c for c in calls if "run_workloads.jl" in c)
+    trace_call = next(c for c in calls if "run_workloads.jl" in c and "--test-suite" not in c)
     assert f"--trace-compile={TRACE}" in trace_call
+    # the test suite is its own run, started in test/ as Pkg.test runs it (the stand-in records its cwd)
+    suite_call = next(c for c in calls if "run_workloads.jl" in c and "--test-suite" in c)
+    assert "\ncwd: /app/test\n" in suite_call
+    assert "--trace-compile=/opt/sysimage-docker/trace/test_statements.jl" in suite_call
+    assert "cwd: /app/test" not in trace_call
     plan = docker_env.sh(tag, "cat /opt/sysimage-docker/plan.toml")
     assert "test_workload = true" in plan and 'test_env = "/opt/sysimage-docker/test-env"' in plan
     # the tracer stage had the test suite (the project source) when it ran
     assert docker_env.sh(tag, "ls /app/test").split() == ["runtests.jl"]
+
+
+LAZY = "/opt/julia/depot/artifacts/5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e/lazy.txt"
+
+
+@pytest.mark.parametrize(("mode", "flags", "shipped"), [
+    ("sysimage", [], LAZY),
+    ("trace", ["--trace"], LAZY),
+    ("app", ["--mode", "app"], "/opt/app/share/julia/artifacts/5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e/lazy.txt"),
+    ("app-trace", ["--mode", "app", "--trace"],
+     "/opt/app/share/julia/artifacts/5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e/lazy.txt"),
+])
+def test_a_lazy_artifact_a_workload_installs_ships(docker_env, example, mode: str, flags: list[str],
+                                                   shipped: str) -> None:
+    # The stand-in installs a "lazy artifact" into the first depot when a workload has STANDIN_LAZY_ARTIFACT, as
+    # Pkg does: PackageCompiler's depot in the sysimage/app step, the tracer's depot with --trace. Neither ships
+    # by itself; the runtime image must hold it, or the app downloads it at every start (and fails offline).
+    project = example("cli-tool" if mode.startswith("app") else "http-service")
+    with (project / "precompile" / "workload.jl").open("a") as fh:
+        fh.write("# STANDIN_LAZY_ARTIFACT\n")
+    tag = docker_env.unique_tag(f"lazy-{mode}")
+    build(docker_env, project, "-t", tag, *flags)
+    assert docker_env.sh(tag, f"cat {shipped}").strip() == "lazy artifact"
 
 
 def test_include_project_bakes_the_package_and_source_edits_rebuild(docker_env, example) -> None:

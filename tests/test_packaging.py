@@ -20,7 +20,7 @@ def test_the_wheel_installs_and_generates_outside_the_checkout(tmp_path: Path) -
     (wheel,) = wheels.glob("sysimage_docker-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {"sysimage_containers/templates/Dockerfile.j2", "sysimage_containers/templates/dockerignore.j2",
-                "sysimage_containers/templates/install_packages.sh",
+                "sysimage_containers/templates/install_packages.sh", "sysimage_containers/templates/keep_artifacts.sh",
                 "sysimage_containers/data/julia_releases.toml",
                 *(f"sysimage_containers/templates/julia/{name}" for name in JULIA_SCRIPTS)}
     assert expected <= names

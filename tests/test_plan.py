@@ -38,7 +38,8 @@ def test_layer_order_for_rebuild_speed() -> None:
 
 
 X86_3 = "generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)"
-ARM_NEW = "generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)"
+# julia-buildkite #540 (2026-05-30) on release-1.10 to 1.13: neoverse-512tvb without rand and fpac
+ARM_NEW = "generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,-rand,-fpac,base(3)"
 
 
 @pytest.mark.parametrize(("julia", "amd64", "arm64"), [
@@ -279,3 +280,104 @@ def test_the_project_license_becomes_the_oci_label(example) -> None:
     text = (project / "Project.toml").read_text()
     (project / "Project.toml").write_text(text.replace('version = "0.1.0"', 'version = "0.1.0"\nlicense = "MIT"'))
     assert 'org.opencontainers.image.licenses="MIT"' in prepare(project).files["Dockerfile"]
+
+
+def hello_on(tmp_path: Path, julia: str) -> Path:
+    """examples/hello with its manifest's julia_version removed, so `julia_version` decides."""
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "hello", project)
+    manifest = project / "Manifest.toml"
+    manifest.write_text("".join(line for line in manifest.read_text().splitlines(keepends=True)
+                                if not line.startswith("julia_version")))
+    return project
+
+
+# docker-library/julia's history: bookworm under the bare tags from 1.9.1 to 1.11.5 (and 1.10.9), trixie since
+# 25081b4 (2025-08-08) for 1.10.10+, 1.11.6+ and 1.12
+@pytest.mark.parametrize(("julia", "builder", "runtime"), [
+    ("1.11.5", "julia:1.11.5", "debian:bookworm-slim"),
+    ("1.11.6", "julia:1.11.6", "debian:trixie-slim"),
+    ("1.12", "julia:1.12.", "debian:trixie-slim"),
+    ("1.10.9", "julia:1.10.9", "debian:bookworm-slim"),
+    ("1.9.0", "julia:1.9.0", "debian:bullseye-slim"),
+])
+def test_the_default_runtime_is_the_default_builders_debian_release(julia: str, builder: str, runtime: str,
+                                                                     tmp_path: Path) -> None:
+    prepared = prepare(hello_on(tmp_path, julia), cli={"julia_version": julia})
+    plan = prepared.plan
+    assert plan.builder_image.startswith(builder) and plan.runtime_image == runtime
+    assert f"\nFROM {runtime} AS runtime\n" in prepared.files["Dockerfile"]
+    assert dict(plan.labels)["org.opencontainers.image.base.name"] == runtime
+    assert not [w for w in plan.warnings if "Debian" in w]
+
+
+@pytest.mark.parametrize(("builder", "runtime"), [
+    ("julia:1.12.7-bookworm", "debian:bookworm-slim"),   # a tag that names its release decides
+    ("julia:1.10-bookworm", "debian:bookworm-slim"),
+    ("127.0.0.1:5000/mirror/julia:1.11.7-trixie", "debian:trixie-slim"),
+    ("python:3.12-slim-bullseye", "debian:bullseye-slim"),
+    ("debian:12", "debian:bookworm-slim"),
+    ("registry.example.com/team/julia:1.11.5", "debian:trixie-slim"),  # not the official image: unknown
+])
+def test_a_builder_image_decides_the_runtime_release(builder: str, runtime: str) -> None:
+    plan = prepare(EXAMPLES / "hello", cli={"builder_image": builder}).plan
+    assert plan.runtime_image == runtime
+
+
+def test_a_set_runtime_image_is_kept() -> None:
+    plan = prepare(EXAMPLES / "hello", cli={"runtime_image": "ubuntu:24.04"}).plan
+    assert plan.runtime_image == "ubuntu:24.04"
+
+
+@pytest.mark.parametrize(("cli", "warning"), [
+    ({"runtime_image": "debian:trixie-slim"},
+     "builder julia:1.11.5 (Debian bookworm) and runtime debian:trixie-slim (Debian trixie) are different Debian "
+     "releases, with system_packages: a library path or soname a build step records (PyCall's libpython, RCall, "
+     "GDAL) may be missing at run time; use images of one release (an unset runtime_image follows the builder's)"),
+    ({"runtime_image": "ubuntu:24.04"},
+     "builder julia:1.11.5 (Debian bookworm) and runtime ubuntu:24.04 (release unknown) may not be the same Debian "
+     "release, with system_packages: a library path or soname a build step records (PyCall's libpython, RCall, "
+     "GDAL) may be missing at run time; use images of one release (an unset runtime_image follows the builder's)"),
+    ({"builder_image": "registry.example.com/julia:1.11.5"},
+     "builder registry.example.com/julia:1.11.5 (release unknown) and runtime debian:trixie-slim (Debian trixie) "
+     "may not be the same Debian release, with system_packages: "),
+])
+def test_images_of_different_releases_with_system_packages_warn_in_one_line(cli: dict[str, str], warning: str,
+                                                                              tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "hello", project)
+    (project / "sysimage-docker.toml").write_text('system_packages = ["libgomp1"]\n')
+    warnings = [w for w in prepare(project, cli=cli).plan.warnings if "Debian" in w]
+    assert len(warnings) == 1 and warnings[0].startswith(warning) and "\n" not in warnings[0]
+    # no system packages and no build hooks: nothing a build step records, no warning
+    (project / "sysimage-docker.toml").write_text("")
+    assert not [w for w in prepare(project, cli=cli).plan.warnings if "Debian" in w]
+
+
+def test_same_release_images_and_build_hooks_do_not_warn_but_different_ones_do(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "pycall-app", project)  # python3 and an after_instantiate hook
+    same = prepare(project, cli={"runtime_image": "debian:13-slim"}).plan
+    assert not [w for w in same.warnings if "Debian" in w]
+    (project / "sysimage-docker.toml").write_text(
+        (project / "sysimage-docker.toml").read_text().replace('system_packages = ["python3"]\n', ""))
+    other = prepare(project, cli={"runtime_image": "debian:bookworm-slim"}).plan
+    assert [w for w in other.warnings if "Debian" in w] == [
+        "builder julia:1.11.7-trixie (Debian trixie) and runtime debian:bookworm-slim (Debian bookworm) are "
+        "different Debian releases, with build hooks: a library path or soname a build step records (PyCall's "
+        "libpython, RCall, GDAL) may be missing at run time; use images of one release (an unset runtime_image "
+        "follows the builder's)"]
+
+
+def test_the_release_warning_is_one_stderr_line_of_generate(cli, tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "pycall-app", project)  # python3 in system_packages, julia:1.11.7-trixie
+    result = cli("generate", project, env={"SYSIMAGE_DOCKER_RUNTIME_IMAGE": "debian:bookworm-slim"})
+    assert result.code == 0 and "FROM debian:bookworm-slim AS runtime" in result.out
+    lines = [line for line in result.err.splitlines() if "Debian" in line]
+    assert lines == ["sysimage-docker: warning: builder julia:1.11.7-trixie (Debian trixie) and runtime "
+                     "debian:bookworm-slim (Debian bookworm) are different Debian releases, with system_packages and "
+                     "build hooks: a library path or soname a build step records (PyCall's libpython, RCall, GDAL) "
+                     "may be missing at run time; use images of one release (an unset runtime_image follows the "
+                     "builder's)"]
+    assert not [line for line in cli("generate", project).err.splitlines() if "Debian" in line]

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,3 +281,23 @@ def test_building_a_hostile_repository(docker_env, shared_tmp: Path, owner: str)
     history = docker_env.docker("history", "--no-trunc", tag).stdout
     for text in (image.decode("latin-1"), history, json.dumps(labels), meta.read_text(), result.stderr):
         assert TOKEN not in text
+
+
+def test_dirty_means_changed_content_not_a_touched_file(tmp_path: Path) -> None:
+    """diff-index without a refresh sees stat changes only; a touched or chmod-ed file with the same content is
+    hashed (no filters run) and stays clean, also for a project in a subdirectory of its repository."""
+    top = tmp_path / "repo"
+    (top / "sub").mkdir(parents=True)
+    (top / "sub" / "a.txt").write_text("x\n")
+    (top / "b.txt").write_text("y\n")
+    for args in (("init", "-q"), ("add", "."), ("-c", "user.name=t", "-c", "user.email=t@example.org",
+                                                 "commit", "-qm", "m")):
+        subprocess.run(["git", "-C", str(top), *args], check=True, capture_output=True)
+    commit = subprocess.run(["git", "-C", str(top), "rev-parse", "HEAD"], check=True, capture_output=True,
+                            text=True).stdout.strip()
+    later = time.time() + 5
+    os.utime(top / "sub" / "a.txt", (later, later))
+    os.chmod(top / "b.txt", 0o644)
+    assert provenance.labels(top / "sub", {})[provenance.REVISION] == commit
+    (top / "b.txt").write_text("changed\n")  # outside the project's directory, inside its repository
+    assert provenance.labels(top / "sub", {})[provenance.REVISION] == commit + "-dirty"

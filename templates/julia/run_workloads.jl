@@ -1,6 +1,7 @@
-# Runs the configured workloads, in order: precompile execution files, the project's test suite, HTTP warm-up
-# requests against the running app. PackageCompiler runs it as the precompile execution file, or the trace
-# stage runs it under --trace-compile. A failing workload names its file and line and fails the build, unless
+# Runs the configured workloads, in order: precompile execution files, then HTTP warm-up requests against the
+# running app; with --test-suite, the project's test suite instead (the trace stage runs it as its own process,
+# started in test/). PackageCompiler runs it as the precompile execution file, or the trace stage runs it under
+# --trace-compile. A failing workload names its file and line and fails the build, unless
 # allow_workload_errors = true. Everything comes from the plan data file.
 using Sockets  # warm-up requests; Base.parsed_toml keeps TOML (and its compiles) out of the trace
 
@@ -52,14 +53,19 @@ function send(request, port::Integer)
     return length(parts) >= 2 ? something(tryparse(Int, parts[2]), 0) : 0
 end
 
-for file in PLAN["precompile_files"]
-    run_file(file)
-end
-
-if PLAN["test_workload"]
+if "--test-suite" in ARGS
     # test-only dependencies come from an environment stacked after the app's (see test_env.jl)
     push!(LOAD_PATH, PLAN["test_env"])
-    run_file(joinpath(PLAN["app_dir"], "test", "runtests.jl"))
+    test_file = joinpath(PLAN["app_dir"], "test", "runtests.jl")
+    # as Pkg.test runs it (Pkg v1.11.0 src/Operations.jl gen_test_code, line 1729; the same in 1.10 and 1.12):
+    # from the test directory, with no arguments
+    empty!(ARGS)
+    cd(() -> run_file(test_file), dirname(test_file))
+    exit(0)
+end
+
+for file in PLAN["precompile_files"]
+    run_file(file)
 end
 
 requests = PLAN["warmup"]

@@ -23,6 +23,7 @@ RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/i
     echo "sysimage-docker: stock sysimage left out of the runtime image: $(wc -c < /usr/local/julia/lib/julia/sys.so) bytes"
 
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]
+COPY ["sysimage-docker/keep_artifacts.sh", "/opt/sysimage-docker/keep_artifacts.sh"]
 
 # PackageCompiler in its own environment and depot: never added to the app, and the caches it compiles
 # under the stock sysimage stay out of the runtime image. No JULIA_NUM_THREADS: it hangs older versions.
@@ -46,8 +47,10 @@ COPY ["app/precompile/workload.jl", "/app/precompile/workload.jl"]
 FROM deps AS builder
 ARG TARGETARCH
 # create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
-# none is reachable: the step sees the one the instantiate step fetched.
+# none is reachable: the step sees the one the instantiate step fetched. Artifacts installed while it runs land in
+# PackageCompiler's depot, the first one: keep_artifacts.sh copies them to where they ship.
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
+    sh /opt/sysimage-docker/keep_artifacts.sh /opt/julia/depot/artifacts --new /opt/sysimage-docker/pc-depot/artifacts -- \
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl
 
@@ -56,7 +59,7 @@ COPY ["app/", "/app/"]
 # JULIA_CPU_TARGET in the environment from process start: package images follow it (the sysimage's target).
 RUN case "${TARGETARCH:-$(uname -m)}" in \
         amd64|x86_64) cpu='generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1);x86-64-v4,-rdrnd,base(1)' ;; \
-        arm64|aarch64) cpu='generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)' ;; \
+        arm64|aarch64) cpu='generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,-rand,-fpac,base(3)' ;; \
         *) echo "sysimage-docker: no portable CPU target for this architecture; set cpu_target" >&2; exit 1 ;; \
     esac && \
     JULIA_CPU_TARGET="$cpu" julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
@@ -68,7 +71,7 @@ RUN case "${TARGETARCH:-$(uname -m)}" in \
 RUN mkdir -p /opt/sysimage-docker/homes/julia/.julia && chown -R 1000:0 /opt/sysimage-docker/homes/julia && chmod -R g=u /opt/sysimage-docker/homes/julia
 
 ############################ runtime: Julia, the depot the app needs, one sysimage ############################
-FROM debian:trixie-slim AS runtime
+FROM debian:bookworm-slim AS runtime
 # Exactly one sysimage: the custom one, as Julia's default sys.so (a separate layer from the Julia tree).
 COPY --from=builder /opt/sysimage-docker/julia-runtime /usr/local/julia
 COPY --from=builder /opt/sysimage-docker/build/sys.so /usr/local/julia/lib/julia/sys.so
@@ -94,7 +97,7 @@ LABEL dev.sysimage-docker.cpu-target="portable" \
       dev.sysimage-docker.sbom="/opt/sysimage-docker/sbom.cdx.json" \
       dev.sysimage-docker.sysimage="/usr/local/julia/lib/julia/sys.so" \
       dev.sysimage-docker.version="0.3.0" \
-      org.opencontainers.image.base.name="debian:trixie-slim" \
+      org.opencontainers.image.base.name="debian:bookworm-slim" \
       org.opencontainers.image.title="WordStats" \
       org.opencontainers.image.version="0.2.0"
 ENTRYPOINT ["/usr/local/julia/bin/julia", "-J/usr/local/julia/lib/julia/sys.so", "--project=/app", "--startup-file=no"]

@@ -20,6 +20,7 @@ RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/i
     mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/trace
 
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]
+COPY ["sysimage-docker/keep_artifacts.sh", "/opt/sysimage-docker/keep_artifacts.sh"]
 
 # PackageCompiler in its own environment and depot: never added to the app, and the caches it compiles
 # under the stock sysimage stay out of the runtime image. No JULIA_NUM_THREADS: it hangs older versions.
@@ -45,8 +46,10 @@ COPY ["app/", "/app/"]
 FROM deps AS builder
 ARG TARGETARCH
 # create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
-# none is reachable: the step sees the one the instantiate step fetched.
+# none is reachable: the step sees the one the instantiate step fetched. Artifacts installed while it runs land in
+# PackageCompiler's depot, the first one: keep_artifacts.sh copies them to where they ship.
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
+    sh /opt/sysimage-docker/keep_artifacts.sh /opt/sysimage-docker/app/share/julia/artifacts --new /opt/sysimage-docker/pc-depot/artifacts -- \
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_app.jl
 
@@ -57,7 +60,7 @@ RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/
 RUN mkdir -p /opt/sysimage-docker/homes/julia/.julia && chown -R 1000:0 /opt/sysimage-docker/homes/julia && chmod -R g=u /opt/sysimage-docker/homes/julia
 
 ############################ runtime: the bundle, no Julia installation ############################
-FROM debian:trixie-slim AS runtime
+FROM debian:bookworm-slim AS runtime
 COPY --from=builder /opt/sysimage-docker/app /opt/app
 COPY --from=builder /opt/sysimage-docker/homes/ /home/
 # The SBOM of the Julia side (CycloneDX): every manifest entry, which ones are in the sysimage.
@@ -74,7 +77,7 @@ LABEL dev.sysimage-docker.cpu-target="portable" \
       dev.sysimage-docker.sbom="/opt/sysimage-docker/sbom.cdx.json" \
       dev.sysimage-docker.sysimage="none" \
       dev.sysimage-docker.version="0.3.0" \
-      org.opencontainers.image.base.name="debian:trixie-slim" \
+      org.opencontainers.image.base.name="debian:bookworm-slim" \
       org.opencontainers.image.title="WordStats" \
       org.opencontainers.image.version="0.2.0"
 ENTRYPOINT ["/opt/app/bin/WordStats"]

@@ -29,6 +29,7 @@ RUN --mount=type=cache,id=sysimage-docker-apt-lists-builder,sharing=locked,targe
     --mount=type=cache,id=sysimage-docker-apt-archives-builder,sharing=locked,target=/var/cache/apt/archives \
     SYSIMAGE_DOCKER_APT_CACHE=1 SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.10.4' sh /opt/sysimage-docker/install_packages.sh tzdata
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]
+COPY ["sysimage-docker/keep_artifacts.sh", "/opt/sysimage-docker/keep_artifacts.sh"]
 
 # PackageCompiler in its own environment and depot: never added to the app, and the caches it compiles
 # under the stock sysimage stay out of the runtime image. No JULIA_NUM_THREADS: it hangs older versions.
@@ -52,8 +53,10 @@ COPY ["app/precompile/workload.jl", "/app/precompile/workload.jl"]
 FROM deps AS builder
 ARG TARGETARCH
 # create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
-# none is reachable: the step sees the one the instantiate step fetched.
+# none is reachable: the step sees the one the instantiate step fetched. Artifacts installed while it runs land in
+# PackageCompiler's depot, the first one: keep_artifacts.sh copies them to where they ship.
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
+    sh /opt/sysimage-docker/keep_artifacts.sh /opt/julia/depot/artifacts --new /opt/sysimage-docker/pc-depot/artifacts -- \
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl
 
@@ -62,7 +65,7 @@ COPY ["app/", "/app/"]
 # JULIA_CPU_TARGET in the environment from process start: package images follow it (the sysimage's target).
 RUN case "${TARGETARCH:-$(uname -m)}" in \
         amd64|x86_64) cpu='generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1)' ;; \
-        arm64|aarch64) cpu='generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)' ;; \
+        arm64|aarch64) cpu='generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,-rand,-fpac,base(3)' ;; \
         *) echo "sysimage-docker: no portable CPU target for this architecture; set cpu_target" >&2; exit 1 ;; \
     esac && \
     JULIA_CPU_TARGET="$cpu" julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
@@ -78,11 +81,11 @@ RUN mkdir -p /opt/sysimage-docker/homes/julia/.julia && chown -R 1000:0 /opt/sys
     mkdir -p /opt/sysimage-docker/writable/2/sessions && { [ ! -e /app/sessions ] || { cp -a /app/sessions/. /opt/sysimage-docker/writable/2/sessions/ && rm -rf /app/sessions; }; } && chown -R 1000:0 /opt/sysimage-docker/writable/2/sessions && chmod -R g=u /opt/sysimage-docker/writable/2/sessions
 
 ############################ runtime: Julia, the depot the app needs, one sysimage ############################
-FROM debian:trixie-slim AS runtime
+FROM debian:bookworm-slim AS runtime
 COPY ["sysimage-docker/install_packages.sh", "/opt/sysimage-docker/install_packages.sh"]
 RUN --mount=type=cache,id=sysimage-docker-apt-lists-runtime,sharing=locked,target=/var/lib/apt/lists \
     --mount=type=cache,id=sysimage-docker-apt-archives-runtime,sharing=locked,target=/var/cache/apt/archives \
-    SYSIMAGE_DOCKER_APT_CACHE=1 SYSIMAGE_DOCKER_IMAGE='runtime_image debian:trixie-slim' sh /opt/sysimage-docker/install_packages.sh tzdata
+    SYSIMAGE_DOCKER_APT_CACHE=1 SYSIMAGE_DOCKER_IMAGE='runtime_image debian:bookworm-slim' sh /opt/sysimage-docker/install_packages.sh tzdata
 # Exactly one sysimage: the custom one, as Julia's default sys.so (a separate layer from the Julia tree).
 COPY --from=builder /opt/sysimage-docker/julia-runtime /usr/local/julia
 COPY --from=builder /opt/sysimage-docker/build/sys.so /usr/local/julia/lib/julia/sys.so
@@ -112,7 +115,7 @@ LABEL dev.sysimage-docker.cpu-target="portable" \
       dev.sysimage-docker.sbom="/opt/sysimage-docker/sbom.cdx.json" \
       dev.sysimage-docker.sysimage="/usr/local/julia/lib/julia/sys.so" \
       dev.sysimage-docker.version="0.3.0" \
-      org.opencontainers.image.base.name="debian:trixie-slim" \
+      org.opencontainers.image.base.name="debian:bookworm-slim" \
       org.opencontainers.image.title="genie-app"
 ENTRYPOINT ["/usr/local/julia/bin/julia", "-J/usr/local/julia/lib/julia/sys.so", "--project=/app", "--startup-file=no"]
 # Always set, even empty: a CMD inherited from the runtime base (e.g. ["bash"]) would become julia's argument.

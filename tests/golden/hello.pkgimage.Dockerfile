@@ -35,7 +35,7 @@ COPY ["app/", "/app/"]
 # JULIA_CPU_TARGET in the environment from process start: package images follow it (the sysimage's target).
 RUN case "${TARGETARCH:-$(uname -m)}" in \
         amd64|x86_64) cpu='generic;sandybridge,-xsaveopt,clone_all;haswell,-rdrnd,base(1);x86-64-v4,-rdrnd,base(1)' ;; \
-        arm64|aarch64) cpu='generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,base(3)' ;; \
+        arm64|aarch64) cpu='generic;cortex-a57;thunderx2t99;carmel,clone_all;apple-m1,base(3);neoverse-512tvb,-rand,-fpac,base(3)' ;; \
         *) echo "sysimage-docker: no portable CPU target for this architecture; set cpu_target" >&2; exit 1 ;; \
     esac && \
     JULIA_CPU_TARGET="$cpu" julia --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
@@ -47,7 +47,7 @@ RUN case "${TARGETARCH:-$(uname -m)}" in \
 RUN mkdir -p /opt/sysimage-docker/homes/julia/.julia && chown -R 1000:0 /opt/sysimage-docker/homes/julia && chmod -R g=u /opt/sysimage-docker/homes/julia
 
 ############################ runtime: Julia, the depot the app needs ############################
-FROM debian:trixie-slim AS runtime
+FROM debian:bookworm-slim AS runtime
 COPY --from=builder /usr/local/julia /usr/local/julia
 # Only packages, artifacts and compiled caches: no registries, logs, scratch spaces or compiler.
 COPY --from=builder /opt/julia/depot/packages /opt/julia/depot/packages
@@ -71,7 +71,7 @@ LABEL dev.sysimage-docker.cpu-target="portable" \
       dev.sysimage-docker.sbom="/opt/sysimage-docker/sbom.cdx.json" \
       dev.sysimage-docker.sysimage="none" \
       dev.sysimage-docker.version="0.3.0" \
-      org.opencontainers.image.base.name="debian:trixie-slim" \
+      org.opencontainers.image.base.name="debian:bookworm-slim" \
       org.opencontainers.image.title="hello"
 ENTRYPOINT ["/usr/local/julia/bin/julia", "--project=/app", "--startup-file=no"]
 # Always set, even empty: a CMD inherited from the runtime base (e.g. ["bash"]) would become julia's argument.

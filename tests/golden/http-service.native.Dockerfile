@@ -23,6 +23,7 @@ RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/i
     echo "sysimage-docker: stock sysimage left out of the runtime image: $(wc -c < /usr/local/julia/lib/julia/sys.so) bytes"
 
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]
+COPY ["sysimage-docker/keep_artifacts.sh", "/opt/sysimage-docker/keep_artifacts.sh"]
 
 # PackageCompiler in its own environment and depot: never added to the app, and the caches it compiles
 # under the stock sysimage stay out of the runtime image. No JULIA_NUM_THREADS: it hangs older versions.
@@ -46,8 +47,10 @@ COPY ["app/precompile/workload.jl", "/app/precompile/workload.jl"]
 FROM deps AS builder
 ARG TARGETARCH
 # create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
-# none is reachable: the step sees the one the instantiate step fetched.
+# none is reachable: the step sees the one the instantiate step fetched. Artifacts installed while it runs land in
+# PackageCompiler's depot, the first one: keep_artifacts.sh copies them to where they ship.
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
+    sh /opt/sysimage-docker/keep_artifacts.sh /opt/julia/depot/artifacts --new /opt/sysimage-docker/pc-depot/artifacts -- \
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl
 
@@ -64,7 +67,7 @@ RUN JULIA_CPU_TARGET=native \
 RUN mkdir -p /opt/sysimage-docker/homes/julia/.julia && chown -R 1000:0 /opt/sysimage-docker/homes/julia && chmod -R g=u /opt/sysimage-docker/homes/julia
 
 ############################ runtime: Julia, the depot the app needs, one sysimage ############################
-FROM debian:trixie-slim AS runtime
+FROM debian:bookworm-slim AS runtime
 # Exactly one sysimage: the custom one, as Julia's default sys.so (a separate layer from the Julia tree).
 COPY --from=builder /opt/sysimage-docker/julia-runtime /usr/local/julia
 COPY --from=builder /opt/sysimage-docker/build/sys.so /usr/local/julia/lib/julia/sys.so
@@ -93,7 +96,7 @@ LABEL dev.sysimage-docker.cpu-target="native" \
       dev.sysimage-docker.sbom="/opt/sysimage-docker/sbom.cdx.json" \
       dev.sysimage-docker.sysimage="/usr/local/julia/lib/julia/sys.so" \
       dev.sysimage-docker.version="0.3.0" \
-      org.opencontainers.image.base.name="debian:trixie-slim" \
+      org.opencontainers.image.base.name="debian:bookworm-slim" \
       org.opencontainers.image.description="Greets people over HTTP" \
       org.opencontainers.image.title="GreetService" \
       org.opencontainers.image.version="0.1.0"
