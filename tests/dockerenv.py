@@ -125,14 +125,15 @@ def base_image_tar(kind: str, julia_version: str = JULIA_VERSION) -> bytes:
     links = {f"bin/{a}": "busybox" for a in APPLETS}
     if kind.startswith("builder"):
         series = "v" + ".".join(julia_version.split(".")[:2])
+        compiled = "usr/local/julia/share/julia/compiled"
         for d in ("usr/local/julia", "usr/local/julia/bin", "usr/local/julia/lib", "usr/local/julia/lib/julia",
-                  "usr/local/julia/share", "usr/local/julia/share/julia", "usr/local/julia/share/julia/compiled",
-                  f"usr/local/julia/share/julia/compiled/{series}", f"usr/local/julia/share/julia/compiled/{series}/Dates"):
+                  "usr/local/julia/share", "usr/local/julia/share/julia", compiled, f"{compiled}/{series}",
+                  f"{compiled}/{series}/Dates"):
             dirs[d] = 0o755
         files["usr/local/julia/bin/julia"] = (standin_julia(julia_version), 0o755)
         files["usr/local/julia/lib/julia/sys.so"] = (b"stock sysimage (stand-in)\n", 0o644)
         # the stdlib caches an official Julia ships, compiled for its stock sysimage
-        files[f"usr/local/julia/share/julia/compiled/{series}/Dates/stock.ji"] = (b"stock stdlib cache\n", 0o644)
+        files[f"{compiled}/{series}/Dates/stock.ji"] = (b"stock stdlib cache\n", 0o644)
         tools = ("g++", "git", "ssh") if kind in ("builder", "builder-apt") else ("git", "ssh")
         for tool in tools:
             files[f"usr/local/bin/{tool}"] = ((STANDIN / "tool").read_bytes(), 0o755)
