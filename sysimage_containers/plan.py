@@ -168,7 +168,7 @@ class BuildPlan:
     labels: tuple[tuple[str, str], ...]
     user_id: int
     cache_flags: tuple[str, ...]  # julia_args that package caches must be compiled with
-    sysimage_build_args: tuple[str, ...]  # julia_args that change generated code: the sysimage is built with them
+    codegen_flags: tuple[str, ...]  # julia_args that change generated code: the sysimage and the tracer get them
     source_stub: str | None  # src/<Name>.jl put in place for the sysimage step only (see _source_stub)
     source_stub_dir: str | None  # its src/ directory
     source_stub_rmdir: bool  # the step makes src/, so it removes it again
@@ -235,7 +235,7 @@ class BuildPlan:
             "script": self.script_path or "",
             "port": self.ports[0] if self.ports else 0,
             "cpu_target": dict(self.cpu_targets),
-            "sysimage_build_args": list(self.sysimage_build_args),
+            "sysimage_build_args": list(self.codegen_flags),
         }
         if self.incremental is not None:
             data["incremental"] = self.incremental
@@ -342,7 +342,7 @@ def make_plan(
         labels=labels,
         user_id=config.user_id,
         cache_flags=tuple(a for a in config.julia_args if a.startswith(CACHE_FLAG_PREFIXES)),
-        sysimage_build_args=tuple(a for a in config.julia_args if a.startswith(CODEGEN_FLAG_PREFIXES)),
+        codegen_flags=tuple(a for a in config.julia_args if a.startswith(CODEGEN_FLAG_PREFIXES)),
         source_stub=stub,
         source_stub_dir=f"{app_dir}/src" if stub else None,
         source_stub_rmdir=stub_rmdir,

@@ -55,7 +55,8 @@ RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/
     julia --startup-file=no --project=/app /opt/sysimage-docker/julia/test_env.jl
 # Separate steps on purpose: each heavy step is its own cache boundary and progress line.
 # hadolint ignore=DL3059
-# Recorded as PackageCompiler records (run_precompilation_script): --compile=all, no package images.
+# Recorded as PackageCompiler records (run_precompilation_script): --compile=all, no package images; plus the
+# julia_args that change generated code (not --pkgimages: the recording needs them off).
 RUN julia --compile=all --pkgimages=no --startup-file=no --project=/app --trace-compile=/opt/sysimage-docker/trace/precompile_statements.jl /opt/sysimage-docker/julia/run_workloads.jl
 
 # `sysimage-docker build --target trace -o DIR` writes the statements to DIR.

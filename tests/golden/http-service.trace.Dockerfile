@@ -49,7 +49,8 @@ COPY ["app/precompile/workload.jl", "/app/precompile/workload.jl"]
 ############################ tracer / trace: run the workloads once, keep the statements ############################
 FROM deps AS tracer
 ARG TARGETARCH
-# Recorded as PackageCompiler records (run_precompilation_script): --compile=all, no package images.
+# Recorded as PackageCompiler records (run_precompilation_script): --compile=all, no package images; plus the
+# julia_args that change generated code (not --pkgimages: the recording needs them off).
 RUN julia --compile=all --pkgimages=no --startup-file=no --project=/app --trace-compile=/opt/sysimage-docker/trace/precompile_statements.jl /opt/sysimage-docker/julia/run_workloads.jl
 
 # `sysimage-docker build --target trace -o DIR` writes the statements to DIR.
