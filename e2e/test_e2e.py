@@ -296,9 +296,17 @@ def test_no_stock_stdlib_caches_and_a_stdlib_outside_the_sysimage_is_baked_in_th
     listing = docker("run", "--rm", "--entrypoint", "/bin/sh", images["http-service"], "-c",
                      "ls /usr/local/julia/share/julia/compiled 2>&1; true").stdout
     assert "No such file" in listing
-    tag, built = build_variant(tmp_path, "hello", "", "--exclude", "Dates")
+    # and a stdlib the script loads without declaring it: the app precompile compiles it too
+    project = tmp_path / "hello"
+    shutil.copytree(EXAMPLES / "hello", project)
+    script = project / "bin" / "hello.jl"
+    script.write_text("using Test: @test\n" + script.read_text())
+    tag = f"sysimage-docker-e2e/hello-stdlibs:{uuid.uuid4().hex[:8]}"
+    built = subprocess.run([*CLI, "build", str(project), "-t", tag, "--progress", "plain", "--exclude", "Dates"],
+                           text=True, stderr=subprocess.PIPE, timeout=3600)
     try:
         assert built.returncode == 0, built.stderr[-3000:]
+        assert "loads the stdlib Test, which is not in [deps]: compiling it too" in built.stderr
         assert compiled_after(tag, "$ENTRY /app/bin/hello.jl e2e") == []
         assert docker("run", "--rm", tag, "/app/bin/hello.jl", "e2e").stdout.startswith("Hello, e2e! It is ")
     finally:
