@@ -45,6 +45,7 @@ function imported(path::AbstractString)
         if ex.head in (:using, :import)
             for arg in ex.args
                 target = Meta.isexpr(arg, :(:)) ? arg.args[1] : arg
+                target = Meta.isexpr(target, :as) ? target.args[1] : target  # `import A as B` (Julia 1.6+)
                 if Meta.isexpr(target, :.) && !isempty(target.args) && target.args[1] isa Symbol &&
                    target.args[1] !== :.
                     push!(names, String(target.args[1]))
