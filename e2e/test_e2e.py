@@ -288,3 +288,88 @@ def test_a_lazy_artifact_the_test_suite_downloads_ships_and_works_offline(tmp_pa
         assert SOCRATES in listed
     finally:
         docker("image", "rm", "--force", tag, check=False)
+
+
+def build_on_julia(tmp_path: Path, name: str, julia: str, config: str,
+                   source: tuple[str, str] | None = None) -> tuple[str, subprocess.CompletedProcess]:
+    """The example built with another Julia than its manifest's: the manifest is left out and the versions are
+    resolved in the builder (resolve = true), as the examples' manifests are Julia 1.11.5's. `source`: a
+    (file, text) to add to a source file, before its module's last line."""
+    project = tmp_path / name
+    shutil.copytree(EXAMPLES / name, project)
+    (project / "Manifest.toml").unlink()
+    if source is not None:
+        path = project / source[0]
+        text = path.read_text()
+        end = text.rindex("end # module")
+        path.write_text(text[:end] + source[1] + text[end:])
+    (project / "sysimage-docker.toml").write_text(f'julia_version = "{julia}"\nresolve = true\n{config}')
+    tag = f"sysimage-docker-e2e/{name}-{julia}:{uuid.uuid4().hex[:8]}"
+    result = subprocess.run([*CLI, "build", str(project), "-t", tag, "--progress", "plain"], text=True,
+                            stderr=subprocess.PIPE, timeout=3600)
+    return tag, result
+
+
+@pytest.mark.parametrize("julia", ["1.11", "1.12"])
+def test_a_package_project_builds_with_its_source_after_the_sysimage(images, julia: str, tmp_path: Path) -> None:
+    # issue 18 point 1: create_sysimage precompiles the project's own package before its source is copied; Julia
+    # 1.10.8+ refuses a package without src/<Name>.jl, so the sysimage step has a stub that must not ship
+    if julia == "1.11":  # the example as it is (its manifest is Julia 1.11.5's)
+        tag = images["cli-tool"]
+    else:
+        tag, built = build_on_julia(tmp_path, "cli-tool", julia, 'julia_main = true\n'
+                                    'precompile_files = ["precompile/workload.jl"]\n')
+        assert built.returncode == 0, built.stderr[-4000:]
+    try:
+        source = docker("run", "--rm", "--entrypoint", "/bin/cat", tag, "/app/src/WordStats.jl").stdout
+        assert source == (EXAMPLES / "cli-tool" / "src" / "WordStats.jl").read_text()
+        (tmp_path / "text.txt").write_text("the cat and the hat")
+        out = docker("run", "--rm", "-v", f"{tmp_path}:/data:ro", tag, "/opt/sysimage-docker/julia/run_main.jl",
+                     "WordStats", "/data/text.txt").stdout
+        assert json.loads(out)["words"] == 5
+        assert compiled_after(tag, "$ENTRY /opt/sysimage-docker/julia/run_main.jl WordStats /data/text.txt",
+                              "-v", f"{tmp_path}:/data:ro") == []
+    finally:
+        if julia != "1.11":
+            docker("image", "rm", "--force", tag, check=False)
+
+
+def test_julia_module_on_1_12(tmp_path: Path) -> None:
+    # issue 18 point 2: `julia -m` is a Julia 1.12 option; its module's @main runs the service
+    tag, built = build_on_julia(tmp_path, "http-service", "1.12", 'julia_module = "GreetService"\nports = [8080]\n'
+                                'precompile_files = ["precompile/workload.jl"]\n',
+                                source=("src/GreetService.jl", "(@main)(args) = main()\n\n"))
+    name = f"sysimage-docker-e2e-{uuid.uuid4().hex[:8]}"
+    try:
+        assert built.returncode == 0, built.stderr[-4000:]
+        assert json.loads(docker("image", "inspect", "--format", "{{json .Config.Cmd}}", tag).stdout) == [
+            "-m", "GreetService"]
+        docker("run", "-d", "--name", name, "-p", "127.0.0.1:18081:8080", tag)
+        assert first_json("http://127.0.0.1:18081/greet/e2e", time.monotonic() + 180)["greeting"] == "Hello, e2e!"
+    finally:
+        docker("rm", "--force", name, check=False)
+        docker("image", "rm", "--force", tag, check=False)
+
+
+def test_no_stock_stdlib_caches_and_a_stdlib_outside_the_sysimage_is_baked_in_the_depot(images,
+                                                                                      tmp_path: Path) -> None:
+    # issue 18 point 5: the stock share/julia/compiled is rejected by a custom sysimage, so it does not ship; a
+    # stdlib the app uses but the sysimage lacks is compiled into the baked depot by the app precompile
+    listing = docker("run", "--rm", "--entrypoint", "/bin/sh", images["http-service"], "-c",
+                     "ls /usr/local/julia/share/julia/compiled 2>&1; true").stdout
+    assert "No such file" in listing
+    # and a stdlib the script loads without declaring it: the app precompile compiles it too
+    project = tmp_path / "hello"
+    shutil.copytree(EXAMPLES / "hello", project)
+    script = project / "bin" / "hello.jl"
+    script.write_text("using Test: @test\n" + script.read_text())
+    tag = f"sysimage-docker-e2e/hello-stdlibs:{uuid.uuid4().hex[:8]}"
+    built = subprocess.run([*CLI, "build", str(project), "-t", tag, "--progress", "plain", "--exclude", "Dates"],
+                           text=True, stderr=subprocess.PIPE, timeout=3600)
+    try:
+        assert built.returncode == 0, built.stderr[-3000:]
+        assert "loads the stdlib Test, which is not in [deps]: compiling it too" in built.stderr
+        assert compiled_after(tag, "$ENTRY /app/bin/hello.jl e2e") == []
+        assert docker("run", "--rm", tag, "/app/bin/hello.jl", "e2e").stdout.startswith("Hello, e2e! It is ")
+    finally:
+        docker("image", "rm", "--force", tag, check=False)

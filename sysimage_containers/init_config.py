@@ -48,8 +48,8 @@ def detect(project: JuliaProject) -> dict[str, Any]:
         found["script"] = script
     elif project.is_package and _defines_julia_main(root):
         found["julia_main"] = True
-    elif project.is_package and _main_macro(root) and _julia_at_least(project, (1, 11)):
-        found["julia_module"] = project.name  # `julia -m` runs its @main (Julia 1.11+)
+    elif project.is_package and _main_macro(root) and _julia_at_least(project, (1, 12)):
+        found["julia_module"] = project.name  # `julia -m` runs its @main (Julia 1.12+; 1.11 has @main, not -m)
     workloads = [w for w in WORKLOAD_CANDIDATES if (root / w).is_file()]
     if workloads:
         found["precompile_files"] = workloads

@@ -131,7 +131,7 @@ OPTIONS: tuple[Option, ...] = (
            "script: e.g. `-e` and code. One of script, julia_main, command, julia_module.",
            '["-e", "using Genie; Genie.loadapp(); up(8000, \\"0.0.0.0\\"; async=false)"]', env=False),
     Option("julia_module", "str", None,
-           "Run `julia -m MODULE` (its `@main` / `main(ARGS)`; Julia 1.11+): the project's package or one of its "
+           "Run `julia -m MODULE` (its `@main` / `main(ARGS)`; Julia 1.12+): the project's package or one of its "
            "dependencies.",
            '"MyApp"', flag="--julia-module"),
     Option("julia_args", "list", [],

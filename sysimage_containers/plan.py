@@ -62,9 +62,17 @@ PORTABLE_CPU_TARGETS_OLD = (
     PORTABLE_CPU_TARGETS_1_10[0],
     ("arm64", "generic;cortex-a57;thunderx2t99;carmel"),
 )
-# Julia flags that decide whether a package cache can be used (jl_match_cache_flags in src/staticdata_utils.c:
-# check-bounds, inline and debug level must match; the cache's optimisation level must be at least the asked one)
-CACHE_FLAG_PREFIXES = ("-O", "--optimize", "--check-bounds", "-g", "--inline")
+# Julia flags that decide whether a package cache can be used (jl_match_cache_flags and jl_cache_flags in
+# src/staticdata_utils.c, Julia 1.10-1.12: the pkgimages bit, check-bounds and inline must match; debug level must
+# match on 1.10, and on 1.11+ the cache's debug and optimisation levels must be at least the asked ones).
+CACHE_FLAG_PREFIXES = ("-O", "--optimize", "--check-bounds", "-g", "--inline", "--pkgimages")
+# The ones that change generated code: also given to the process that compiles the sysimage (PackageCompiler's
+# create_sysimage keyword sysimage_build_args, in every version we pin: v2.1.0 src/PackageCompiler.jl line 425,
+# v2.4.0 line 620), so baked code and depot caches are compiled alike. --pkgimages is about caches only.
+CODEGEN_FLAG_PREFIXES = ("-O", "--optimize", "--check-bounds", "-g", "--inline")
+# Before Julia 1.11 these stop package caches from being used at all (NEWS.md of 1.11, #52123: "during these modes
+# pkgimage caches are now used for packages that are not being tracked").
+CACHE_DISABLING_BEFORE_1_11 = ("--code-coverage", "--track-allocation")
 LABEL_PACKAGES = 100
 RESERVED_ENV = ("JULIA_DEPOT_PATH",)
 RESERVED_LABEL_PREFIX = "dev.sysimage-docker."
@@ -167,6 +175,10 @@ class BuildPlan:
     labels: tuple[tuple[str, str], ...]
     user_id: int
     cache_flags: tuple[str, ...]  # julia_args that package caches must be compiled with
+    codegen_flags: tuple[str, ...]  # julia_args that change generated code: the sysimage and the tracer get them
+    source_stub: str | None  # src/<Name>.jl put in place for the sysimage step only (see _source_stub)
+    source_stub_dir: str | None  # its src/ directory
+    source_stub_rmdir: bool  # the step makes src/, so it removes it again
     tracer_flags: tuple[str, ...]  # what PackageCompiler's own recording run uses
     inputs: tuple[tuple[str, str], ...]  # (file, sha256) of the inputs, for the header
     context_exclude: tuple[str, ...]
@@ -237,6 +249,7 @@ class BuildPlan:
             "script": self.script_path or "",
             "port": self.ports[0] if self.ports else 0,
             "cpu_target": dict(self.cpu_targets),
+            "sysimage_build_args": list(self.codegen_flags),
         }
         if self.incremental is not None:
             data["incremental"] = self.incremental
@@ -267,6 +280,7 @@ def make_plan(
 
     workloads = (*config.precompile_files, *config.statements_files) if config.mode != "pkgimage" else ()
     workload_copies = tuple(Copy(f"{app_context}/{f}", f"{app_dir}/{f}") for f in workloads)
+    stub, stub_rmdir = _source_stub(environment, config, app_dir, (*dependency_copies, *workload_copies))
 
     sysimage_path, entrypoint, cmd, healthcheck = _entry_point(environment, config, app_dir, version)
     app_name = project.name if config.mode == "app" else None
@@ -344,13 +358,18 @@ def make_plan(
         labels=labels,
         user_id=config.user_id,
         cache_flags=tuple(a for a in config.julia_args if a.startswith(CACHE_FLAG_PREFIXES)),
+        codegen_flags=tuple(a for a in config.julia_args if a.startswith(CODEGEN_FLAG_PREFIXES)),
+        source_stub=stub,
+        source_stub_dir=f"{app_dir}/src" if stub else None,
+        source_stub_rmdir=stub_rmdir,
         # PackageCompiler's own trace run: --compile=all, and no package images (methods found in a pkgimage are
         # not traced); --pkgimages exists from Julia 1.9
         tracer_flags=("--compile=all", *(("--pkgimages=no",) if (version.major, version.minor) >= (1, 9) else ())),
         inputs=tuple(inputs),
         context_exclude=config.context_exclude,
         warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config),
-                  *_release_warnings(config, builder_image, runtime_image, system_packages, hooks)),
+                  *_release_warnings(config, builder_image, runtime_image, system_packages, hooks),
+                  *_cache_flag_warnings(config, version)),
     )
 
 
@@ -477,9 +496,11 @@ def _labels(environment: Environment, config: Config, tool_version: str, julia_v
 
 
 def _julia_module(name: str, environment: Environment, version: Version) -> str:
-    """`julia -m NAME` (Julia 1.11+, NEWS.md of 1.11) loads NAME from the active project and calls its main."""
-    if (version.major, version.minor) < (1, 11):
-        raise UsageError(f"julia_module needs Julia 1.11 or newer (`julia -m`); this image gets Julia {version}")
+    """`julia -m NAME` loads NAME from the active project and calls its main. `-m/--module` is a Julia 1.12
+    command-line option (HISTORY.md, Julia 1.12 "Command-line option changes", #52103); 1.11 brought only `@main`,
+    and its julia exits with "unknown option" at every start."""
+    if (version.major, version.minor) < (1, 12):
+        raise UsageError(f"julia_module needs Julia 1.12 or newer (`julia -m`); this image gets Julia {version}")
     project = environment.project
     if name != project.name and name not in project.dep_names:
         raise UsageError(f"julia_module: {name} is neither the project's package nor a dependency in "
@@ -603,6 +624,47 @@ def _baked_packages(environment: Environment, config: Config) -> tuple[BakedPack
         assert project.name is not None  # checked in _check_mode
         baked.append(BakedPackage(name=project.name, version=project.version or "project"))
     return tuple(baked)
+
+
+def _source_stub(environment: Environment, config: Config, app_dir: str,
+                 copies: tuple[Copy, ...]) -> tuple[str | None, bool]:
+    """The sysimage step runs before the source is copied (so a source edit re-runs only the app precompile), but
+    create_sysimage always precompiles the project (ensurecompiled -> `Pkg.precompile()`, PackageCompiler v2.4.0
+    src/PackageCompiler.jl lines 372-381 and 673; v2.1.x the same). For a package project that precompiles the
+    project's own package too (ExplicitEnv adds it to project_deps when Project.toml has name and uuid), and a
+    missing src/<Name>.jl is "Missing source file", which throws PkgPrecompileError: Julia 1.11+
+    (base/precompilation.jl) and Pkg 1.10.8+ (src/precompilation.jl, Pkg.jl #4107, in Julia 1.10.8 by julia #57014);
+    Pkg up to 1.10.7 skipped such a project (src/API.jl, `isfile(... "src", "$(name).jl")`).
+
+    Chosen: a stub `module <Name> end` made and removed inside the sysimage RUN, so it is in no layer and never
+    ships, whatever the real source holds. Not a deps-only copy of the environment: its Project.toml would drop
+    name and uuid, which Pkg 1.12 hashes as a direct dependency (Types.jl workspace_resolve_hash; our
+    pkg_compat._workspace_hash), so create_sysimage's Pkg.instantiate would find the manifest out of date
+    (API.jl: "The project dependencies or compat requirements have changed"), and a copy elsewhere would also lose
+    LocalPreferences.toml, relative path dependencies and workspace members. The stub's cache is compiled into
+    PackageCompiler's own depot (first in that step's JULIA_DEPOT_PATH), which stays in the builder; the app
+    precompile compiles the real package from its source after the COPY.
+    Not needed when the source is already there (include_project, mode = app) or without a sysimage step."""
+    project = environment.project
+    if config.mode != "sysimage" or config.include_project or not project.is_package:
+        return None, False
+    stub = f"{app_dir}/src/{project.name}.jl"
+    src = f"{app_dir}/src"
+    placed = [c.dest for c in copies]
+    if stub in placed:  # a dependency or workload copy is that file already
+        return None, False
+    # when a copy made src/ already, only the stub is removed
+    return stub, not any(d == src or PurePosixPath(d).is_relative_to(src) for d in placed)
+
+
+def _cache_flag_warnings(config: Config, version: Version) -> tuple[str, ...]:
+    if (version.major, version.minor) >= (1, 11):
+        return ()
+    found = [a.split("=")[0] for a in config.julia_args if a.startswith(CACHE_DISABLING_BEFORE_1_11)]
+    if not found:
+        return ()
+    return (f"julia_args: {', '.join(dict.fromkeys(found))} stops Julia {version} from using package caches "
+            "(fixed in Julia 1.11): every package outside the sysimage is compiled again at each start",)
 
 
 def _builder_tools(config: Config) -> tuple[tuple[str, str], ...]:

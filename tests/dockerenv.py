@@ -29,8 +29,10 @@ BUSYBOX = Path("/bin/busybox")
 APPLETS = (
     "sh", "ash", "ls", "cat", "cp", "mkdir", "rm", "env", "echo", "grep", "sed", "wc", "sort", "chmod", "mv", "ln",
     "head", "tail", "id", "tr", "printf", "test", "[", "basename", "dirname", "kill", "sleep", "find", "stat",
-    "touch", "true", "false", "which", "du", "xargs", "chown",
+    "touch", "true", "false", "which", "du", "xargs", "chown", "cut", "md5sum",
 )
+# The Julia version the stand-in plays unless a test asks for another: the examples' manifests are Julia 1.11.5's.
+JULIA_VERSION = "1.11.5"
 PATH_ENV = "ENV PATH=/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -112,7 +114,12 @@ exit 0
 """
 
 
-def base_image_tar(kind: str) -> bytes:
+def standin_julia(julia_version: str) -> bytes:
+    """tests/standin/julia playing Julia `julia_version` (its version travels with it into the runtime image)."""
+    return (STANDIN / "julia").read_bytes().replace(b"@JULIA_VERSION@", julia_version.encode())
+
+
+def base_image_tar(kind: str, julia_version: str = JULIA_VERSION) -> bytes:
     dirs = {d: 0o755 for d in ("bin", "etc", "usr", "usr/local", "usr/local/bin", "var", "var/log", "root")}
     dirs["tmp"] = 0o1777
     files = {
@@ -122,10 +129,16 @@ def base_image_tar(kind: str) -> bytes:
     }
     links = {f"bin/{a}": "busybox" for a in APPLETS}
     if kind.startswith("builder"):
-        for d in ("usr/local/julia", "usr/local/julia/bin", "usr/local/julia/lib", "usr/local/julia/lib/julia"):
+        series = "v" + ".".join(julia_version.split(".")[:2])
+        compiled = "usr/local/julia/share/julia/compiled"
+        for d in ("usr/local/julia", "usr/local/julia/bin", "usr/local/julia/lib", "usr/local/julia/lib/julia",
+                  "usr/local/julia/share", "usr/local/julia/share/julia", compiled, f"{compiled}/{series}",
+                  f"{compiled}/{series}/Dates"):
             dirs[d] = 0o755
-        files["usr/local/julia/bin/julia"] = ((STANDIN / "julia").read_bytes(), 0o755)
+        files["usr/local/julia/bin/julia"] = (standin_julia(julia_version), 0o755)
         files["usr/local/julia/lib/julia/sys.so"] = (b"stock sysimage (stand-in)\n", 0o644)
+        # the stdlib caches an official Julia ships, compiled for its stock sysimage
+        files[f"{compiled}/{series}/Dates/stock.ji"] = (b"stock stdlib cache\n", 0o644)
         tools = ("g++", "git", "ssh") if kind in ("builder", "builder-apt") else ("git", "ssh")
         for tool in tools:
             files[f"usr/local/bin/{tool}"] = ((STANDIN / "tool").read_bytes(), 0o755)
@@ -145,9 +158,10 @@ def base_image_tar(kind: str) -> bytes:
     return _tar(files, links, dirs)
 
 
-def ensure_image(client: str, kind: str, env: dict[str, str] | None = None) -> str:
-    """The base image of this kind in the engine (`env`: e.g. DOCKER_HOST of another engine)."""
-    data = base_image_tar(kind)
+def ensure_image(client: str, kind: str, env: dict[str, str] | None = None, julia_version: str = JULIA_VERSION) -> str:
+    """The base image of this kind in the engine (`env`: e.g. DOCKER_HOST of another engine); builders carry the
+    stand-in julia playing `julia_version`, with JULIA_VERSION set as the official images set it."""
+    data = base_image_tar(kind, julia_version)
     tag = f"sysimage-docker-test-{kind}:{hashlib.sha256(data + PATH_ENV.encode()).hexdigest()[:12]}"
     env = {**os.environ, **(env or {})}
     exists = subprocess.run([client, "image", "inspect", tag], capture_output=True, env=env)
@@ -155,7 +169,7 @@ def ensure_image(client: str, kind: str, env: dict[str, str] | None = None) -> s
         changes = ["--change", PATH_ENV]
         if kind.startswith("builder"):
             # a base that sets threads, as some do: the sysimage step must run without it (PackageCompiler hangs)
-            changes += ["--change", "ENV JULIA_NUM_THREADS=4"]
+            changes += ["--change", "ENV JULIA_NUM_THREADS=4", "--change", f"ENV JULIA_VERSION={julia_version}"]
         subprocess.run([client, "import", *changes, "-", tag], input=data, capture_output=True, check=True, env=env)
     return tag
 

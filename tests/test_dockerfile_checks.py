@@ -128,3 +128,33 @@ def test_run_time_scripts_load_nothing_outside_every_sysimage() -> None:
     assert seen["healthcheck.jl"] == {"Sockets"}
     builder = render.julia_script("instantiate.jl").encode()
     assert "Pkg" in loaded_modules(parser.parse(builder), builder)
+
+
+def called(tree: tree_sitter.Tree, source: bytes) -> set[str]:
+    """The callee of every call in a Julia script, as written (`Base.require`, `println`, ...)."""
+    found: set[str] = set()
+
+    def walk(node: tree_sitter.Node) -> None:
+        if node.type == "call_expression" and node.named_children:
+            callee = node.named_children[0]
+            found.add(source[callee.start_byte:callee.end_byte].decode())
+        for child in node.children:
+            walk(child)
+
+    walk(tree.root_node)
+    return found
+
+
+def test_the_app_precompile_does_not_load_packages_before_1_11() -> None:
+    # Base.require runs each package's __init__ in the builder (a GPU, the network or a secret it needs fails the
+    # build); Base.compilecache writes the cache in a child process without loading the package here, as
+    # Pkg.precompile does (base/loading.jl). 1.11+ uses Base.Precompilation.precompilepkgs.
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_julia.language()))
+    source = render.julia_script("precompile_app.jl").encode()
+    calls = called(parser.parse(source), source)
+    assert "Base.require" not in calls and "require" not in calls
+    assert {"Base.compilecache", "Base.isprecompiled", "Base.stale_cachefile",
+            "Base.Precompilation.precompilepkgs"} <= calls
+    # the check sees calls: the healthcheck connects
+    health = render.julia_script("healthcheck.jl").encode()
+    assert "connect" in called(parser.parse(health), health)

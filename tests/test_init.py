@@ -68,20 +68,23 @@ def test_init_detects_a_genie_app_and_its_start_command(example, cli) -> None:
     assert cli("generate", project).code == 0
 
 
-def test_init_detects_main_macro_only_for_julia_1_11(example, cli) -> None:
+def test_init_detects_main_macro_only_for_julia_1_12(example, cli) -> None:
+    # `julia -m` is a Julia 1.12 option (HISTORY.md 1.12, #52103); 1.11 brought only @main
     project = example("http-service")
     (project / "sysimage-docker.toml").unlink()
     (project / "bin" / "server.jl").unlink()
     with (project / "src" / "GreetService.jl").open("a") as fh:
         fh.write("\n(@main)(args) = (println(\"serving\"); 0)\n")
+    manifest = project / "Manifest.toml"
+    written = manifest.read_text()
+    manifest.write_text(written.replace('julia_version = "1.11.5"', 'julia_version = "1.12.7"'))
     assert cli("init", project).code == 0
     data = tomllib.loads((project / "sysimage-docker.toml").read_text())
     assert data["julia_module"] == "GreetService"
     assert cli("generate", project).out.rstrip().endswith('CMD ["-m", "GreetService"]')
-    # a manifest of Julia 1.10: `julia -m` does not exist there, so nothing is proposed
+    # a manifest of Julia 1.11: `julia -m` does not exist there, so nothing is proposed
     (project / "sysimage-docker.toml").unlink()
-    manifest = project / "Manifest.toml"
-    manifest.write_text(manifest.read_text().replace('julia_version = "1.11.5"', 'julia_version = "1.10.4"'))
+    manifest.write_text(written)
     assert cli("init", project).code == 0
     assert "julia_module" not in tomllib.loads((project / "sysimage-docker.toml").read_text())
 

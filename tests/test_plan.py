@@ -381,3 +381,57 @@ def test_the_release_warning_is_one_stderr_line_of_generate(cli, tmp_path: Path)
                      "may be missing at run time; use images of one release (an unset runtime_image follows the "
                      "builder's)"]
     assert not [line for line in cli("generate", project).err.splitlines() if "Debian" in line]
+def test_the_sysimage_step_gets_a_stub_source_only_when_the_source_comes_later(tmp_path: Path) -> None:
+    # create_sysimage precompiles the project's own package (Julia 1.10.8+ refuses it without src/<Name>.jl), and
+    # the source is copied after that step: a stub stands in, made and removed in the step's own RUN
+    plan = prepare(EXAMPLES / "cli-tool").plan
+    assert (plan.source_stub, plan.source_stub_dir, plan.source_stub_rmdir) == (
+        "/app/src/WordStats.jl", "/app/src", True)
+    lines = steps(prepare(EXAMPLES / "cli-tool").files["Dockerfile"])
+    step = lines[index_of(lines, "build_sysimage.jl")]
+    assert step.startswith("RUN ") and "printf 'module %s\\nend\\n' WordStats > /app/src/WordStats.jl" in step
+    assert step.index("/app/src/WordStats.jl") < step.index("build_sysimage.jl") < step.index(
+        "rm /app/src/WordStats.jl && rmdir /app/src")
+    # no stub: the source is there already (include_project, app), no sysimage step, not a package
+    for cli in ({"include_project": True}, {"mode": "app"}, {"mode": "pkgimage"}):
+        assert prepare(EXAMPLES / "cli-tool", cli=cli).plan.source_stub is None, cli
+    assert prepare(EXAMPLES / "hello").plan.source_stub is None
+    # a workload under src/: the directory exists before the step, so only the stub is removed
+    project = tmp_path / "cli-tool"
+    shutil.copytree(EXAMPLES / "cli-tool", project)
+    shutil.copy(project / "precompile" / "workload.jl", project / "src" / "workload.jl")
+    plan = prepare(project, cli={"precompile_files": ["src/workload.jl"]}).plan
+    assert (plan.source_stub, plan.source_stub_rmdir) == ("/app/src/WordStats.jl", False)
+    assert "rm /app/src/WordStats.jl\n" in prepare(project, cli={"precompile_files": ["src/workload.jl"]}
+                                                   ).files["Dockerfile"]
+
+
+def test_cache_flags_and_the_sysimage_build_args() -> None:
+    args = ["--threads=auto", "-O3", "--pkgimages=no", "--check-bounds=no", "-g2", "--inline=no"]
+    prepared = prepare(EXAMPLES / "http-service", cli={"julia_args": args, "trace": True})
+    plan = prepared.plan
+    # jl_match_cache_flags: pkgimages, check-bounds, inline, debug and optimisation levels
+    assert plan.cache_flags == ("-O3", "--pkgimages=no", "--check-bounds=no", "-g2", "--inline=no")
+    # what changes generated code also builds the sysimage (create_sysimage's sysimage_build_args)
+    assert plan.codegen_flags == ("-O3", "--check-bounds=no", "-g2", "--inline=no")
+    assert plan.builder_data()["sysimage_build_args"] == ["-O3", "--check-bounds=no", "-g2", "--inline=no"]
+    lines = steps(prepared.files["Dockerfile"])
+    assert "-O3 --pkgimages=no --check-bounds=no -g2 --inline=no --startup-file=no" in lines[
+        index_of(lines, "precompile_app.jl")]
+    # the tracer records with package images off, as PackageCompiler does, whatever julia_args say
+    assert "--compile=all --pkgimages=no -O3 --check-bounds=no -g2 --inline=no --startup-file=no" in lines[
+        index_of(lines, "--trace-compile")]
+
+
+@pytest.mark.parametrize(("julia", "warned"), [("1.10", True), ("1.11", False)])
+def test_coverage_flags_before_1_11_warn(julia: str, warned: bool, tmp_path: Path) -> None:
+    # Julia 1.11 NEWS (#52123): before it, code coverage and allocation tracking stop package caches from being used
+    project = tmp_path / "p"
+    shutil.copytree(EXAMPLES / "hello", project)
+    manifest = project / "Manifest.toml"
+    manifest.write_text(manifest.read_text().replace('julia_version = "1.11.5"', f'julia_version = "{julia}.0"'))
+    plan = prepare(project, cli={"julia_args": ["--code-coverage=user", "--track-allocation"]}).plan
+    expected = (f"julia_args: --code-coverage, --track-allocation stops Julia {julia}.0 from using package caches "
+                "(fixed in Julia 1.11): every package outside the sysimage is compiled again at each start")
+    assert (expected in plan.warnings) == warned
+

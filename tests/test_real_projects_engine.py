@@ -201,8 +201,13 @@ def test_entry_points(docker_env, example, setting: str, cmd: str) -> None:
     config = project / "sysimage-docker.toml"
     config.write_text(config.read_text().replace('script = "bin/server.jl"', setting)
                       .replace('healthcheck_path = "/health"\n', ""))
+    env = {}
+    if setting.startswith("julia_module"):  # `julia -m` is a Julia 1.12 option: a 1.12 project and stand-in
+        manifest = project / "Manifest.toml"
+        manifest.write_text(manifest.read_text().replace('julia_version = "1.11.5"', 'julia_version = "1.12.7"'))
+        env["SYSIMAGE_DOCKER_BUILDER_IMAGE"] = ensure_image(docker_env.client, "builder", julia_version="1.12.7")
     tag = docker_env.unique_tag("entry-point")
-    result = docker_env.build(project, "-t", tag)
+    result = docker_env.build(project, "-t", tag, **env)
     assert result.returncode == 0, result.stderr
     assert docker_env.docker("image", "inspect", "--format", "{{json .Config.Cmd}}", tag).stdout.strip() == cmd
     run = docker_env.run(tag)

@@ -156,6 +156,9 @@ def test_injection_attempts_stay_values(docker_env, example) -> None:
     project_toml = (project / "Project.toml").read_text()
     (project / "Project.toml").write_text('name = "Hello"\nuuid = "0b5a6c4e-8f35-4b3c-9a7e-2d1f0c9e8b7a"\n'
                                           'version = "1.0.0-rc.1+build-7"\n' + project_toml)
+    # a package project needs its source file (Julia 1.10.8+ refuses to precompile it otherwise; the stand-in too)
+    (project / "src").mkdir()
+    (project / "src" / "Hello.jl").write_text("module Hello\nend\n")
     tag, builder = docker_env.unique_tag("hostile"), docker_env.unique_tag("hostile-builder")
     for t, extra in ((tag, []), (builder, ["--target", "builder"])):
         result = build(docker_env, project, "-t", t, *extra)

@@ -37,8 +37,10 @@ options = compile_options(PLAN)
 println("sysimage-docker: baking ", join(string.(packages), ", "), " for CPU target ", target)
 t0 = time()
 try
+    # julia_args that change generated code (-O, --check-bounds, -g, --inline) compile the sysimage too, as they
+    # compile the depot's caches: create_sysimage's sysimage_build_args (PackageCompiler v2.1.0+)
     create_sysimage(packages; sysimage_path = PLAN["sysimage_path"], project = PLAN["app_dir"], cpu_target = target,
-                    options...)
+                    sysimage_build_args = Cmd(String.(PLAN["sysimage_build_args"])), options...)
 catch err
     bad = unloadable(packages, PLAN["app_dir"])
     if !isempty(bad)

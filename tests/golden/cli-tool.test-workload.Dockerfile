@@ -12,7 +12,10 @@ ENV JULIA_DEPOT_PATH=/opt/julia/depot: \
     SYSIMAGE_DOCKER_PLAN=/opt/sysimage-docker/plan.toml \
     PATH=/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-# The runtime's Julia is a copy without the stock sysimage: the custom one takes its place.
+# The runtime's Julia is a copy without the stock sysimage, whose place the custom one takes, and without the stdlib
+# caches compiled for the stock one (share/julia/compiled): the custom sysimage rejects them all (their recorded
+# build ids differ, Base.stale_cachefile / read_verify_mod_list); the app precompile compiles the stdlibs the
+# environment uses into the baked depot.
 # PackageCompiler links the sysimage with a C++ compiler, which the official julia images lack.
 # Installed only when missing, with the image's own package manager (install_packages.sh); unpinned on purpose:
 # the builder's release decides, and none of it reaches the runtime image.
@@ -20,6 +23,7 @@ COPY ["sysimage-docker/install_packages.sh", "/opt/sysimage-docker/install_packa
 RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/install_packages.sh --if-missing g++=g++ && \
     mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/trace && \
     cp -a /usr/local/julia /opt/sysimage-docker/julia-runtime && rm /opt/sysimage-docker/julia-runtime/lib/julia/sys.so && \
+    rm -rf /opt/sysimage-docker/julia-runtime/share/julia/compiled && \
     echo "sysimage-docker: stock sysimage left out of the runtime image: $(wc -c < /usr/local/julia/lib/julia/sys.so) bytes"
 
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]
@@ -52,8 +56,9 @@ RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/
     julia --startup-file=no --project=/app /opt/sysimage-docker/julia/test_env.jl
 # Separate steps on purpose: each heavy step is its own cache boundary and progress line.
 # hadolint ignore=DL3059
-# Recorded as PackageCompiler records (run_precompilation_script): --compile=all, no package images. Artifacts
-# the workloads install (lazy ones) are kept for the builder: this stage does not ship.
+# Recorded as PackageCompiler records (run_precompilation_script): --compile=all, no package images; plus the
+# julia_args that change generated code (not --pkgimages: the recording needs them off). Artifacts the workloads
+# install (lazy ones) are kept for the builder: this stage does not ship.
 RUN sh /opt/sysimage-docker/keep_artifacts.sh /opt/sysimage-docker/trace/artifacts --new /opt/julia/depot/artifacts -- \
     julia --compile=all --pkgimages=no --startup-file=no --project=/app --trace-compile=/opt/sysimage-docker/trace/precompile_statements.jl /opt/sysimage-docker/julia/run_workloads.jl
 # The test suite runs from its own directory, as Pkg.test runs it (Pkg src/Operations.jl, gen_test_code:

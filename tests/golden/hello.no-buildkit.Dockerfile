@@ -12,7 +12,10 @@ ENV JULIA_DEPOT_PATH=/opt/julia/depot: \
     SYSIMAGE_DOCKER_PLAN=/opt/sysimage-docker/plan.toml \
     PATH=/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-# The runtime's Julia is a copy without the stock sysimage: the custom one takes its place.
+# The runtime's Julia is a copy without the stock sysimage, whose place the custom one takes, and without the stdlib
+# caches compiled for the stock one (share/julia/compiled): the custom sysimage rejects them all (their recorded
+# build ids differ, Base.stale_cachefile / read_verify_mod_list); the app precompile compiles the stdlibs the
+# environment uses into the baked depot.
 # PackageCompiler links the sysimage with a C++ compiler, which the official julia images lack.
 # Installed only when missing, with the image's own package manager (install_packages.sh); unpinned on purpose:
 # the builder's release decides, and none of it reaches the runtime image.
@@ -20,6 +23,7 @@ COPY ["sysimage-docker/install_packages.sh", "/opt/sysimage-docker/install_packa
 RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/install_packages.sh --if-missing g++=g++ && \
     mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/trace && \
     cp -a /usr/local/julia /opt/sysimage-docker/julia-runtime && rm /opt/sysimage-docker/julia-runtime/lib/julia/sys.so && \
+    rm -rf /opt/sysimage-docker/julia-runtime/share/julia/compiled && \
     echo "sysimage-docker: stock sysimage left out of the runtime image: $(wc -c < /usr/local/julia/lib/julia/sys.so) bytes"
 
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]

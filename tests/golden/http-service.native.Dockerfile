@@ -12,7 +12,10 @@ ENV JULIA_DEPOT_PATH=/opt/julia/depot: \
     SYSIMAGE_DOCKER_PLAN=/opt/sysimage-docker/plan.toml \
     PATH=/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-# The runtime's Julia is a copy without the stock sysimage: the custom one takes its place.
+# The runtime's Julia is a copy without the stock sysimage, whose place the custom one takes, and without the stdlib
+# caches compiled for the stock one (share/julia/compiled): the custom sysimage rejects them all (their recorded
+# build ids differ, Base.stale_cachefile / read_verify_mod_list); the app precompile compiles the stdlibs the
+# environment uses into the baked depot.
 # PackageCompiler links the sysimage with a C++ compiler, which the official julia images lack.
 # Installed only when missing, with the image's own package manager (install_packages.sh); unpinned on purpose:
 # the builder's release decides, and none of it reaches the runtime image.
@@ -20,6 +23,7 @@ COPY ["sysimage-docker/install_packages.sh", "/opt/sysimage-docker/install_packa
 RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/install_packages.sh --if-missing g++=g++ && \
     mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/trace && \
     cp -a /usr/local/julia /opt/sysimage-docker/julia-runtime && rm /opt/sysimage-docker/julia-runtime/lib/julia/sys.so && \
+    rm -rf /opt/sysimage-docker/julia-runtime/share/julia/compiled && \
     echo "sysimage-docker: stock sysimage left out of the runtime image: $(wc -c < /usr/local/julia/lib/julia/sys.so) bytes"
 
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]
@@ -49,10 +53,14 @@ ARG TARGETARCH
 # create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
 # none is reachable: the step sees the one the instantiate step fetched. Artifacts installed while it runs land in
 # PackageCompiler's depot, the first one: keep_artifacts.sh copies them to where they ship.
+# create_sysimage also precompiles the project, its own package included, whose source comes later: Julia 1.10.8+
+# refuses a package without src/GreetService.jl, so a stub module stands in for this step only (in no layer).
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
+    mkdir -p /app/src && printf 'module %s\nend\n' GreetService > /app/src/GreetService.jl && \
     sh /opt/sysimage-docker/keep_artifacts.sh /opt/julia/depot/artifacts --new /opt/sysimage-docker/pc-depot/artifacts -- \
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
-    julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl
+    julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl && \
+    rm /app/src/GreetService.jl && rmdir /app/src
 
 # The app's own source, precompiled against the custom sysimage (caches made under the stock one are rejected).
 COPY ["app/", "/app/"]

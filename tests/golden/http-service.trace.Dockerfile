@@ -12,7 +12,10 @@ ENV JULIA_DEPOT_PATH=/opt/julia/depot: \
     SYSIMAGE_DOCKER_PLAN=/opt/sysimage-docker/plan.toml \
     PATH=/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-# The runtime's Julia is a copy without the stock sysimage: the custom one takes its place.
+# The runtime's Julia is a copy without the stock sysimage, whose place the custom one takes, and without the stdlib
+# caches compiled for the stock one (share/julia/compiled): the custom sysimage rejects them all (their recorded
+# build ids differ, Base.stale_cachefile / read_verify_mod_list); the app precompile compiles the stdlibs the
+# environment uses into the baked depot.
 # PackageCompiler links the sysimage with a C++ compiler, which the official julia images lack.
 # Installed only when missing, with the image's own package manager (install_packages.sh); unpinned on purpose:
 # the builder's release decides, and none of it reaches the runtime image.
@@ -20,6 +23,7 @@ COPY ["sysimage-docker/install_packages.sh", "/opt/sysimage-docker/install_packa
 RUN SYSIMAGE_DOCKER_IMAGE='builder_image julia:1.11.5' sh /opt/sysimage-docker/install_packages.sh --if-missing g++=g++ && \
     mkdir -p /opt/julia/depot/packages /opt/julia/depot/artifacts /opt/julia/depot/compiled /opt/sysimage-docker/build /opt/sysimage-docker/trace && \
     cp -a /usr/local/julia /opt/sysimage-docker/julia-runtime && rm /opt/sysimage-docker/julia-runtime/lib/julia/sys.so && \
+    rm -rf /opt/sysimage-docker/julia-runtime/share/julia/compiled && \
     echo "sysimage-docker: stock sysimage left out of the runtime image: $(wc -c < /usr/local/julia/lib/julia/sys.so) bytes"
 
 COPY ["sysimage-docker/julia/", "/opt/sysimage-docker/julia/"]
@@ -46,8 +50,9 @@ COPY ["app/precompile/workload.jl", "/app/precompile/workload.jl"]
 ############################ tracer / trace: run the workloads once, keep the statements ############################
 FROM deps AS tracer
 ARG TARGETARCH
-# Recorded as PackageCompiler records (run_precompilation_script): --compile=all, no package images. Artifacts
-# the workloads install (lazy ones) are kept for the builder: this stage does not ship.
+# Recorded as PackageCompiler records (run_precompilation_script): --compile=all, no package images; plus the
+# julia_args that change generated code (not --pkgimages: the recording needs them off). Artifacts the workloads
+# install (lazy ones) are kept for the builder: this stage does not ship.
 RUN sh /opt/sysimage-docker/keep_artifacts.sh /opt/sysimage-docker/trace/artifacts --new /opt/julia/depot/artifacts -- \
     julia --compile=all --pkgimages=no --startup-file=no --project=/app --trace-compile=/opt/sysimage-docker/trace/precompile_statements.jl /opt/sysimage-docker/julia/run_workloads.jl
 
@@ -64,10 +69,14 @@ COPY --from=tracer /opt/sysimage-docker/trace/artifacts /opt/julia/depot/artifac
 # create_sysimage/create_app instantiate the app first (PackageCompiler.jl), which downloads the registries when
 # none is reachable: the step sees the one the instantiate step fetched. Artifacts installed while it runs land in
 # PackageCompiler's depot, the first one: keep_artifacts.sh copies them to where they ship.
+# create_sysimage also precompiles the project, its own package included, whose source comes later: Julia 1.10.8+
+# refuses a package without src/GreetService.jl, so a stub module stands in for this step only (in no layer).
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
+    mkdir -p /app/src && printf 'module %s\nend\n' GreetService > /app/src/GreetService.jl && \
     sh /opt/sysimage-docker/keep_artifacts.sh /opt/julia/depot/artifacts --new /opt/sysimage-docker/pc-depot/artifacts -- \
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
-    julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl
+    julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl && \
+    rm /app/src/GreetService.jl && rmdir /app/src
 
 # The app's own source, precompiled against the custom sysimage (caches made under the stock one are rejected).
 COPY ["app/", "/app/"]
