@@ -499,3 +499,15 @@ def _check_combinations(config: Config) -> None:
                          "use buildx or a docker client before 23, not --no-buildkit")
     if config.healthcheck_path is not None and not config.ports:
         raise UsageError("healthcheck_path needs a port (ports = [8080]) to probe")
+
+
+def check_option(key: str, value: Any, where: str) -> Any:
+    """One option's value checked as if it came from the configuration file (`init --from-dockerfile`)."""
+    return _coerce(BY_KEY[key], value, where, from_file=True)
+
+
+def check_file_text(text: str, shown: str) -> None:
+    """A whole configuration file's text checked as `resolve` would read it (values and combinations)."""
+    values: dict[str, Any] = {o.key: _default(o) for o in OPTIONS}
+    values.update(_read_file(text, shown))
+    _check_combinations(Config(**values))

@@ -123,21 +123,31 @@ def write_config(path: Path) -> str:
     return f"wrote {target} (detected: {summary})"
 
 
-def _add(doc: tomlkit.TOMLDocument, key: str, detected: dict[str, Any]) -> None:
+def _add(doc: tomlkit.TOMLDocument, key: str, detected: dict[str, Any],
+         origin: dict[str, str] | None = None) -> None:
     option = next(o for o in OPTIONS if o.key == key)
     doc.add(tomlkit.nl())
     for line in _wrap(option.help):
         doc.add(tomlkit.comment(line))
     if key in detected:
-        item: Item = tomlkit.item(detected[key])
-        item.comment("detected")
+        item: Item = _toml_item(detected[key])
+        item.comment((origin or {}).get(key, "detected"))
         doc.add(key, item)
     else:
         doc.add(tomlkit.comment(f"{key} = {option.example}"))
 
 
+def _toml_item(value: Any) -> Item:
+    """Tables inline, so that the keys after them stay top-level."""
+    if isinstance(value, dict):
+        table = tomlkit.inline_table()
+        table.update({k: _toml_item(v) for k, v in value.items()})
+        return table
+    return tomlkit.item(value)
+
+
 def _inline(value: Any) -> str:
-    return tomlkit.item(value).as_string()
+    return _toml_item(value).as_string()
 
 
 def _wrap(text: str, width: int = 100) -> list[str]:
