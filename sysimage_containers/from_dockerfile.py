@@ -238,6 +238,12 @@ class Mapper:
             return None
         return relative if inside and candidate.exists() else None
 
+    def image_path(self, path: str, cwd: str, app_dir: str) -> str:
+        """A directory of the Dockerfile's image: relative when inside its project directory (/app here)."""
+        absolute = str(PurePosixPath(path if path.startswith("/") else f"{cwd}/{path}"))
+        inside = _under(absolute, app_dir) if app_dir != "/" else None
+        return inside if inside not in (None, ".") else absolute
+
     # --- main --------------------------------------------------------------------------------------------
     def run(self, stages: list[Stage], global_args: dict[str, str]) -> Migration:
         final = stages[-1]
@@ -330,7 +336,8 @@ class Mapper:
                 self.expose(command, variables, runtime)
             elif kind == "VOLUME":
                 if runtime:
-                    self.out.add_items("volumes", [expand(v, variables) or v for v in command.value], line)
+                    self.out.add_items("volumes", [self.image_path(expand(v, variables) or v, cwd, app_dir)
+                                                   for v in command.value], line)
                 else:
                     self.out.note(line, f"{command.original}: in a build stage, not mapped")
             elif kind == "USER":
@@ -355,12 +362,12 @@ class Mapper:
             self.out.note(line, f"ENV {name}: looks like a secret, not copied into the configuration (an image "
                                 "keeps its ENV): pass it at run time (docker run -e)")
             return
-        if "$" in value:
-            self.out.note(line, f"ENV {name}: its value uses a variable with no default here: not mapped")
-            return
         if name in MANAGED_ENV:
             if name not in ("JULIA_VERSION", "JULIA_MAJOR", "JULIA_MINOR", "DEBIAN_FRONTEND", "JULIA_PATH"):
                 self.out.note(line, f"ENV {name}: not mapped ({MANAGED_ENV[name]})")
+            return
+        if "$" in value:
+            self.out.note(line, f"ENV {name}: its value uses a variable with no default here: not mapped")
             return
         if name == "JULIA_CPU_TARGET":
             self.out.set("cpu_target", value, line)
@@ -460,7 +467,7 @@ class Mapper:
                     self.out.set("timezone", zone, line)
                     continue
             if program in ("chown", "chmod") and runtime:
-                targets = [w for w in words[2:] if not w.startswith("-")]
+                targets = [w for w in words[1:] if not w.startswith("-")][1:]  # after the owner or mode
                 paths = self.writable_targets(targets, cwd, app_dir)
                 if paths is not None:
                     writable += paths
@@ -480,17 +487,16 @@ class Mapper:
         for target in targets:
             absolute = target if target.startswith("/") else (PurePosixPath(cwd) / target).as_posix()
             absolute = str(PurePosixPath(absolute))
-            inside = _under(absolute, app_dir)
+            inside = _under(absolute, app_dir) if app_dir != "/" else None
             if inside == "." or absolute in ("/", "/home", "/root") or any(c in target for c in "$*?["):
                 return None  # the whole app or a pattern: not one directory
-            if absolute.startswith(("/home/", "/root/", "/usr/local/julia", "/opt/julia")):
+            if inside is None and absolute.startswith(("/home/", "/root/", "/usr/local/julia", "/opt/julia")):
                 continue  # a user's home or Julia's depot: the image sets those up itself
             out.append(inside if inside is not None else absolute)
         return out
 
     def packages(self, words: list[str], line: int, runtime: bool) -> None:
         names = [w for w in words[2:] if not w.startswith("-") and w not in ("install", "add")]
-        names = [re.sub(r"^(.+?)[=]", r"\1=", n) for n in names]
         for name in names:
             if "$" in name or "*" in name:
                 self.out.note(line, f"package {name!r}: a variable or pattern, not mapped")
@@ -527,27 +533,27 @@ class Mapper:
         return bool(name) and re.search(rf"\b(?:using|import)\s+{re.escape(name or '')}\b", code) is not None
 
     def julia_code(self, code: str, line: int, cwd: str, app_dir: str) -> None:
-        kept: list[str] = []
-        imports: list[str] = []
+        """Pkg steps the build does itself are dropped; the rest, in its order, becomes a hook file (with the
+        `using`/`import` lines it may need; a step that only loads packages is the build's own precompile)."""
+        body: list[str] = []
+        own_steps = False
         for statement in julia_statements(code):
-            if re.match(r"^(?:using|import)\s+Pkg\s*$", statement):
-                imports.append(statement)
             if "create_sysimage" in statement or "create_app" in statement:
                 self.package_compiler(statement, line, cwd, app_dir)
+            elif re.match(r"^(?:using|import)\s", statement):
+                body.append(statement)
             elif HANDLED_JULIA.match(statement):
                 continue
             elif PKG_CHANGES.match(statement):
                 self.out.note(line, f"{statement}: changes the environment at build time: not mapped (add the "
                                     "package to Project.toml and the manifest, then the build installs it)")
-            elif self.project_name and re.fullmatch(rf"(?:using|import)\s+{re.escape(self.project_name)}",
-                                                    statement):
-                continue  # loading the app to precompile it: the build's app precompile does that
             else:
-                kept.append(statement)
-        if kept:
-            body = "\n".join([*dict.fromkeys(imports), *kept])
-            stage = "after_source" if self.loads_project(body) else "after_instantiate"
-            self.out.hooks.append(HookFile("", body + "\n", line, stage))
+                body.append(statement)
+                own_steps = True
+        if own_steps:
+            text = "\n".join(body)
+            stage = "after_source" if self.loads_project(text) else "after_instantiate"
+            self.out.hooks.append(HookFile("", text + "\n", line, stage))
 
     def package_compiler(self, code: str, line: int, cwd: str, app_dir: str) -> None:
         if "create_app" in code:
@@ -657,12 +663,12 @@ class Mapper:
                                     "not mapped")
             elif len(rest) == 1:
                 self.out.set("script", script, line)
-                if "ENTRYPOINT" in entry:
-                    self.out.handled.append(Note(line, "ENTRYPOINT with a script: `docker run IMAGE ARGS` "
-                                                       "replaces CMD here; `sysimage-docker run PATH -- ARGS` "
-                                                       "passes ARGS to the script"))
             else:
                 self.out.set("command", [script, *rest[1:]], line)
+        if "ENTRYPOINT" in entry and rest:
+            self.out.handled.append(Note(line, "ENTRYPOINT: here the entrypoint is julia and its flags, the program "
+                                               "is the CMD, so `docker run IMAGE ARGS` replaces it; `sysimage-docker "
+                                               "run PATH -- ARGS` passes ARGS after it"))
 
     def healthcheck(self, command: Any) -> None:
         line = command.start_line

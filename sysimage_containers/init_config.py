@@ -41,7 +41,7 @@ COMMENTED_KEY_RE = re.compile(r"^\s*#\s*([a-z_]+)\s*=", re.MULTILINE)
 def detect(project: JuliaProject) -> dict[str, Any]:
     root = project.root
     found: dict[str, Any] = {}
-    script = next((s for s in SCRIPT_CANDIDATES if (root / s).is_file()), None)
+    script = next((s for s in SCRIPT_CANDIDATES if (root / s).is_file()), None) or _bin_script(root)
     sources = _source_texts(root, script)
     app = next((name for name in COMMANDS if name in project.dep_names), None)
     if script is not None:
@@ -70,6 +70,12 @@ def detect(project: JuliaProject) -> dict[str, Any]:
         if any('"/health' in text for text in sources):
             found["healthcheck_path"] = "/health"
     return found
+
+
+def _bin_script(root: Path) -> str | None:
+    """The one script in bin/ (bin/hello.jl, bin/run_server.jl): a project's entry point by convention."""
+    scripts = sorted(p.name for p in (root / "bin").glob("*.jl") if p.is_file()) if (root / "bin").is_dir() else []
+    return f"bin/{scripts[0]}" if len(scripts) == 1 else None
 
 
 def _main_macro(root: Path) -> bool:

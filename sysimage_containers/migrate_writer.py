@@ -36,7 +36,7 @@ def dockerfile_path(root: Path, given: Path | None) -> tuple[Path, str]:
 
 
 def write_from_dockerfile(path: Path, given: Path | None) -> list[str]:
-    from sysimage_containers.init_config import _add, _inline, _toml_item, detect
+    from sysimage_containers.init_config import _add, _inline, detect
 
     project = read_project(path)
     root = project.root
