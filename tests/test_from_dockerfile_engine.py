@@ -95,4 +95,5 @@ def test_migrated_hook_runs_in_the_builder(docker_env, apt_env, tmp_path: Path) 
     hook = [c for c in calls if "/app/deploy/hook-1.jl" in c]
     assert len(hook) == 1, calls
     # the single-stage Dockerfile's ENV before its Julia step reached that step (build_env): PyCall's own Conda
-    assert re.search(r"^  PYTHON=$", hook[0], re.MULTILINE) and re.search(r"^  CONDA_JL_VERSION=3$", hook[0], re.MULTILINE)
+    assert re.search(r"^  PYTHON=$", hook[0], re.MULTILINE)
+    assert re.search(r"^  CONDA_JL_VERSION=3$", hook[0], re.MULTILINE)
