@@ -43,6 +43,16 @@ ABS_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._+@=-]+/?)*$")
 TIMEZONE_RE = re.compile(r"^[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*$")
 LOCALES = ("C.UTF-8", "C.utf8", "C", "POSIX")
 HOOK_STAGES = ("after_instantiate", "after_source", "runtime")
+# hook_inputs: a project path, with the glob characters * ? [ ] allowed
+HOOK_INPUT_RE = re.compile(r"^[A-Za-z0-9._+@=, *?\[\]-]+(?:/[A-Za-z0-9._+@=, *?\[\]-]+)*$")
+# depot directories that never ship (the runtime user's depot takes new ones), and the ones that always do
+DEPOT_NEVER = {
+    "registries": "the runtime image has no registries (Pkg does not run there)",
+    "logs": "Pkg's logs of the build are not the app's",
+    "scratchspaces": "scratch spaces belong to the runtime user's depot, where the app can write them",
+    "clones": "git clones are build-time sources",
+}
+DEPOT_ALWAYS = ("packages", "artifacts", "compiled")
 # build_env names the builder itself manages, and names that say they hold a secret (every builder stage is pushed
 # with cache_repo, and its ENV with it)
 RESERVED_BUILD_ENV = ("JULIA_DEPOT_PATH", "JULIA_PROJECT", "JULIA_LOAD_PATH", "JULIA_CPU_TARGET", "JULIA_NUM_THREADS",
@@ -98,6 +108,8 @@ class Config:
     builder_packages: tuple[str, ...] = ()
     build_env: tuple[tuple[str, str], ...] = ()
     hooks: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (stage, files), stages in HOOK_STAGES order
+    hook_inputs: tuple[str, ...] = ()  # paths or globs, expanded against the build context (hook_inputs.py)
+    depot_dirs: tuple[str, ...] = ()
     runtime_paths: tuple[str, ...] = ()
     writable_paths: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()
@@ -399,6 +411,21 @@ def _check_value(key: str, value: Any, where: str) -> Any:
     if key == "extra_files" and (value.startswith(("/", "~")) or not SAFE_PATH_RE.match(value)):
         raise UsageError(f"{where}: {value!r} must be a path relative to the project, with letters, digits, "
                          "space and . _ + @ = , - / only")
+    if key == "hook_inputs":
+        if value.startswith(("/", "~")) or ".." in PurePosixPath(value).parts:
+            raise UsageError(f"{where}: {value!r} must be a path or glob inside the project")
+        if not HOOK_INPUT_RE.match(value):
+            raise UsageError(f"{where}: {value!r} has characters that cannot be placed safely in a Dockerfile "
+                             "(allowed: letters, digits, space, . _ + @ = , - / and the globs * ? [ ])")
+    if key == "depot_dirs":
+        if ".." in PurePosixPath(value).parts or not re.fullmatch(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*", value):
+            raise UsageError(f"{where}: {value!r} is not a directory of the depot such as conda or datadeps "
+                             "(letters, digits, . _ - and /)")
+        top = PurePosixPath(value).parts[0]
+        if top in DEPOT_NEVER:
+            raise UsageError(f"{where}: {top} never ships: {DEPOT_NEVER[top]}")
+        if top in DEPOT_ALWAYS:
+            raise UsageError(f"{where}: {top} always ships; name only the other depot directories")
     if key == "runtime_paths":
         check_absolute_path(value, where)
     if key in ("writable_paths", "volumes"):
@@ -489,6 +516,11 @@ def _check_combinations(config: Config) -> None:
         if relative:
             raise UsageError(f"writable_paths: {relative[0]!r}: mode = app images have no project tree; give an "
                              "absolute path")
+    if config.hook_inputs and not any(stage in ("after_instantiate", "runtime") for stage, _ in config.hooks):
+        raise UsageError("hook_inputs: no after_instantiate or runtime hook reads them (after_source hooks see the "
+                         "whole project)")
+    if config.depot_dirs and config.mode == "app":
+        raise UsageError("depot_dirs: mode = app images have no depot (the bundle holds what the app needs)")
     if config.warmup and (config.script is None or not config.ports):
         raise UsageError("warmup needs script (the app to start) and ports (where it listens)")
     if config.docker_context is not None and config.engine == "podman":

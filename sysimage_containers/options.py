@@ -164,6 +164,16 @@ OPTIONS: tuple[Option, ...] = (
            "other file must be executable and runs as is.",
            '{ after_instantiate = ["deploy/build_pycall.jl"], runtime = ["deploy/setup.sh"] }',
            flag="--hook", repeatable=True, env=False),
+    Option("hook_inputs", "list", [],
+           "Project files that hooks read (paths or globs, e.g. `requirements.txt`, `deploy/*.yml`), copied "
+           "before the first after_instantiate hook (and beside runtime hooks): only they and the hook files "
+           "invalidate those steps. after_source hooks see the whole project anyway.",
+           '["requirements.txt", "deploy/*.yml"]', flag="--hook-input", repeatable=True),
+    Option("depot_dirs", "list", [],
+           "Depot subdirectories to ship besides packages, artifacts and compiled: e.g. `conda` (Conda.jl's "
+           "prefix, which PyCall uses with PYTHON=\"\"), `datadeps`, `environments` (a shared `@name` "
+           "environment a hook made). Registries, logs, scratch spaces and clones never ship.",
+           '["conda", "environments"]', flag="--depot-dir", repeatable=True),
     Option("runtime_paths", "list", [],
            "Absolute builder paths that hooks produced outside the project and the depot, copied to the same "
            "path in the runtime image (a Conda prefix, a model directory).",

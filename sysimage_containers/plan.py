@@ -164,6 +164,11 @@ class BuildPlan:
     inputs: tuple[tuple[str, str], ...]  # (file, sha256) of the inputs, for the header
     context_exclude: tuple[str, ...]
     warnings: tuple[str, ...]
+    depot_dirs: tuple[str, ...] = ()  # shipped besides packages, artifacts and compiled
+    # hook_inputs, expanded against the build context (hook_inputs.with_inputs): before the first
+    # after_instantiate hook, and beside the runtime hooks
+    hook_input_copies: tuple[Copy, ...] = ()
+    runtime_hook_input_copies: tuple[Copy, ...] = ()
 
     @property
     def depot_path_builder(self) -> str:
@@ -191,6 +196,13 @@ class BuildPlan:
     @property
     def writable_outside_tree(self) -> tuple[str, ...]:
         return tuple(p for p in self.writable_paths if p not in self.writable_in_tree)
+
+    @property
+    def depot_dirs_checked(self) -> tuple[str, ...]:
+        """Depot directories the build-log check does not name: those that ship, and those that never do."""
+        from sysimage_containers.config import DEPOT_ALWAYS, DEPOT_NEVER
+
+        return (*DEPOT_ALWAYS, *DEPOT_NEVER, *(d.split("/")[0] for d in self.depot_dirs))
 
     @property
     def has_workloads(self) -> bool:
@@ -333,6 +345,7 @@ def make_plan(
         tracer_flags=("--compile=all", *(("--pkgimages=no",) if (version.major, version.minor) >= (1, 9) else ())),
         inputs=tuple(inputs),
         context_exclude=config.context_exclude,
+        depot_dirs=tuple(dict.fromkeys(config.depot_dirs)),
         warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config)),
     )
 
@@ -479,6 +492,10 @@ def _image_path(value: str, app_dir: str, reserved: dict[str, str], key: str) ->
         raise UsageError(f"{key}: {value!r} is the whole project, which stays read-only; name its subdirectories")
     for place, what in reserved.items():
         if text == place or PurePosixPath(text).is_relative_to(place) or PurePosixPath(place).is_relative_to(text):
+            inside = _relative_to(text, DEPOT)
+            if key == "runtime_paths" and place == DEPOT and inside not in (None, "."):
+                raise UsageError(f"{key}: {value!r} is in the baked depot: ship depot directories with depot_dirs "
+                                 f"(depot_dirs = [\"{PurePosixPath(inside).parts[0]}\"])")
             raise UsageError(f"{key}: {value!r} overlaps {place}, {what}")
     return text
 

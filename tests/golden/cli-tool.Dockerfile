@@ -61,6 +61,11 @@ RUN case "${TARGETARCH:-$(uname -m)}" in \
     esac && \
     JULIA_CPU_TARGET="$cpu" julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
 
+# The depot directories the build wrote that do not ship are named in the build log.
+# hadolint ignore=DL3059
+RUN left="" && for d in /opt/julia/depot/*; do case "${d##*/}" in packages|artifacts|compiled|registries|logs|scratchspaces|clones) ;; *) [ ! -d "$d" ] || left="$left ${d##*/}" ;; esac; done && \
+    if [ -n "$left" ]; then echo "sysimage-docker: depot directories not shipped:$left"; fi
+
 ############################ runtime: Julia, the depot the app needs, one sysimage ############################
 FROM debian:trixie-slim AS runtime
 # Exactly one sysimage: the custom one, as Julia's default sys.so (a separate layer from the Julia tree).
