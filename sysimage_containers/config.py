@@ -103,6 +103,7 @@ class Config:
     julia_args: tuple[str, ...] = ()
     ports: tuple[int, ...] = ()
     healthcheck_path: str | None = None
+    healthcheck_interval: int = 30
     env: tuple[tuple[str, str], ...] = ()
     system_packages: tuple[str, ...] = ()
     builder_packages: tuple[str, ...] = ()
@@ -437,6 +438,14 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         raise UsageError(f"{where}: {value!r} is not a Julia module name")
     if key == "timezone" and (not TIMEZONE_RE.match(value) or len(value) > 100):
         raise UsageError(f"{where}: {value!r} is not a time zone name such as Europe/Berlin or UTC")
+    if key == "timezone" and (known := _timezones()) and value not in known:
+        import difflib
+
+        hint = difflib.get_close_matches(value, sorted(known), n=1)
+        raise UsageError(f"{where}: {value!r} is not in the IANA time zone database"
+                         + (f"; did you mean {hint[0]!r}?" if hint else ""))
+    if key == "healthcheck_interval" and not 1 <= value <= 86400:
+        raise UsageError(f"{where}: {value} is not an interval in seconds (1 to 86400)")
     if key == "locale" and value not in LOCALES:
         raise UsageError(f"{where}: {value!r}: only the locales every glibc image has can be set here "
                          f"({', '.join(LOCALES)}); install and generate others in a runtime hook")
@@ -457,6 +466,13 @@ def _check_value(key: str, value: Any, where: str) -> Any:
     if key == "user_id" and not 1 <= value <= 2**31 - 2:
         raise UsageError(f"{where}: {value} is not a non-root uid (1 to 2147483646)")
     return value
+
+
+def _timezones() -> frozenset[str]:
+    """The IANA names Python knows (the system database, or the tzdata package this tool depends on)."""
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
 
 
 def check_relative_path(value: str, where: str) -> str:
@@ -516,6 +532,13 @@ def _check_combinations(config: Config) -> None:
         if relative:
             raise UsageError(f"writable_paths: {relative[0]!r}: mode = app images have no project tree; give an "
                              "absolute path")
+    env_names = {name for name, _ in config.env}
+    if config.timezone is not None and "TZ" in env_names:
+        raise UsageError("env.TZ and timezone both set: the image would get env's TZ; set one of them "
+                         "(timezone also installs tzdata)")
+    for name in ("LANG", "LC_ALL"):
+        if config.locale is not None and name in env_names:
+            raise UsageError(f"env.{name} and locale both set: the image would get env's {name}; set one of them")
     if config.hook_inputs and not any(stage in ("after_instantiate", "runtime") for stage, _ in config.hooks):
         raise UsageError("hook_inputs: no after_instantiate or runtime hook reads them (after_source hooks see the "
                          "whole project)")
@@ -529,6 +552,8 @@ def _check_combinations(config: Config) -> None:
     if config.private_git != "none" and not config.buildkit:
         raise UsageError(f"private_git = {config.private_git} needs BuildKit (secret and ssh mounts exist only there): "
                          "use buildx or a docker client before 23, not --no-buildkit")
+    if config.sources.get("healthcheck_interval", "default") != "default" and config.healthcheck_path is None:
+        raise UsageError("healthcheck_interval needs healthcheck_path (the probe it times)")
     if config.healthcheck_path is not None and not config.ports:
         raise UsageError("healthcheck_path needs a port (ports = [8080]) to probe")
 

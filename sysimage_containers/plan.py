@@ -150,6 +150,7 @@ class BuildPlan:
     ports: tuple[int, ...]
     healthcheck: tuple[str, ...] | None
     runtime_env: tuple[tuple[str, str], ...]
+    path_prefix: str  # in front of the runtime base image's own PATH (e.g. /usr/local/cuda/bin stays)
     system_packages: tuple[str, ...]  # installed in the builder and the runtime stage
     builder_packages: tuple[str, ...]  # the builder stage only
     build_env: tuple[tuple[str, str], ...]  # the builder's Julia steps and hooks
@@ -164,6 +165,7 @@ class BuildPlan:
     inputs: tuple[tuple[str, str], ...]  # (file, sha256) of the inputs, for the header
     context_exclude: tuple[str, ...]
     warnings: tuple[str, ...]
+    healthcheck_interval: int = 30
     depot_dirs: tuple[str, ...] = ()  # shipped besides packages, artifacts and compiled
     # hook_inputs, expanded against the build context (hook_inputs.with_inputs): before the first
     # after_instantiate hook, and beside the runtime hooks
@@ -196,6 +198,13 @@ class BuildPlan:
     @property
     def writable_outside_tree(self) -> tuple[str, ...]:
         return tuple(p for p in self.writable_paths if p not in self.writable_in_tree)
+
+    @property
+    def writable_runtime_paths(self) -> tuple[str, ...]:
+        """Writable paths that are (or lie inside) a runtime path: owned by the user in the builder already, since
+        COPY --from keeps the owner of what it copies, so that their contents are writable too."""
+        return tuple(w for w in self.writable_outside_tree
+                     if any(_relative_to(w, r) is not None for r in self.runtime_paths))
 
     @property
     def depot_dirs_checked(self) -> tuple[str, ...]:
@@ -330,6 +339,7 @@ def make_plan(
         ports=config.ports,
         healthcheck=healthcheck,
         runtime_env=runtime_env,
+        path_prefix=f"{RUNTIME_APP}/bin" if config.mode == "app" else f"{config.julia_path}/bin",
         system_packages=tuple(dict.fromkeys(system_packages)),
         builder_packages=tuple(dict.fromkeys(config.builder_packages)),
         build_env=config.build_env,
@@ -346,7 +356,9 @@ def make_plan(
         inputs=tuple(inputs),
         context_exclude=config.context_exclude,
         depot_dirs=tuple(dict.fromkeys(config.depot_dirs)),
-        warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config)),
+        healthcheck_interval=config.healthcheck_interval,
+        warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config),
+                  *_empty_warnings(environment, config)),
     )
 
 
@@ -406,18 +418,16 @@ def _entry_point(environment: Environment, config: Config, app_dir: str, version
 
 
 def _runtime_env(config: Config) -> tuple[tuple[str, str], ...]:
+    """The runtime ENV besides PATH (path_prefix goes in front of the base image's own PATH)."""
     for name, _ in config.env:
         if name in RESERVED_ENV:
             raise UsageError(f"env: {name} is managed by sysimage-docker (the baked depot must stay in it)")
-    system_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     if config.mode == "app":
         # The bundle's wrapper appends its own depot (share/julia) to JULIA_DEPOT_PATH; a writable one must come
         # first, or Scratch spaces, lazy artifacts and stdlib compiles fail with EACCES for the runtime user.
-        env: tuple[tuple[str, str], ...] = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia"),
-                                            ("PATH", f"{RUNTIME_APP}/bin:{system_path}"))
+        env: tuple[tuple[str, str], ...] = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia"))
     else:  # a writable per-user depot stacked in front of the read-only baked one
-        env = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia:{DEPOT}:"),
-               ("PATH", f"{config.julia_path}/bin:{system_path}"))
+        env = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia:{DEPOT}:"))
     if config.timezone is not None:
         env = (*env, ("TZ", config.timezone))
     if config.locale is not None:
@@ -621,6 +631,13 @@ def _check_mode(environment: Environment, config: Config) -> None:
         what = "include_project" if config.include_project else "mode = app"
         raise UsageError(f"{what} needs a package project (name and uuid in {project.project_file})")
 
+
+
+def _empty_warnings(environment: Environment, config: Config) -> tuple[str, ...]:
+    if config.resolve and not environment.project.dep_names:
+        return (f"resolve = true, but {environment.project.project_file} has no [deps]: there is nothing to resolve, "
+                "and the sysimage holds no package",)
+    return ()
 
 
 def _mode_warnings(config: Config) -> tuple[str, ...]:

@@ -58,9 +58,10 @@ COPY --from=builder /app /app
 COPY --from=builder --chown=1000:1000 /opt/sysimage-docker/home /home/julia
 # The SBOM of the Julia side (CycloneDX): every manifest entry, which ones are in the sysimage.
 COPY ["sysimage-docker/sbom.cdx.json", "/opt/sysimage-docker/sbom.cdx.json"]
-ENV HOME="/home/julia" \
-    JULIA_DEPOT_PATH="/home/julia/.julia:/opt/julia/depot:" \
-    PATH="/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Julia's bin in front of the runtime base's own PATH (a CUDA base keeps /usr/local/cuda/bin).
+ENV PATH="/usr/local/julia/bin:${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}" \
+    HOME="/home/julia" \
+    JULIA_DEPOT_PATH="/home/julia/.julia:/opt/julia/depot:"
 USER 1000:1000
 WORKDIR /app
 LABEL dev.sysimage-docker.cpu-target="portable" \
