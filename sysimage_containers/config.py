@@ -369,6 +369,10 @@ def _check_table_key(table: str, key: str, where: str) -> str:
     if table == "build_env":
         if not ENV_NAME_RE.match(key):
             raise UsageError(f"{where}: {key!r} is not a valid environment variable name")
+        if key == "JULIA_LOAD_PATH":
+            raise UsageError(f"{where}: JULIA_LOAD_PATH is managed by the builder (its steps load the app "
+                             "environment): a hook can set its own (withenv), and depot_dirs = [\"environments\"] "
+                             "ships a shared environment a hook made")
         if key in RESERVED_BUILD_ENV or key.startswith("SYSIMAGE_DOCKER_"):
             raise UsageError(f"{where}: {key} is managed by the builder and cannot be set here")
         if SECRET_NAME_RE.search(key):

@@ -201,10 +201,10 @@ class BuildPlan:
 
     @property
     def writable_runtime_paths(self) -> tuple[str, ...]:
-        """Writable paths that are (or lie inside) a runtime path: owned by the user in the builder already, since
-        COPY --from keeps the owner of what it copies, so that their contents are writable too."""
+        """Writable paths that are (or lie inside) a runtime path: copied once more with --chown, so that their
+        contents are the runtime user's too (BuildKit's cache key of a COPY ignores the owners in its source)."""
         return tuple(w for w in self.writable_outside_tree
-                     if any(_relative_to(w, r) is not None for r in self.runtime_paths))
+                     if any(PurePosixPath(w).is_relative_to(r) for r in self.runtime_paths))
 
     @property
     def depot_dirs_checked(self) -> tuple[str, ...]:

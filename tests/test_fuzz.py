@@ -73,7 +73,8 @@ def planned_instructions(plan: BuildPlan) -> list[str]:
         runtime += ["COPY"] + (["COPY"] if plan.mode == "sysimage" else []) + ["COPY"] * 3 + ["COPY"] * 3
         runtime += ["COPY"] * len(plan.depot_dirs)
         runtime += ["COPY"] * len(plan.writable_in_tree)
-    runtime += ["COPY"] * len(plan.runtime_paths) + ["COPY", "COPY"]  # the user's home, the SBOM
+    runtime += ["COPY"] * (len(plan.runtime_paths) + len(plan.writable_runtime_paths))
+    runtime += ["COPY", "COPY"]  # the user's home, the SBOM
     runtime += ["ENV", "USER", "WORKDIR"] + ["EXPOSE"] * len(plan.ports) + (["VOLUME"] if plan.volumes else [])
     runtime += ["HEALTHCHECK"] if plan.healthcheck else []
     return [*deps, *trace, *builder, *runtime, "LABEL", "ENTRYPOINT", "CMD"]
