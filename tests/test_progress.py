@@ -133,3 +133,21 @@ def test_podman_cache_hits_go_to_the_step_that_waited_for_them() -> None:
     assert steps["COPY runtime"].cached and not steps["RUN builder"].cached
     assert list(steps["RUN builder"].lines) == ["precompiling"]
     assert steps["CMD runtime"].seconds is not None
+
+
+# a COPY in JSON form fails while another stage's step started last: buildah's error names it in shell form
+# (podman 4.3, measured: STEP `COPY ["missing.txt", "/m"]`, error `building at STEP "COPY missing.txt /m"`)
+PODMAN_COPY_FAILS = """\
+[1/2] STEP 1/2: FROM localhost/julia:1.11.5 AS deps
+[2/2] STEP 1/3: FROM localhost/debian:trixie-slim AS runtime
+[2/2] STEP 2/3: COPY ["sysimage-docker/sbom.cdx.json", "/opt/sysimage-docker/sbom.cdx.json"]
+[1/2] STEP 2/2: RUN julia /opt/sysimage-docker/julia/instantiate.jl
+Error: building at STEP "COPY sysimage-docker/sbom.cdx.json /opt/sysimage-docker/sbom.cdx.json": checking on sources under "/tmp/ctx": copier: stat: "/sysimage-docker/sbom.cdx.json": no such file or directory
+"""
+
+
+def test_a_failed_copy_is_blamed_on_the_step_the_engine_named() -> None:
+    parser = feed(PODMAN_COPY_FAILS)
+    failed = parser.failed_step
+    assert failed is not None and failed.text.startswith('COPY ["sysimage-docker/sbom.cdx.json"'), failed
+    assert [s.text.split()[0] for s in parser.steps.values() if s.failed] == ["COPY"]
