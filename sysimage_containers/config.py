@@ -548,8 +548,13 @@ def _check_combinations(config: Config) -> None:
                          "whole project)")
     if config.depot_dirs and config.mode == "app":
         raise UsageError("depot_dirs: mode = app images have no depot (the bundle holds what the app needs)")
-    if config.warmup and (config.script is None or not config.ports):
-        raise UsageError("warmup needs script (the app to start) and ports (where it listens)")
+    if config.warmup and (not ({"script", "command", "julia_module"} & set(entry_points(config))) or not config.ports):
+        raise UsageError("warmup needs the app to start (script, command or julia_module) and ports (where it "
+                         "listens)")
+    if config.warmup and config.command and not (config.command[0] in ("-e", "--eval")
+                                                 or config.command[0].endswith(".jl")):
+        raise UsageError(f"warmup: the trace starts a command of the form -e CODE or SCRIPT.jl ARGS, not "
+                         f"{config.command[0]!r}")
     if config.docker_context is not None and config.engine == "podman":
         raise UsageError("docker_context names a Docker context; podman selects its engine with "
                          "CONTAINER_HOST or `podman system connection`")

@@ -94,8 +94,9 @@ OPTIONS: tuple[Option, ...] = (
            "loads the project, so source edits re-run the trace.",
            "true", flag="--test-workload"),
     Option("warmup", "requests", [],
-           "HTTP requests sent to the running app during the trace (needs script and ports): the app is started, "
-           "each request must answer its status (default 200), then it is stopped.",
+           "HTTP requests sent to the running app during the trace (needs ports and script, command (`-e CODE` "
+           "or `SCRIPT.jl ARGS`) or julia_module): the app is started, each request must answer its status "
+           "(default 200), then it is stopped.",
            '[{ path = "/health" }, { method = "POST", path = "/echo", body = "hi", status = 200 }]', env=False),
     Option("trace", "bool", False,
            "Run the workloads in a separate trace stage with --trace-compile and feed the statements to the "

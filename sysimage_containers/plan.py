@@ -166,6 +166,8 @@ class BuildPlan:
     context_exclude: tuple[str, ...]
     warnings: tuple[str, ...]
     healthcheck_interval: int = 30
+    # how the trace starts the app for the warm-up: kind (script, eval, module), value, args
+    warmup_entry: tuple[tuple[str, object], ...] = ()
     depot_dirs: tuple[str, ...] = ()  # shipped besides packages, artifacts and compiled
     # hook_inputs, expanded against the build context (hook_inputs.with_inputs): before the first
     # after_instantiate hook, and beside the runtime hooks
@@ -242,6 +244,7 @@ class BuildPlan:
             "test_env": TEST_ENV,
             "warmup": [{"method": r.method, "path": r.path, "body": r.body, "status": r.status} for r in self.warmup],
             "script": self.script_path or "",
+            "warmup_entry": dict(self.warmup_entry),
             "port": self.ports[0] if self.ports else 0,
             "cpu_target": dict(self.cpu_targets),
         }
@@ -357,6 +360,7 @@ def make_plan(
         context_exclude=config.context_exclude,
         depot_dirs=tuple(dict.fromkeys(config.depot_dirs)),
         healthcheck_interval=config.healthcheck_interval,
+        warmup_entry=_warmup_entry(config, app_dir) if config.warmup and config.mode != "pkgimage" else (),
         warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config),
                   *_empty_warnings(environment, config)),
     )
@@ -631,6 +635,18 @@ def _check_mode(environment: Environment, config: Config) -> None:
         what = "include_project" if config.include_project else "mode = app"
         raise UsageError(f"{what} needs a package project (name and uuid in {project.project_file})")
 
+
+
+def _warmup_entry(config: Config, app_dir: str) -> tuple[tuple[str, object], ...]:
+    """The app the warm-up starts in the tracer, as the container would: a script, `-e CODE` or `-m MODULE`."""
+    if config.script is not None:
+        return (("kind", "script"), ("value", f"{app_dir}/{config.script}"), ("args", []))
+    if config.julia_module is not None:
+        return (("kind", "module"), ("value", config.julia_module), ("args", []))
+    first, *rest = config.command
+    if first in ("-e", "--eval"):
+        return (("kind", "eval"), ("value", rest[0] if rest else ""), ("args", rest[1:]))
+    return (("kind", "script"), ("value", f"{app_dir}/{first}"), ("args", rest))
 
 
 def _empty_warnings(environment: Environment, config: Config) -> tuple[str, ...]:

@@ -43,3 +43,34 @@ def test_julia_goes_in_front_of_the_base_path(cli) -> None:
     assert ('ENV PATH="/usr/local/julia/bin:${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}" \\'
             in out)
     assert 'PATH="/opt/app/bin:${PATH:-' in cli("generate", EXAMPLES / "cli-tool", "--mode", "app").out
+
+
+def _warmup_project(tmp_path: Path, entry: str) -> Path:
+    project = shutil.copytree(EXAMPLES / "http-service", tmp_path / "p")
+    config = project / "sysimage-docker.toml"
+    config.write_text(config.read_text().replace('script = "bin/server.jl"', entry)
+                      .replace("ports = [8080]", 'ports = [8080]\nwarmup = [{ path = "/health" }]'))
+    return project
+
+
+def test_warmup_starts_a_command_or_a_module_as_the_container_would(tmp_path: Path, cli) -> None:
+    import tomllib
+
+    cases = {
+        'command = ["-e", "using GreetService; GreetService.main(8080)", "--verbose"]':
+            {"kind": "eval", "value": "using GreetService; GreetService.main(8080)", "args": ["--verbose"]},
+        'julia_module = "GreetService"': {"kind": "module", "value": "GreetService", "args": []},
+        'command = ["bin/server.jl", "--port", "8080"]':
+            {"kind": "script", "value": "/app/bin/server.jl", "args": ["--port", "8080"]},
+        'script = "bin/server.jl"': {"kind": "script", "value": "/app/bin/server.jl", "args": []},
+    }
+    for index, (entry, expected) in enumerate(cases.items()):
+        project = _warmup_project(tmp_path / str(index), entry)
+        out = tmp_path / str(index) / "out"
+        result = cli("generate", project, "-o", out)
+        assert result.code == 0, result.err
+        plan = tomllib.loads((out / "sysimage-docker" / "plan.toml").read_text())
+        assert plan["warmup_entry"] == expected and plan["warmup"] == [
+            {"method": "GET", "path": "/health", "body": "", "status": 200}]
+        # the trace stage runs it with the app's source
+        assert "FROM deps AS tracer" in (out / "Dockerfile").read_text()

@@ -142,8 +142,8 @@ PODMAN_COPY_FAILS = """\
 [2/2] STEP 1/3: FROM localhost/debian:trixie-slim AS runtime
 [2/2] STEP 2/3: COPY ["sysimage-docker/sbom.cdx.json", "/opt/sysimage-docker/sbom.cdx.json"]
 [1/2] STEP 2/2: RUN julia /opt/sysimage-docker/julia/instantiate.jl
-Error: building at STEP "COPY sysimage-docker/sbom.cdx.json /opt/sysimage-docker/sbom.cdx.json": checking on sources under "/tmp/ctx": copier: stat: "/sysimage-docker/sbom.cdx.json": no such file or directory
-"""
+""" + ('Error: building at STEP "COPY sysimage-docker/sbom.cdx.json /opt/sysimage-docker/sbom.cdx.json": checking on '
+       'sources under "/tmp/ctx": copier: stat: "/sysimage-docker/sbom.cdx.json": no such file or directory\n')
 
 
 def test_a_failed_copy_is_blamed_on_the_step_the_engine_named() -> None:
