@@ -575,5 +575,6 @@ def check_option(key: str, value: Any, where: str) -> Any:
 def check_file_text(text: str, shown: str) -> None:
     """A whole configuration file's text checked as `resolve` would read it (values and combinations)."""
     values: dict[str, Any] = {o.key: _default(o) for o in OPTIONS}
-    values.update(_read_file(text, shown))
-    _check_combinations(Config(**values))
+    found = _read_file(text, shown)
+    values.update(found)
+    _check_combinations(Config(**values, sources={key: "file" for key in found}))

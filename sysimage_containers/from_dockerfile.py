@@ -687,8 +687,25 @@ class Mapper:
         elif ports[0] != port:  # the probe goes to the first port
             self.out.values["ports"] = [port, *[p for p in ports if p != port]]
         self.out.set("healthcheck_path", match.group(2) or "/", line)
-        if command.flags:
-            self.out.note(line, f"HEALTHCHECK {' '.join(command.flags)}: not mapped (the probe's timing is fixed)")
+        other = []
+        for flag in command.flags:
+            name, _, value = flag.partition("=")
+            seconds = _duration(value)
+            if name == "--interval" and seconds is not None:
+                self.out.set("healthcheck_interval", seconds, line)
+            else:
+                other.append(flag)
+        if other:
+            self.out.note(line, f"HEALTHCHECK {' '.join(other)}: not mapped (the probe's timeout, start period "
+                                "and retries are fixed)")
+
+
+def _duration(text: str) -> int | None:
+    """A HEALTHCHECK duration (Go's syntax: 30s, 1m, 1m30s, 1h) in whole seconds."""
+    parts = re.findall(r"(\d+)(h|m|s)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
 
 
 def _is_julia(word: str) -> bool:

@@ -138,23 +138,21 @@ def _place_hooks(root: Path, migration: Migration, shown: str) -> list[tuple[str
 
 
 def _reconcile(values: dict[str, Any], migration: Migration, shown: str) -> None:
-    """Drop, with a note, the values that the configuration refuses together (mode = app and a health check)."""
-    for _ in range(len(values)):
+    """Drop, with a note, values the configuration refuses together (mode = app and a health check): of the keys
+    the refusal names, the one the Dockerfile set last."""
+    import re
+
+    for _ in range(len(values) + 1):
         try:
             _check(values)
             return
         except UsageError as exc:
-            for key in reversed(list(values)):
-                trial = {k: v for k, v in values.items() if k != key}
-                try:
-                    _check(trial)
-                except UsageError:
-                    continue
-                migration.notes.append(Note(migration.lines.get(key, 0), f"{key} not mapped: {exc.message}"))
-                del values[key]
-                break
-            else:
+            named = [k for k in values if re.search(rf"(?<![\w.]){re.escape(k)}(?![\w])", exc.message)]
+            if not named:
                 raise
+            key = max(named, key=lambda k: (migration.lines.get(k, 0), list(values).index(k)))
+            migration.notes.append(Note(migration.lines.get(key, 0), f"{key} not mapped: {exc.message}"))
+            del values[key]
     _check(values)
 
 

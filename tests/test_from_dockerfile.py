@@ -272,13 +272,15 @@ def test_conflicting_values_are_dropped_with_the_reason(cli, tmp_path: Path) -> 
         "FROM julia:1.11.5 AS build\nWORKDIR /src\nCOPY . .\n"
         "RUN julia --project -e 'using PackageCompiler; create_app(\".\", \"/out\")'\n"
         "FROM debian:bookworm-slim\nCOPY --from=build /out /opt/app\nEXPOSE 8080\n"
-        "HEALTHCHECK CMD curl -f http://localhost:8080/ || exit 1\n"
+        "HEALTHCHECK --interval=1m30s --retries=5 CMD curl -f http://localhost:8080/ || exit 1\n"
         'ENTRYPOINT ["/opt/app/bin/WordStats"]\n')
     result = cli("init", project, "--from-dockerfile")
     assert result.code == 0, result.err
     text = (project / "sysimage-docker.toml").read_text()
     data = tomllib.loads(text)
     assert data["mode"] == "app" and data["julia_main"] is True and "healthcheck_path" not in data
+    assert "healthcheck_interval" not in data  # dropped with the path it times
+    assert "#   Dockerfile:8: HEALTHCHECK --retries=5: not mapped (the probe's timeout" in text
     assert ("#   Dockerfile:8: healthcheck_path not mapped: healthcheck_path probes with julia, which mode = app "
             "images do not have") in text
     assert cli("generate", project).code == 0
