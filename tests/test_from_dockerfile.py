@@ -284,3 +284,21 @@ def test_conflicting_values_are_dropped_with_the_reason(cli, tmp_path: Path) -> 
     assert ("#   Dockerfile:8: healthcheck_path not mapped: healthcheck_path probes with julia, which mode = app "
             "images do not have") in text
     assert cli("generate", project).code == 0
+
+
+def test_the_readme_worked_example_is_what_init_writes(cli, tmp_path: Path) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Migrating a Dockerfile", 1)[1].split("\n## ", 1)[0]
+    dockerfile = re.search(r"```dockerfile\n(.*?)```", section, re.S).group(1)
+    shown = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    project = shutil.copytree(EXAMPLES / "pycall-app", tmp_path / "app")
+    (project / "sysimage-docker.toml").unlink()
+    (project / "log").mkdir()
+    (project / "Dockerfile").write_text(dockerfile)
+    assert cli("init", project, "--from-dockerfile").code == 0
+    text = (project / "sysimage-docker.toml").read_text()
+    assert tomllib.loads(text) == tomllib.loads(shown)
+    for line in shown.splitlines():
+        assert line in text.splitlines(), line
