@@ -74,3 +74,18 @@ def test_warmup_starts_a_command_or_a_module_as_the_container_would(tmp_path: Pa
             {"method": "GET", "path": "/health", "body": "", "status": 200}]
         # the trace stage runs it with the app's source
         assert "FROM deps AS tracer" in (out / "Dockerfile").read_text()
+
+
+def test_code_to_run_first_goes_in_julia_args_not_a_startup_file(cli) -> None:
+    # the documented way in for a startup.jl: the fixed --startup-file=no stays, -L loads the file first
+    out = cli("generate", EXAMPLES / "hello", "--julia-arg=-L", "--julia-arg=/app/startup.jl").out
+    assert ('ENTRYPOINT ["/usr/local/julia/bin/julia", "-J/usr/local/julia/lib/julia/sys.so", "--project=/app", '
+            '"--startup-file=no", "-L", "/app/startup.jl"]') in out
+
+
+def test_plain_init_points_at_a_dockerfile(example, cli) -> None:
+    project = example("hello")
+    (project / "sysimage-docker.toml").unlink()
+    (project / "Dockerfile").write_text("FROM julia:1.11.5\n")
+    result = cli("init", project)
+    assert result.err.rstrip().endswith("; a Dockerfile is here: `init --from-dockerfile` maps it")
