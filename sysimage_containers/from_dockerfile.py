@@ -77,7 +77,8 @@ class Note:
 
 @dataclass(frozen=True)
 class HookFile:
-    path: str  # relative to the project; chosen by the writer
+    """Julia code of a build step, for a hook file (the writer chooses its name)."""
+
     code: str
     line: int
     stage: str
@@ -93,6 +94,9 @@ class Migration:
 
     def note(self, line: int, text: str) -> None:
         self.notes.append(Note(line, _one_line(text)))
+
+    def handle(self, line: int, text: str) -> None:
+        self.handled.append(Note(line, _one_line(text)))
 
     def set(self, key: str, value: Any, line: int) -> bool:
         """Keep a value if the configuration accepts it; otherwise note why not."""
@@ -149,6 +153,9 @@ def parse(text: str, shown: str) -> list[Any]:
         return list(dockerfile.parse_string(text))
     except dockerfile.GoParseError as exc:
         raise UsageError(f"{shown}: not a Dockerfile BuildKit can read: {str(exc).splitlines()[0]}") from None
+    except UnicodeDecodeError:  # the wrapper decodes the parser's error message, which may cut a character
+        raise UsageError(f"{shown}: not a Dockerfile BuildKit can read (an instruction it refuses, near "
+                         "non-ASCII text)") from None
 
 
 def expand(word: str, variables: dict[str, str]) -> str | None:
@@ -176,6 +183,8 @@ def stages_of(commands: list[Any], shown: str) -> tuple[list[Stage], dict[str, s
     for command in commands:
         if command.cmd == "FROM":
             words = list(command.value)
+            if not words:
+                raise UsageError(f"{shown}:{command.start_line}: FROM without an image")
             name = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else None
             base = expand(words[0], global_args) or words[0]
             parent = next((s for s in stages if s.name is not None and s.name == base.lower()), None)
@@ -266,8 +275,8 @@ class Mapper:
             self.out.note(stage.line, f"FROM {stage.base}: not mapped (a build argument without a default)")
             return
         if self.out.set("runtime_image", stage.base, stage.line):
-            self.out.handled.append(Note(stage.line, f"FROM {stage.base}: runtime_image (Julia is copied in "
-                                                     "from the builder)"))
+            self.out.handle(stage.line, f"FROM {stage.base}: runtime_image (Julia is copied in "
+                                                     "from the builder)")
 
     def julia_version(self, stages: list[Stage], global_args: dict[str, str]) -> None:
         for stage in stages:
@@ -308,6 +317,9 @@ class Mapper:
         for command in stage.commands:
             line = command.start_line
             kind = command.cmd
+            if not command.value and kind not in ("CMD", "ENTRYPOINT"):
+                self.out.note(line, f"{kind} without arguments: not mapped")
+                continue
             if kind == "WORKDIR":
                 target = expand(command.value[0], variables) or command.value[0]
                 cwd = target if target.startswith("/") else (PurePosixPath(cwd) / target).as_posix()
@@ -459,7 +471,7 @@ class Mapper:
                 self.julia_step(words, line, cwd, app_dir, runtime)
                 continue
             if program in ("useradd", "adduser", "groupadd", "addgroup", "usermod"):
-                self.out.handled.append(Note(line, f"{program}: the image has its own non-root user (user_id)"))
+                self.out.handle(line, f"{program}: the image has its own non-root user (user_id)")
                 continue
             if program == "ln" and len(words) >= 3 and words[-1] == "/etc/localtime":
                 zone = _under(words[-2], "/usr/share/zoneinfo")
@@ -553,7 +565,7 @@ class Mapper:
         if own_steps:
             text = "\n".join(body)
             stage = "after_source" if self.loads_project(text) else "after_instantiate"
-            self.out.hooks.append(HookFile("", text + "\n", line, stage))
+            self.out.hooks.append(HookFile(text + "\n", line, stage))
 
     def package_compiler(self, code: str, line: int, cwd: str, app_dir: str) -> None:
         if "create_app" in code:
@@ -578,7 +590,7 @@ class Mapper:
             self.out.set("incremental", False, line)
         if re.search(r"filter_stdlibs\s*=\s*true", code) and self.out.values.get("incremental") is False:
             self.out.set("filter_stdlibs", True, line)
-        self.out.handled.append(Note(line, "PackageCompiler: the builder makes the sysimage"))
+        self.out.handle(line, "PackageCompiler: the builder makes the sysimage")
 
     def add_hook(self, stage: str, path: str, line: int) -> None:
         hooks = {k: list(v) for k, v in self.out.values.get("hooks", {}).items()}
@@ -611,14 +623,14 @@ class Mapper:
                 self.out.note(line, f"USER {user}: the image runs as user_id:user_id ({uid}:{uid})")
             self.out.set("user_id", int(uid), line)
         else:
-            self.out.handled.append(Note(line, f"USER {user}: the image runs as its own non-root user "
-                                               "(uid user_id, default 1000)"))
+            self.out.handle(line, f"USER {user}: the image runs as its own non-root user "
+                                               "(uid user_id, default 1000)")
 
     # --- entry point -------------------------------------------------------------------------------------
     def entry_point(self, entry: dict[str, Any]) -> None:
         workdir = entry.get("workdir")
         if workdir is not None and workdir[0] != "/app":
-            self.out.handled.append(Note(workdir[1], f"WORKDIR {workdir[0]}: the project is at /app in the image"))
+            self.out.handle(workdir[1], f"WORKDIR {workdir[0]}: the project is at /app in the image")
         if "HEALTHCHECK" in entry:
             self.healthcheck(entry["HEALTHCHECK"])
         argv: list[str] = []
@@ -631,8 +643,8 @@ class Mapper:
             line = line or command.start_line
             if command.json:
                 argv += list(command.value)
-            else:
-                argv += ["/bin/sh", "-c", command.value[0]]
+            elif command.value:
+                argv += ["/bin/sh", "-c", " ".join(command.value)]
         if not argv:
             return
         unwrapped = unwrap(argv)
@@ -666,9 +678,9 @@ class Mapper:
             else:
                 self.out.set("command", [script, *rest[1:]], line)
         if "ENTRYPOINT" in entry and rest:
-            self.out.handled.append(Note(line, "ENTRYPOINT: here the entrypoint is julia and its flags, the program "
+            self.out.handle(line, "ENTRYPOINT: here the entrypoint is julia and its flags, the program "
                                                "is the CMD, so `docker run IMAGE ARGS` replaces it; `sysimage-docker "
-                                               "run PATH -- ARGS` passes ARGS after it"))
+                                               "run PATH -- ARGS` passes ARGS after it")
 
     def healthcheck(self, command: Any) -> None:
         line = command.start_line

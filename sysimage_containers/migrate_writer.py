@@ -15,7 +15,7 @@ from sysimage_containers import config as config_module
 from sysimage_containers import tomlfiles
 from sysimage_containers.config import CONFIG_FILE
 from sysimage_containers.errors import UsageError
-from sysimage_containers.from_dockerfile import MAX_DOCKERFILE_BYTES, Migration, Note, migrate
+from sysimage_containers.from_dockerfile import MAX_DOCKERFILE_BYTES, Migration, migrate
 from sysimage_containers.options import OPTIONS
 from sysimage_containers.project import read_project
 
@@ -151,7 +151,7 @@ def _reconcile(values: dict[str, Any], migration: Migration, shown: str) -> None
             if not named:
                 raise
             key = max(named, key=lambda k: (migration.lines.get(k, 0), list(values).index(k)))
-            migration.notes.append(Note(migration.lines.get(key, 0), f"{key} not mapped: {exc.message}"))
+            migration.note(migration.lines.get(key, 0), f"{key} not mapped: {exc.message}")
             del values[key]
     _check(values)
 

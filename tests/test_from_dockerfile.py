@@ -224,6 +224,8 @@ def test_a_hostile_dockerfile_maps_only_valid_values_and_runs_nothing(cli, tmp_p
 
 @pytest.mark.parametrize(("content", "message"), [
     (b"RUN echo no base\n", "Dockerfile: no FROM instruction: not a Dockerfile"),
+    (b"FROM\nRUN x\n", "Dockerfile:1: FROM without an image"),
+    (b"FROM julia:1.11\nLABEL a\n", "Dockerfile: not a Dockerfile BuildKit can read: LABEL must have two arguments"),
     (b"FROM julia:1.11\nENV \xff=1\n", "Dockerfile:2: not valid UTF-8 (byte 0xff)"),
     (b"FROM julia:1.11\n" + b"# " + b"x" * (1024 * 1024) + b"\n",
      "Dockerfile: file is 1048595 bytes, over the 1048576 byte limit"),
@@ -302,3 +304,63 @@ def test_the_readme_worked_example_is_what_init_writes(cli, tmp_path: Path) -> N
     assert tomllib.loads(text) == tomllib.loads(shown)
     for line in shown.splitlines():
         assert line in text.splitlines(), line
+
+
+def test_instructions_without_arguments_are_comments(cli, tmp_path: Path) -> None:
+    project = shutil.copytree(EXAMPLES / "hello", tmp_path / "p")
+    (project / "sysimage-docker.toml").unlink()
+    (project / "Dockerfile").write_text("FROM julia:1.11.5\nRUN\nUSER\nWORKDIR\nENV\nCMD []\n")
+    result = cli("init", project, "--from-dockerfile")
+    assert result.code == 0, result.err
+    text = (project / "sysimage-docker.toml").read_text()
+    for line, kind in ((2, "RUN"), (3, "USER"), (4, "WORKDIR"), (5, "ENV")):
+        assert f"#   Dockerfile:{line}: {kind} without arguments: not mapped" in text
+
+
+INSTRUCTIONS = ("FROM", "RUN", "CMD", "ENTRYPOINT", "ENV", "ARG", "EXPOSE", "VOLUME", "USER", "WORKDIR", "COPY",
+                "ADD", "LABEL", "HEALTHCHECK", "SHELL", "STOPSIGNAL")
+
+
+def test_any_dockerfile_maps_or_is_refused_in_one_line(tmp_path: Path) -> None:
+    """Random instructions with random arguments (quotes, JSON, variables, shell operators): a mapping or a
+    UsageError, never a crash; every note is one line."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from sysimage_containers import config as config_module
+    from sysimage_containers.errors import UsageError
+    from sysimage_containers.from_dockerfile import migrate
+    from sysimage_containers.migrate_writer import write_from_dockerfile
+
+    project = shutil.copytree(EXAMPLES / "hello", tmp_path / "p")
+    (project / "sysimage-docker.toml").unlink()
+
+    words = st.sampled_from(["julia", "-e", "'using Pkg; Pkg.build(\"X\")'", "bin/hello.jl", "apt-get", "install",
+                             "-y", "&&", "|", ";", "$X", "${X:-1}", "[\"julia\", \"-m\", \"M\"]", "8080/tcp", "/data",
+                             "--interval=5s", "CMD", "curl", "http://localhost:1/h", "A=1", "\"q r\"", "\\", "--from=b",
+                             ".", "AS", "b", "root", "1001:1", "sh", "-c", "tini", "--"])
+    line = st.tuples(st.sampled_from(INSTRUCTIONS), st.lists(st.one_of(words, st.text(max_size=8)), max_size=6))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(line, max_size=12))
+    def check(lines: list[tuple[str, list[str]]]) -> None:
+        text = "FROM julia:1.11.5\n" + "\n".join(f"{kind} {' '.join(args)}" for kind, args in lines) + "\n"
+        try:
+            migration = migrate(text, "Dockerfile", EXAMPLES / "hello", None)
+        except UsageError as exc:
+            assert "\n" not in exc.message
+            return
+        for note in migration.notes:
+            assert "\n" not in note.text and "\r" not in note.text
+        # what maps is written as valid configuration (or refused in one line), with the hooks beside it
+        (project / "Dockerfile").write_text(text)
+        for leftover in ("sysimage-docker.toml", "deploy"):
+            shutil.rmtree(project / leftover, ignore_errors=True)
+            (project / leftover).unlink(missing_ok=True)
+        try:
+            write_from_dockerfile(project, None)
+        except UsageError as exc:
+            raise AssertionError(f"the writer refused what the mapper produced: {exc.message}") from None
+        config_module.resolve(project)
+
+    check()
