@@ -334,6 +334,19 @@ def stock_sysimage_bytes(parser: Any) -> int | None:
     return None
 
 
+DEPOT_LEFT_RE = re.compile(r"sysimage-docker: depot directories not shipped: (.*)")
+
+
+def depot_not_shipped(parser: Any) -> tuple[str, ...]:
+    """From the builder's depot check line (a cached step prints nothing: nothing changed since it did)."""
+    for step in parser.steps.values():
+        for line in step.lines:
+            match = DEPOT_LEFT_RE.search(line)
+            if match:
+                return tuple(match.group(1).split())
+    return ()
+
+
 def print_plan(console: Console, prepared: Prepared, tags: tuple[str, ...]) -> None:
     plan = prepared.plan
     console.print(f"# plan: {', '.join(tags)}; Julia {plan.julia_version} ({plan.julia_reason}); "
@@ -347,7 +360,8 @@ def gather_facts(engine: Engine, prepared: Prepared, view: ProgressView, tags: t
     """`local`: the image is in the engine (not only pushed by buildx, not exported with --output)."""
     plan, parser = prepared.plan, view.parser
     facts = BuildFacts(tags=tags, seconds=seconds, stages=parser.stage_seconds(), heavy=parser.heavy_steps(),
-                       hooks=parser.hook_steps(), stock_sysimage_bytes=stock_sysimage_bytes(parser))
+                       hooks=parser.hook_steps(), stock_sysimage_bytes=stock_sysimage_bytes(parser),
+                       depot_not_shipped=depot_not_shipped(parser))
     if local:
         image = engine.inspect(tags[0])
         facts.image_id = "sha256:" + image.id.removeprefix("sha256:")  # podman's ids have no algorithm prefix
@@ -376,6 +390,10 @@ def summary_lines(facts: BuildFacts, plan: Any) -> list[str]:
     if facts.stock_sysimage_bytes is not None:
         lines.append(f"stock sysimage left out of the runtime image: {human_size(facts.stock_sysimage_bytes)} "
                      "(one sysimage ships)")
+    if facts.depot_not_shipped:
+        lines.append(f"warning: the build wrote depot directories that the image does not ship: "
+                     f"{', '.join(facts.depot_not_shipped)} (depot_dirs = {list(facts.depot_not_shipped)} ships "
+                     "them)".replace("'", '"'))
     workloads = [*plan.precompile_files, *plan.statements_files]
     lines.append(f"workloads: {', '.join(workloads) if workloads else 'none (only the packages load code)'}")
     lines += [f"pushed {tag}@{digest}" for tag, digest in facts.pushed]

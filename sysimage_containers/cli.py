@@ -449,8 +449,17 @@ def doctor(**params: Any) -> None:
 
 @main_group.command()
 @project_argument
-def init(path: Path) -> None:
+@click.option("--from-dockerfile", "dockerfile", is_flag=False, flag_value="", default=None, metavar="[FILE]",
+              help="Map a hand-written Dockerfile (default: PATH/Dockerfile) onto a new sysimage-docker.toml; "
+                   "what does not map is listed as comments naming its line. Nothing in it runs.")
+def init(path: Path, dockerfile: str | None) -> None:
     """Write a commented sysimage-docker.toml for PATH, detecting what it can; re-run to add new keys."""
+    if dockerfile is not None:
+        from sysimage_containers.migrate_writer import write_from_dockerfile
+
+        for line in write_from_dockerfile(path, Path(dockerfile) if dockerfile else None):
+            say(line)
+        return
     from sysimage_containers.init_config import write_config
 
     say(write_config(path))

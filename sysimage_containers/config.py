@@ -47,6 +47,16 @@ ABS_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._+@=-]+/?)*$")
 TIMEZONE_RE = re.compile(r"^[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*$")
 LOCALES = ("C.UTF-8", "C.utf8", "C", "POSIX")
 HOOK_STAGES = ("after_instantiate", "after_source", "runtime")
+# hook_inputs: a project path, with the glob characters * ? [ ] allowed
+HOOK_INPUT_RE = re.compile(r"^[A-Za-z0-9._+@=, *?\[\]-]+(?:/[A-Za-z0-9._+@=, *?\[\]-]+)*$")
+# depot directories that never ship (the runtime user's depot takes new ones), and the ones that always do
+DEPOT_NEVER = {
+    "registries": "the runtime image has no registries (Pkg does not run there)",
+    "logs": "Pkg's logs of the build are not the app's",
+    "scratchspaces": "scratch spaces belong to the runtime user's depot, where the app can write them",
+    "clones": "git clones are build-time sources",
+}
+DEPOT_ALWAYS = ("packages", "artifacts", "compiled")
 # build_env names the builder itself manages, and names that say they hold a secret (every builder stage is pushed
 # with cache_repo, and its ENV with it)
 RESERVED_BUILD_ENV = ("JULIA_DEPOT_PATH", "JULIA_PROJECT", "JULIA_LOAD_PATH", "JULIA_CPU_TARGET", "JULIA_NUM_THREADS",
@@ -98,11 +108,14 @@ class Config:
     julia_args: tuple[str, ...] = ()
     ports: tuple[int, ...] = ()
     healthcheck_path: str | None = None
+    healthcheck_interval: int = 30
     env: tuple[tuple[str, str], ...] = ()
     system_packages: tuple[str, ...] = ()
     builder_packages: tuple[str, ...] = ()
     build_env: tuple[tuple[str, str], ...] = ()
     hooks: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (stage, files), stages in HOOK_STAGES order
+    hook_inputs: tuple[str, ...] = ()  # paths or globs, expanded against the build context (hook_inputs.py)
+    depot_dirs: tuple[str, ...] = ()
     runtime_paths: tuple[str, ...] = ()
     writable_paths: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()
@@ -375,6 +388,10 @@ def _check_table_key(table: str, key: str, where: str) -> str:
     if table == "build_env":
         if not ENV_NAME_RE.match(key):
             raise UsageError(f"{where}: {key!r} is not a valid environment variable name")
+        if key == "JULIA_LOAD_PATH":
+            raise UsageError(f"{where}: JULIA_LOAD_PATH is managed by the builder (its steps load the app "
+                             "environment): a hook can set its own (withenv), and depot_dirs = [\"environments\"] "
+                             "ships a shared environment a hook made")
         if key in RESERVED_BUILD_ENV or key.startswith("SYSIMAGE_DOCKER_"):
             raise UsageError(f"{where}: {key} is managed by the builder and cannot be set here")
         if SECRET_NAME_RE.search(key):
@@ -417,6 +434,21 @@ def _check_value(key: str, value: Any, where: str) -> Any:
     if key == "extra_files" and (value.startswith(("/", "~")) or not EXTRA_FILE_RE.match(value) or "**" in value):
         raise UsageError(f"{where}: {value!r} must be a path relative to the project, with letters, digits, "
                          "space and . _ + @ = , - / only, and the wildcards * ? [...] within a name (no **)")
+    if key == "hook_inputs":
+        if value.startswith(("/", "~")) or ".." in PurePosixPath(value).parts:
+            raise UsageError(f"{where}: {value!r} must be a path or glob inside the project")
+        if not HOOK_INPUT_RE.match(value):
+            raise UsageError(f"{where}: {value!r} has characters that cannot be placed safely in a Dockerfile "
+                             "(allowed: letters, digits, space, . _ + @ = , - / and the globs * ? [ ])")
+    if key == "depot_dirs":
+        if ".." in PurePosixPath(value).parts or not re.fullmatch(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*", value):
+            raise UsageError(f"{where}: {value!r} is not a directory of the depot such as conda or datadeps "
+                             "(letters, digits, . _ - and /)")
+        top = PurePosixPath(value).parts[0]
+        if top in DEPOT_NEVER:
+            raise UsageError(f"{where}: {top} never ships: {DEPOT_NEVER[top]}")
+        if top in DEPOT_ALWAYS:
+            raise UsageError(f"{where}: {top} always ships; name only the other depot directories")
     if key == "runtime_paths":
         check_absolute_path(value, where)
     if key == "julia_path":
@@ -430,6 +462,14 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         raise UsageError(f"{where}: {value!r} is not a Julia module name")
     if key == "timezone" and (not TIMEZONE_RE.match(value) or len(value) > 100):
         raise UsageError(f"{where}: {value!r} is not a time zone name such as Europe/Berlin or UTC")
+    if key == "timezone" and (known := _timezones()) and value not in known:
+        import difflib
+
+        hint = difflib.get_close_matches(value, sorted(known), n=1)
+        raise UsageError(f"{where}: {value!r} is not in the IANA time zone database"
+                         + (f"; did you mean {hint[0]!r}?" if hint else ""))
+    if key == "healthcheck_interval" and not 1 <= value <= 86400:
+        raise UsageError(f"{where}: {value} is not an interval in seconds (1 to 86400)")
     if key == "locale" and value not in LOCALES:
         raise UsageError(f"{where}: {value!r}: only the locales every glibc image has can be set here "
                          f"({', '.join(LOCALES)}); install and generate others in a runtime hook")
@@ -450,6 +490,13 @@ def _check_value(key: str, value: Any, where: str) -> Any:
     if key == "user_id" and not 1 <= value <= 2**31 - 2:
         raise UsageError(f"{where}: {value} is not a non-root uid (1 to 2147483646)")
     return value
+
+
+def _timezones() -> frozenset[str]:
+    """The IANA names Python knows (the system database, or the tzdata package this tool depends on)."""
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
 
 
 def check_relative_path(value: str, where: str) -> str:
@@ -552,13 +599,45 @@ def _check_combinations(config: Config) -> None:
         if relative:
             raise UsageError(f"writable_paths: {relative[0]!r}: mode = app images have no project tree; give an "
                              "absolute path")
-    if config.warmup and (config.script is None or not config.ports):
-        raise UsageError("warmup needs script (the app to start) and ports (where it listens)")
+    env_names = {name for name, _ in config.env}
+    if config.timezone is not None and "TZ" in env_names:
+        raise UsageError("env.TZ and timezone both set: the image would get env's TZ; set one of them "
+                         "(timezone also installs tzdata)")
+    for name in ("LANG", "LC_ALL"):
+        if config.locale is not None and name in env_names:
+            raise UsageError(f"env.{name} and locale both set: the image would get env's {name}; set one of them")
+    if config.hook_inputs and not any(stage in ("after_instantiate", "runtime") for stage, _ in config.hooks):
+        raise UsageError("hook_inputs: no after_instantiate or runtime hook reads them (after_source hooks see the "
+                         "whole project)")
+    if config.depot_dirs and config.mode == "app":
+        raise UsageError("depot_dirs: mode = app images have no depot (the bundle holds what the app needs)")
+    if config.warmup and (not ({"script", "command", "julia_module"} & set(entry_points(config))) or not config.ports):
+        raise UsageError("warmup needs the app to start (script, command or julia_module) and ports (where it "
+                         "listens)")
+    if config.warmup and config.command and not (config.command[0] in ("-e", "--eval")
+                                                 or config.command[0].endswith(".jl")):
+        raise UsageError(f"warmup: the trace starts a command of the form -e CODE or SCRIPT.jl ARGS, not "
+                         f"{config.command[0]!r}")
     if config.docker_context is not None and config.engine == "podman":
         raise UsageError("docker_context names a Docker context; podman selects its engine with "
                          "CONTAINER_HOST or `podman system connection`")
     if config.private_git != "none" and not config.buildkit:
         raise UsageError(f"private_git = {config.private_git} needs BuildKit (secret and ssh mounts exist only there): "
                          "use buildx or a docker client before 23, not --no-buildkit")
+    if config.sources.get("healthcheck_interval", "default") != "default" and config.healthcheck_path is None:
+        raise UsageError("healthcheck_interval needs healthcheck_path (the probe it times)")
     if config.healthcheck_path is not None and not config.ports:
         raise UsageError("healthcheck_path needs a port (ports = [8080]) to probe")
+
+
+def check_option(key: str, value: Any, where: str) -> Any:
+    """One option's value checked as if it came from the configuration file (`init --from-dockerfile`)."""
+    return _coerce(BY_KEY[key], value, where, from_file=True)
+
+
+def check_file_text(text: str, shown: str) -> None:
+    """A whole configuration file's text checked as `resolve` would read it (values and combinations)."""
+    values: dict[str, Any] = {o.key: _default(o) for o in OPTIONS}
+    found = _read_file(text, shown)
+    values.update(found)
+    _check_combinations(Config(**values, sources={key: "file" for key in found}))

@@ -218,6 +218,9 @@ def choose_julia_version(
 
 def resolve_configured(text: str, known: KnownReleases) -> Version:
     """`1.11.5` must be a known release; `1.11` means its newest known patch release."""
+    too_old = re.match(r"(\d+)\.(\d+)", text)
+    if too_old and (int(too_old.group(1)), int(too_old.group(2))) < (1, 6):
+        raise UsageError(f"julia_version {text} is not supported: PackageCompiler needs Julia 1.6 or newer")
     if re.fullmatch(r"\d+\.\d+", text):
         found = known.newest(series=text)
         if found is None:

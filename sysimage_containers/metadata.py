@@ -37,6 +37,7 @@ class BuildFacts:
     hooks: dict[str, str] = field(default_factory=dict)
     sysimage_size: int | None = None
     stock_sysimage_bytes: int | None = None
+    depot_not_shipped: tuple[str, ...] = ()  # depot directories the build wrote that the image leaves out
     pushed: list[tuple[str, str]] = field(default_factory=list)
     error: str | None = None
 

@@ -98,8 +98,9 @@ OPTIONS: tuple[Option, ...] = (
            "loads the project, so source edits re-run the trace.",
            "true", flag="--test-workload"),
     Option("warmup", "requests", [],
-           "HTTP requests sent to the running app during the trace (needs script and ports): the app is started, "
-           "each request must answer its status (default 200), then it is stopped.",
+           "HTTP requests sent to the running app during the trace (needs ports and script, command (`-e CODE` "
+           "or `SCRIPT.jl ARGS`) or julia_module): the app is started, each request must answer its status "
+           "(default 200), then it is stopped.",
            '[{ path = "/health" }, { method = "POST", path = "/echo", body = "hi", status = 200 }]', env=False),
     Option("trace", "bool", False,
            "Run the workloads in a separate trace stage with --trace-compile and feed the statements to the "
@@ -143,6 +144,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("healthcheck_path", "str", None,
            "HTTP path probed by HEALTHCHECK on the first port (a GET must answer 2xx/3xx).",
            '"/health"', flag="--healthcheck-path"),
+    Option("healthcheck_interval", "int", 30,
+           "Seconds between two health-check probes (HEALTHCHECK --interval).",
+           "10", flag="--healthcheck-interval"),
     Option("env", "table", {},
            "Environment variables of the runtime image.",
            '{ JULIA_NUM_THREADS = "auto" }', flag="--env", repeatable=True, env=False),
@@ -169,6 +173,16 @@ OPTIONS: tuple[Option, ...] = (
            "other file must be executable and runs as is.",
            '{ after_instantiate = ["deploy/build_pycall.jl"], runtime = ["deploy/setup.sh"] }',
            flag="--hook", repeatable=True, env=False),
+    Option("hook_inputs", "list", [],
+           "Project files that hooks read (paths or globs, e.g. `requirements.txt`, `deploy/*.yml`), copied "
+           "before the first after_instantiate hook (and beside runtime hooks): only they and the hook files "
+           "invalidate those steps. after_source hooks see the whole project anyway.",
+           '["requirements.txt", "deploy/*.yml"]', flag="--hook-input", repeatable=True),
+    Option("depot_dirs", "list", [],
+           "Depot subdirectories to ship besides packages, artifacts and compiled: e.g. `conda` (Conda.jl's "
+           "prefix, which PyCall uses with PYTHON=\"\"), `datadeps`, `environments` (a shared `@name` "
+           "environment a hook made). Registries, logs, scratch spaces and clones never ship.",
+           '["conda", "environments"]', flag="--depot-dir", repeatable=True),
     Option("runtime_paths", "list", [],
            "Absolute builder paths that hooks produced outside the project and the depot, copied to the same "
            "path in the runtime image (a Conda prefix, a model directory).",

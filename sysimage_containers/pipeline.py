@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sysimage_containers import __version__, boundary, context, sbom
+from sysimage_containers import __version__, boundary, context, hook_inputs, sbom
 from sysimage_containers import config as config_module
 from sysimage_containers import project as project_module
 from sysimage_containers.errors import UsageError
@@ -85,11 +85,12 @@ def prepare(
         if warning is not None:
             choice = replace(choice, version=published, warnings=(*choice.warnings, warning))
     plan = make_plan(environment, cfg, choice, tool_version=__version__)
+    listing = context.walk(environment, plan, cfg, leave_out=leave_out,
+                           skip=(*skip, *_config_file_in(project.root, config_path)), secret_sources=secret_sources)
+    plan = hook_inputs.with_inputs(plan, cfg, listing)  # globs match what the context holds
     try:
         files = render_all(plan)
     except UnsafeValue as exc:  # validation should have refused it earlier; the template guard still does
         raise UsageError(f"a value cannot be placed safely in a Dockerfile: {exc}") from None
     files[CONTEXT_SBOM] = sbom.render(environment, plan)
-    listing = context.walk(environment, plan, cfg, leave_out=leave_out,
-                           skip=(*skip, *_config_file_in(project.root, config_path)), secret_sources=secret_sources)
     return Prepared(environment=environment, config=cfg, plan=plan, files=files, listing=listing)

@@ -165,6 +165,7 @@ class BuildPlan:
     ports: tuple[int, ...]
     healthcheck: tuple[str, ...] | None
     runtime_env: tuple[tuple[str, str], ...]
+    path_prefix: str  # in front of the runtime base image's own PATH (e.g. /usr/local/cuda/bin stays)
     system_packages: tuple[str, ...]  # installed in the builder and the runtime stage
     builder_packages: tuple[str, ...]  # the builder stage only
     build_env: tuple[tuple[str, str], ...]  # the builder's Julia steps and hooks
@@ -183,6 +184,14 @@ class BuildPlan:
     inputs: tuple[tuple[str, str], ...]  # (file, sha256) of the inputs, for the header
     context_exclude: tuple[str, ...]
     warnings: tuple[str, ...]
+    healthcheck_interval: int = 30
+    # how the trace starts the app for the warm-up: kind (script, eval, module), value, args
+    warmup_entry: tuple[tuple[str, object], ...] = ()
+    depot_dirs: tuple[str, ...] = ()  # shipped besides packages, artifacts and compiled
+    # hook_inputs, expanded against the build context (hook_inputs.with_inputs): before the first
+    # after_instantiate hook, and beside the runtime hooks
+    hook_input_copies: tuple[Copy, ...] = ()
+    runtime_hook_input_copies: tuple[Copy, ...] = ()
 
     @property
     def depot_path_builder(self) -> str:
@@ -219,6 +228,20 @@ class BuildPlan:
         return tuple(p for p in self.writable_paths if p not in self.writable_in_tree)
 
     @property
+    def writable_runtime_paths(self) -> tuple[str, ...]:
+        """Writable paths that are (or lie inside) a runtime path: copied once more with --chown, so that their
+        contents are the runtime user's too (BuildKit's cache key of a COPY ignores the owners in its source)."""
+        return tuple(w for w in self.writable_outside_tree
+                     if any(PurePosixPath(w).is_relative_to(r) for r in self.runtime_paths))
+
+    @property
+    def depot_dirs_checked(self) -> tuple[str, ...]:
+        """Depot directories the build-log check does not name: those that ship, and those that never do."""
+        from sysimage_containers.config import DEPOT_ALWAYS, DEPOT_NEVER
+
+        return (*DEPOT_ALWAYS, *DEPOT_NEVER, *(d.split("/")[0] for d in self.depot_dirs))
+
+    @property
     def has_workloads(self) -> bool:
         return bool(self.precompile_files or self.test_workload or self.warmup)
 
@@ -247,6 +270,7 @@ class BuildPlan:
             "test_env": TEST_ENV,
             "warmup": [{"method": r.method, "path": r.path, "body": r.body, "status": r.status} for r in self.warmup],
             "script": self.script_path or "",
+            "warmup_entry": dict(self.warmup_entry),
             "port": self.ports[0] if self.ports else 0,
             "cpu_target": dict(self.cpu_targets),
             "sysimage_build_args": list(self.codegen_flags),
@@ -348,6 +372,7 @@ def make_plan(
         ports=config.ports,
         healthcheck=healthcheck,
         runtime_env=runtime_env,
+        path_prefix=f"{RUNTIME_APP}/bin" if config.mode == "app" else f"{config.julia_path}/bin",
         system_packages=tuple(dict.fromkeys(system_packages)),
         builder_packages=tuple(dict.fromkeys(config.builder_packages)),
         build_env=config.build_env,
@@ -367,9 +392,12 @@ def make_plan(
         tracer_flags=("--compile=all", *(("--pkgimages=no",) if (version.major, version.minor) >= (1, 9) else ())),
         inputs=tuple(inputs),
         context_exclude=config.context_exclude,
+        depot_dirs=tuple(dict.fromkeys(config.depot_dirs)),
+        healthcheck_interval=config.healthcheck_interval,
+        warmup_entry=_warmup_entry(config, app_dir) if config.warmup and config.mode != "pkgimage" else (),
         warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config),
                   *_release_warnings(config, builder_image, runtime_image, system_packages, hooks),
-                  *_cache_flag_warnings(config, version)),
+                  *_cache_flag_warnings(config, version), *_empty_warnings(environment, config)),
     )
 
 
@@ -429,18 +457,16 @@ def _entry_point(environment: Environment, config: Config, app_dir: str, version
 
 
 def _runtime_env(config: Config) -> tuple[tuple[str, str], ...]:
+    """The runtime ENV besides PATH (path_prefix goes in front of the base image's own PATH)."""
     for name, _ in config.env:
         if name in RESERVED_ENV:
             raise UsageError(f"env: {name} is managed by sysimage-docker (the baked depot must stay in it)")
-    system_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     if config.mode == "app":
         # The bundle's wrapper appends its own depot (share/julia) to JULIA_DEPOT_PATH; a writable one must come
         # first, or Scratch spaces, lazy artifacts and stdlib compiles fail with EACCES for the runtime user.
-        env: tuple[tuple[str, str], ...] = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia"),
-                                            ("PATH", f"{RUNTIME_APP}/bin:{system_path}"))
+        env: tuple[tuple[str, str], ...] = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia"))
     else:  # a writable per-user depot stacked in front of the read-only baked one
-        env = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia:{DEPOT}:"),
-               ("PATH", f"{config.julia_path}/bin:{system_path}"))
+        env = (("HOME", USER_HOME), ("JULIA_DEPOT_PATH", f"{USER_HOME}/.julia:{DEPOT}:"))
     if config.timezone is not None:
         env = (*env, ("TZ", config.timezone))
     if config.locale is not None:
@@ -517,6 +543,10 @@ def _image_path(value: str, app_dir: str, reserved: dict[str, str], key: str) ->
         raise UsageError(f"{key}: {value!r} is the whole project, which stays read-only; name its subdirectories")
     for place, what in reserved.items():
         if text == place or PurePosixPath(text).is_relative_to(place) or PurePosixPath(place).is_relative_to(text):
+            inside = _relative_to(text, DEPOT)
+            if key == "runtime_paths" and place == DEPOT and inside not in (None, "."):
+                raise UsageError(f"{key}: {value!r} is in the baked depot: ship depot directories with depot_dirs "
+                                 f"(depot_dirs = [\"{PurePosixPath(inside).parts[0]}\"])")
             raise UsageError(f"{key}: {value!r} overlaps {place}, {what}")
     return text
 
@@ -693,6 +723,25 @@ def _check_mode(environment: Environment, config: Config) -> None:
         what = "include_project" if config.include_project else "mode = app"
         raise UsageError(f"{what} needs a package project (name and uuid in {project.project_file})")
 
+
+
+def _warmup_entry(config: Config, app_dir: str) -> tuple[tuple[str, object], ...]:
+    """The app the warm-up starts in the tracer, as the container would: a script, `-e CODE` or `-m MODULE`."""
+    if config.script is not None:
+        return (("kind", "script"), ("value", f"{app_dir}/{config.script}"), ("args", []))
+    if config.julia_module is not None:
+        return (("kind", "module"), ("value", config.julia_module), ("args", []))
+    first, *rest = config.command
+    if first in ("-e", "--eval"):
+        return (("kind", "eval"), ("value", rest[0] if rest else ""), ("args", rest[1:]))
+    return (("kind", "script"), ("value", f"{app_dir}/{first}"), ("args", rest))
+
+
+def _empty_warnings(environment: Environment, config: Config) -> tuple[str, ...]:
+    if config.resolve and not environment.project.dep_names:
+        return (f"resolve = true, but {environment.project.project_file} has no [deps]: there is nothing to resolve, "
+                "and the sysimage holds no package",)
+    return ()
 
 
 def _mode_warnings(config: Config) -> tuple[str, ...]:

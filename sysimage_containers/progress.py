@@ -44,8 +44,23 @@ CLASSIC_FROM = re.compile(r"^FROM \S+(?: AS (\S+))?$", re.IGNORECASE)
 PODMAN_STEP = re.compile(r"^(?:\[(\d+)/(\d+)\] )?STEP (\d+)/(\d+): (.*)$")
 PODMAN_CACHED = re.compile(r"^--> Using cache [0-9a-f]+$")
 PODMAN_DONE = re.compile(r"^--> [0-9a-f]{6,}$")
-PODMAN_ERROR = re.compile(r'^Error: building at STEP "(.*)": (.*)$')
+PODMAN_ERROR = re.compile(r'^Error: building at STEP "(.*?)": (.*)$')  # the reason may quote paths too
 TAIL_LINES = 30
+
+
+def _shell_form(text: str) -> str:
+    """`COPY --from=x ["a", "b"]` as `COPY --from=x a b`, the way buildah's error line names a step."""
+    import json
+
+    match = re.match(r"^(\S+(?:\s+--\S+)*)\s+(\[.*\])\s*$", text)
+    if match:
+        try:
+            words = json.loads(match.group(2))
+        except ValueError:
+            return text
+        if isinstance(words, list) and all(isinstance(w, str) for w in words):
+            return " ".join([match.group(1), *words])
+    return " ".join(text.split())
 
 
 @dataclass
@@ -148,7 +163,9 @@ class LogParser:
                     open_step.seconds = 0.0 if open_step.cached else now - open_step.started
             elif m := PODMAN_ERROR.match(line):
                 # the failing step is the one the error names
-                named = [k for k in self.order if k.startswith("podman-") and self.steps[k].text == m.group(1)]
+                # (buildah names it in shell form: `COPY a b` for the step `COPY ["a", "b"]`)
+                wanted = _shell_form(m.group(1))
+                named = [k for k in self.order if k.startswith("podman-") and _shell_form(self.steps[k].text) == wanted]
                 (self.steps[named[-1]] if named else self.current).failed = True
                 self.error = m.group(2)
             else:

@@ -631,6 +631,21 @@ def _hash_warning(project: JuliaProject, manifest: Manifest) -> list[str]:
             "has what the project asks for"]
 
 
+def _submodule_hint(missing: Path) -> str:
+    """When a .gitmodules of the repository names the directory: a git submodule that is not checked out."""
+    for top in missing.parents:
+        try:
+            text = (top / ".gitmodules").read_text("utf-8", errors="replace")
+        except OSError:
+            text = ""
+        paths = re.findall(r"(?m)^\s*path\s*=\s*(.+?)\s*$", text)
+        if any(missing == top / p or missing.is_relative_to(top / p) for p in paths):
+            return ": it is a git submodule that is not checked out (git submodule update --init)"
+        if (top / ".git").exists():
+            break  # the repository's root: no further
+    return ""
+
+
 def _path_dependencies(project: JuliaProject, manifest: Manifest, root: Root | None) -> tuple[PathDependency, ...]:
     found = []
     inside, what = (root.path, root.what) if root is not None else (project.root, f"the project ({project.root})")
@@ -654,11 +669,12 @@ def _path_dependencies(project: JuliaProject, manifest: Manifest, root: Root | N
         if not resolved.is_dir():
             raise UsageError(
                 f"{manifest.file}: path dependency {entry.name} at {entry.path!r}: directory not found "
-                f"({resolved})"
+                f"({resolved}){_submodule_hint(resolved)}"
             )
         if not any((resolved / n).is_file() for n in PROJECT_FILES):
             raise UsageError(
                 f"{manifest.file}: path dependency {entry.name} at {entry.path!r}: no Project.toml in {resolved}"
+                f"{_submodule_hint(resolved)}"
             )
         found.append(PathDependency(name=entry.name, written=entry.path, resolved=resolved))
     return tuple(sorted(found, key=lambda d: d.name))

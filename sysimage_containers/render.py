@@ -100,6 +100,17 @@ def _bytecode_cache() -> BytecodeCache | None:
     return _QuietBytecodeCache(str(directory), pattern=f"{__version__}-%s.cache")
 
 
+# PATH of a base image that sets none (the default of Docker's own images and of Debian's login shells)
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def path_in_front(prefix: Any) -> str:
+    """PATH for ENV with PREFIX in front of the base image's own PATH: ENV expands `${PATH}` from the base image's
+    config (Dockerfile reference, "Environment replacement"; `${PATH:-default}` when the base sets none)."""
+    text = str(_finalize(str(prefix)))
+    return '"' + re.sub(r'([\\"$])', r"\\\1", text) + ':${PATH:-' + SYSTEM_PATH + '}"'
+
+
 def shell_word(value: Any) -> str:
     """One word of a shell-form RUN line, single-quoted as needed (shlex): `;`, `(`, `$`, spaces stay literal."""
     import shlex
@@ -123,6 +134,7 @@ def _environment() -> SandboxedEnvironment:
     env.filters["copy_json"] = dockerfile_copy_json
     env.filters["dq"] = dockerfile_dq
     env.filters["sh"] = shell_word
+    env.filters["path_in_front"] = path_in_front
     return env
 
 

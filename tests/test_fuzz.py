@@ -51,6 +51,7 @@ def planned_instructions(plan: BuildPlan) -> list[str]:
     deps += ["COPY"] if plan.mode != "pkgimage" else []  # keep_artifacts.sh
     deps += ["ENV", "RUN"] if plan.mode != "pkgimage" else []
     deps += ["COPY"] * len(plan.dependency_copies) + ["COPY", "RUN"]
+    deps += ["COPY"] * len(plan.hook_input_copies)  # before the first after_instantiate hook
     deps += ["COPY", "WORKDIR", "RUN"] * len(plan.hooks_at("after_instantiate"))
     deps += ["COPY"] + ["COPY"] * len(plan.workload_copies)
     source_hooks = ["WORKDIR", "RUN"] * len(plan.hooks_at("after_source"))
@@ -63,15 +64,20 @@ def planned_instructions(plan: BuildPlan) -> list[str]:
         trace += ["FROM", "COPY"]
     builder = ["FROM", *arg] + (["COPY", "COPY"] if plan.trace else []) + (["RUN"] if plan.mode != "pkgimage" else [])
     builder += ([] if plan.source_early else ["COPY", *source_hooks]) + ([] if plan.mode == "app" else ["RUN"])
+    builder += ["RUN"] if plan.mode != "app" else []  # the depot check (and depot_dirs made)
+    builder += ["RUN"] if plan.runtime_paths else []  # they exist; writable ones handed to the user
     builder += ["RUN"]  # the runtime user's home (and writable_paths inside the project) with their owners
     runtime = ["FROM"] + (["COPY", "RUN"] if plan.system_packages else [])
+    runtime += ["COPY"] * len(plan.runtime_hook_input_copies)
     runtime += ["COPY", "RUN"] * len(plan.hooks_at("runtime")) + (["RUN"] if plan.writable_outside_tree else [])
     if plan.mode == "app":  # the bundle
         runtime += ["COPY"]
     else:  # Julia (and the sysimage), the depot's three folders, scripts, plan, the app tree
         runtime += ["COPY"] + (["COPY"] if plan.mode == "sysimage" else []) + ["COPY"] * 3 + ["COPY"] * 3
+        runtime += ["COPY"] * len(plan.depot_dirs)
         runtime += ["COPY"] * len(plan.writable_in_tree)
-    runtime += ["COPY"] * len(plan.runtime_paths) + ["COPY", "COPY"]  # the user's home, the SBOM
+    runtime += ["COPY"] * (len(plan.runtime_paths) + len(plan.writable_runtime_paths))
+    runtime += ["COPY", "COPY"]  # the user's home, the SBOM
     runtime += ["ENV", "USER", "WORKDIR"] + ["EXPOSE"] * len(plan.ports) + (["VOLUME"] if plan.volumes else [])
     runtime += ["HEALTHCHECK"] if plan.healthcheck else []
     return [*deps, *trace, *builder, *runtime, "LABEL", "ENTRYPOINT", "CMD"]

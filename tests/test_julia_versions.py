@@ -87,7 +87,10 @@ def test_contradicting_compat_warns_not_fails() -> None:
 
 @pytest.mark.parametrize(("configured", "message"), [
     ("1.13.0", "unknown Julia version 1.13.0"),
-    ("1.4", "unknown Julia version 1.4: no known 1.4.x release"),
+    ("1.99", "unknown Julia version 1.99: no known 1.99.x release"),
+    # older than PackageCompiler supports: said so, not "unknown"
+    ("1.4", "julia_version 1.4 is not supported: PackageCompiler needs Julia 1.6 or newer"),
+    ("1.5.3", "julia_version 1.5.3 is not supported: PackageCompiler needs Julia 1.6 or newer"),
     ("one", "julia_version 'one' is not a Julia version"),
 ])
 def test_unknown_configured_versions(configured: str, message: str) -> None:

@@ -183,3 +183,19 @@ def test_the_timer_runs_in_plain_mode_only() -> None:
         view.line("Step 3/20 : RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/build_sysimage.jl")
         time.sleep(0.6)
     assert "still running" not in tty.getvalue()
+# a COPY in JSON form fails while another stage's step started last: buildah's error names it in shell form
+# (podman 4.3, measured: STEP `COPY ["missing.txt", "/m"]`, error `building at STEP "COPY missing.txt /m"`)
+PODMAN_COPY_FAILS = """\
+[1/2] STEP 1/2: FROM localhost/julia:1.11.5 AS deps
+[2/2] STEP 1/3: FROM localhost/debian:trixie-slim AS runtime
+[2/2] STEP 2/3: COPY ["sysimage-docker/sbom.cdx.json", "/opt/sysimage-docker/sbom.cdx.json"]
+[1/2] STEP 2/2: RUN julia /opt/sysimage-docker/julia/instantiate.jl
+""" + ('Error: building at STEP "COPY sysimage-docker/sbom.cdx.json /opt/sysimage-docker/sbom.cdx.json": checking on '
+       'sources under "/tmp/ctx": copier: stat: "/sysimage-docker/sbom.cdx.json": no such file or directory\n')
+
+
+def test_a_failed_copy_is_blamed_on_the_step_the_engine_named() -> None:
+    parser = feed(PODMAN_COPY_FAILS)
+    failed = parser.failed_step
+    assert failed is not None and failed.text.startswith('COPY ["sysimage-docker/sbom.cdx.json"'), failed
+    assert [s.text.split()[0] for s in parser.steps.values() if s.failed] == ["COPY"]

@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -244,8 +245,8 @@ class Engine:
         # an init reaps zombies and forwards signals; podman's needs catatonit, which may be missing
         init = ["--init"] if not self.is_podman or podman.has_init() else []
         cmd = [*self._client_cmd, "run", "--rm", *init]
-        if interactive:
-            cmd.append("-it")
+        if interactive:  # a TTY only for a terminal: piped stdin (a stdio server) has none to give
+            cmd.append("-it" if sys.stdin.isatty() else "-i")
         if network:
             cmd += ["--network", network]
         for port in ports:

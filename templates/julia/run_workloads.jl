@@ -70,11 +70,22 @@ end
 
 requests = PLAN["warmup"]
 if !isempty(requests)
-    script, port = PLAN["script"], PLAN["port"]
+    entry, port = PLAN["warmup_entry"], PLAN["port"]
+    kind, value = entry["kind"], entry["value"]
+    # started as the container starts it: a script, `-e CODE` or `-m MODULE` (which calls the module's main)
+    empty!(ARGS)
+    append!(ARGS, String.(entry["args"]))
     app = @async try
-        Base.include(Main, script)
+        if kind == "script"
+            Base.include(Main, value)
+        elseif kind == "eval"
+            Base.include_string(Main, value, "command")
+        else
+            mod = Base.require(Main, Symbol(value))
+            Base.invokelatest(getglobal(mod, :main), ARGS)
+        end
     catch err
-        fail("sysimage-docker: warm-up: the app $(script) stopped: $(sprint(showerror, err))")
+        fail("sysimage-docker: warm-up: the app ($(kind) $(value)) stopped: $(sprint(showerror, err))")
     end
     wait_for_port(port, 120) || fail("sysimage-docker: warm-up: nothing listens on port $(port) after 120 s")
     for request in requests

@@ -65,9 +65,10 @@ COPY --from=builder /opt/sysimage-docker/app /opt/app
 COPY --from=builder /opt/sysimage-docker/homes/ /home/
 # The SBOM of the Julia side (CycloneDX): every manifest entry, which ones are in the sysimage.
 COPY ["sysimage-docker/sbom.cdx.json", "/opt/sysimage-docker/sbom.cdx.json"]
-ENV HOME="/home/julia" \
-    JULIA_DEPOT_PATH="/home/julia/.julia" \
-    PATH="/opt/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Julia's bin in front of the runtime base's own PATH (a CUDA base keeps /usr/local/cuda/bin).
+ENV PATH="/opt/app/bin:${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}" \
+    HOME="/home/julia" \
+    JULIA_DEPOT_PATH="/home/julia/.julia"
 USER 1000:1000
 WORKDIR /home/julia
 LABEL dev.sysimage-docker.cpu-target="portable" \

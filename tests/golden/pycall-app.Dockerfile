@@ -86,6 +86,11 @@ RUN case "${TARGETARCH:-$(uname -m)}" in \
     esac && \
     JULIA_CPU_TARGET="$cpu" julia -J/opt/sysimage-docker/build/sys.so --startup-file=no --project=/app /opt/sysimage-docker/julia/precompile_app.jl
 
+# The depot directories the build wrote that do not ship are named in the build log.
+# hadolint ignore=DL3059
+RUN left="" && for d in /opt/julia/depot/*; do case "${d##*/}" in packages|artifacts|compiled|registries|logs|scratchspaces|clones) ;; *) [ ! -d "$d" ] || left="$left ${d##*/}" ;; esac; done && \
+    if [ -n "$left" ]; then echo "sysimage-docker: depot directories not shipped:$left"; fi
+
 # The runtime user's home, made here with its owner so that the runtime stage copies it as it is (a COPY --chown
 # would also give the user /home itself when the base image has none). Group 0 with the user's permissions: any uid
 # in group 0 may write too (OpenShift's arbitrary uids, `docker run --user N:0`).
@@ -111,9 +116,10 @@ COPY --from=builder /app /app
 COPY --from=builder /opt/sysimage-docker/homes/ /home/
 # The SBOM of the Julia side (CycloneDX): every manifest entry, which ones are in the sysimage.
 COPY ["sysimage-docker/sbom.cdx.json", "/opt/sysimage-docker/sbom.cdx.json"]
-ENV HOME="/home/julia" \
-    JULIA_DEPOT_PATH="/home/julia/.julia:/opt/julia/depot:" \
-    PATH="/usr/local/julia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Julia's bin in front of the runtime base's own PATH (a CUDA base keeps /usr/local/cuda/bin).
+ENV PATH="/usr/local/julia/bin:${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}" \
+    HOME="/home/julia" \
+    JULIA_DEPOT_PATH="/home/julia/.julia:/opt/julia/depot:"
 USER 1000:1000
 WORKDIR /app
 LABEL dev.sysimage-docker.cpu-target="portable" \
