@@ -112,7 +112,7 @@ def run_build(
     engine: Engine | None = None
     if not options.dry_run:
         engine = Engine.from_config(cfg)
-        engine_info = engine.detect()
+        engine_info = engine.detect(options.builder)
         if not cfg.buildkit and engine_info.backend == BACKEND_DOCKER_BUILDKIT:
             # asked for the classic rendering: build it with the classic builder too
             engine_info = replace(engine_info, backend=BACKEND_DOCKER_CLASSIC)
@@ -137,7 +137,8 @@ def run_build(
         return prepared, None
     assert engine is not None and engine_info is not None
     network = cfg.network
-    if network is None and engine_info.backend == BACKEND_DOCKER_BUILDKIT and not engine.has_network("bridge"):
+    if network is None and (engine_info.backend == BACKEND_DOCKER_BUILDKIT or engine_info.docker_driver) \
+            and not engine.has_network("bridge"):
         # BuildKit's RUN steps default to the bridge network, which a dockerd started with --bridge=none lacks
         network = "host"
         console.print("the engine has no bridge network: RUN steps use --network host (set network to choose)",
@@ -178,19 +179,23 @@ def run_build(
         context.populate(ctx, prepared.listing, prepared.files)
         try:
             with view:
-                engine.build(engine_info, replace(request, context=ctx), view.line)
+                buildx_digest = engine.build(engine_info, replace(request, context=ctx), view.line)
         except BuildFailed:
             raise failed(failure_message(view)) from None
         try:
             if cfg.cache_repo is not None:
                 push_cache(engine, engine_info, replace(request, context=ctx), cfg.cache_repo, prepared, console)
-            if options.push and engine_info.backend != BACKEND_BUILDX:  # buildx pushes itself; the others push after
+            if buildx_digest is not None:  # buildx pushed every tag as part of the build: one manifest
+                pushed += [(tag, buildx_digest) for tag in tags]
+            elif options.push:  # the others push after the build
                 for tag in tags:
                     console.print(f"pushing {tag}", markup=False)
                     pushed.append((tag, engine.push_image(tag)))
         except BuildFailed as exc:  # a refused push
             raise failed(exc.message) from None
-    local = options.output is None and not (options.push and engine_info.backend == BACKEND_BUILDX)
+    # buildx's docker driver stores what it pushes in the daemon too; other builders only push
+    local = options.output is None and not (options.push and engine_info.backend == BACKEND_BUILDX
+                                            and not engine_info.docker_driver)
     facts = gather_facts(engine, prepared, view, tags, time.monotonic() - started, options, local)
     facts.pushed = pushed
     if not options.json:
@@ -204,7 +209,7 @@ def pull_cache(engine: Engine, info: EngineInfo, repo: str, prepared: Prepared, 
     """The stage images, pulled and not only read by BuildKit: Docker 20.10's BuildKit re-exports the inline
     metadata of steps it matched lazily from a remote image incompletely, and the next cold build then missed
     them (measured in about half of the runs)."""
-    if info.backend in (BACKEND_BUILDX, BACKEND_PODMAN):  # they fetch cache layers themselves
+    if not regcache.uses_stage_images(info):  # buildx on a builder that exports a cache, podman: fetched lazily
         return
     for ref in regcache.stage_refs(repo, prepared.plan):
         found = engine.pull_if_present(ref)

@@ -4,7 +4,7 @@ failure too, with `error` set. The human summary is rendered from the same facts
 Fields (schema `sysimage-docker/build-metadata/1`): image_id, tags, pushed [{tag, digest}], size, julia_version,
 mode, cpu_target, cpu_targets, packages [{name, version}], heavy_steps {name: cached|ran|failed},
 heavy_step_seconds, hooks, stages {name: seconds}, seconds, sysimage_size, engine {backend, client,
-client_version, server_version, endpoint}, error.
+client_version, server_version, endpoint, builder, driver (buildx)}, error.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def build_json(facts: BuildFacts, plan: BuildPlan, engine: Any | None) -> dict[s
         "engine": None if engine is None else {
             "backend": engine.backend, "client": engine.client, "client_version": engine.client_version,
             "server_version": engine.server_version, "endpoint": engine.endpoint,
+            "builder": engine.builder, "driver": engine.driver,
         },
         "error": facts.error,
     }

@@ -49,6 +49,8 @@ class DockerEnv:
         base = {k: v for k, v in os.environ.items() if not k.startswith("SYSIMAGE_DOCKER_")}
         base.update({
             "SYSIMAGE_DOCKER_DOCKER_CLIENT": self.client,
+            # the docker CLI's own BuildKit even where a buildx plugin is installed (test_buildx_engine runs buildx)
+            "SYSIMAGE_DOCKER_ENGINE": "docker",
             "SYSIMAGE_DOCKER_NETWORK": "none",
             "SYSIMAGE_DOCKER_BUILDER_IMAGE": self.builder_image,
             "SYSIMAGE_DOCKER_RUNTIME_IMAGE": self.runtime_image,

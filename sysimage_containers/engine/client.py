@@ -15,7 +15,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -77,7 +77,8 @@ class Engine:
         return [*map(str, self.docker.client_config.docker_cmd)]
 
     # -- detection --------------------------------------------------------------------------------------
-    def detect(self) -> EngineInfo:
+    def detect(self, builder: str | None = None) -> EngineInfo:
+        """`builder`: the buildx builder a build names (--builder); its driver decides what buildx can do."""
         try:
             version = self.docker.version()
         except ClientNotFoundError:
@@ -104,10 +105,13 @@ class Engine:
         except DockerException:
             pass
         endpoint, context = self._endpoint()
-        return EngineInfo(backend=self._backend(client_version), client=self.client,
+        backend = self._backend(client_version)
+        builder_name, driver = (buildx.builder_driver(self._client_cmd, builder) if backend == BACKEND_BUILDX
+                                else (None, None))
+        return EngineInfo(backend=backend, client=self.client,
                           client_version=client_version, server_version=server_version,
                           mem_total=mem_total, docker_root=docker_root, architecture=architecture,
-                          endpoint=endpoint, context=context)
+                          endpoint=endpoint, context=context, builder=builder_name, driver=driver)
 
     def _endpoint(self) -> tuple[str | None, str | None]:
         """The engine's address: the current context's host, which DOCKER_HOST overrides (`docker context
@@ -150,6 +154,8 @@ class Engine:
             if asked and info.backend != BACKEND_BUILDX:
                 raise UsageError(f"{what} needs buildx, and {info.backend} is in use ({self.client}): install the "
                                  "buildx plugin (docker-buildx) or leave it out")
+        if info.docker_driver:
+            buildx.check_docker_driver(info, request)
         needs_buildkit = {"--secret": bool(request.secrets), "--ssh": bool(request.ssh),
                           "--output": request.output is not None}
         for what, asked in needs_buildkit.items():
@@ -157,9 +163,17 @@ class Engine:
                 raise UsageError(f"{what} needs BuildKit, which {info.backend} lacks: use buildx, or a docker "
                                  "client before 23 with its own BuildKit")
 
-    def build(self, info: EngineInfo, request: BuildRequest, on_line: Callable[[str], None]) -> None:
-        lines = (buildx.build_lines(self.docker, request) if info.backend == BACKEND_BUILDX
-                 else cli.build_lines(self._client_cmd, info.backend, request))
+    def build(self, info: EngineInfo, request: BuildRequest, on_line: Callable[[str], None]) -> str | None:
+        """Run the build, each output line to `on_line`; returns the digest buildx pushed (None otherwise)."""
+        if info.backend != BACKEND_BUILDX:
+            self._stream(cli.build_lines(self._client_cmd, info.backend, request), on_line)
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            metadata = Path(tmp) / "buildx-metadata.json"
+            self._stream(buildx.build_lines(self.docker, request, metadata), on_line)
+            return buildx.pushed_digest(metadata) if request.push else None
+
+    def _stream(self, lines: Iterator[str], on_line: Callable[[str], None]) -> None:
         try:
             for line in lines:
                 on_line(line)
