@@ -29,9 +29,11 @@ INLINE_CACHE_ARG = ("BUILDKIT_INLINE_CACHE", "1")
 
 
 def stages(plan: BuildPlan) -> tuple[str, ...]:
-    """The stages whose images carry every heavy step's cache records: the builder (which is `FROM deps`, so its
-    inline metadata covers the deps steps too) and, with a trace, the tracer."""
-    return (*(("tracer",) if plan.trace else ()), "builder")
+    """The stages whose images carry every step's cache records: the builder (which is `FROM deps`, so its
+    inline metadata covers the deps steps too), with a trace the tracer, and the runtime stage: without its
+    records a cold runner copies the Julia tree, the sysimage and the depot again into new layers, which differ
+    from the last ones (measured: every COPY layer had a new digest), so every run pushed them all again."""
+    return (*(("tracer",) if plan.trace else ()), "builder", "runtime")
 
 
 def stage_refs(repo: str, plan: BuildPlan) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """The buildx back end on a real engine: Debian trixie's docker-buildx plugin (`.ci/run` installs it) with Docker
 20.10's own BuildKit through buildx's `docker` driver. Build and load, `--metadata-file`, `--push` to a loopback
-registry (digest checked against the registry), `--cache-from`, `cache_repo` with the inline cache on a cold runner
-(a private dockerd), and what the docker driver cannot do, refused in one line. The images hold the stand-in julia.
+registry (digest checked against the registry), what the docker driver cannot do, refused in one line, and
+doctor; `cache_repo` and `--cache-from` on a cold runner are in test_cold_runner_engine.py. The images hold the
+stand-in julia.
 
 Each test runs with its own DOCKER_CONFIG whose cli-plugins directory holds the plugin, so buildx's own state
 (builders, activity) stays in the test's directory."""
@@ -16,9 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from private_engine import PrivateEngine, private_dockerd
 from registry import running_registry
-from test_registry_engine import HEAVY, heavy_steps
+from test_registry_engine import HEAVY
 
 pytestmark = pytest.mark.docker
 
@@ -109,40 +109,3 @@ def test_doctor_names_the_builder_its_driver_and_what_it_can_do(docker_env, buil
     assert "BuildKit via buildx on the docker driver:" in result.stderr
     assert "not several platforms, a registry --cache-to or attestations" in result.stderr
     assert "multi-platform" not in result.stderr
-
-
-@pytest.fixture(scope="module")
-def cold(docker_env) -> Iterator[PrivateEngine]:
-    with private_dockerd(docker_env.client) as engine:
-        yield engine
-
-
-def test_cache_repo_on_a_cold_runner(docker_env, cold: PrivateEngine, example, tmp_path: Path) -> None:
-    """cache_repo through the docker driver (stage images with inline cache, as with the docker CLI's BuildKit),
-    on a private engine made cold before each build; a user's --cache-from goes to buildx alongside."""
-    plugin_config = tmp_path / "docker-config"
-    (plugin_config / "cli-plugins").mkdir(parents=True)
-    plugin = find_plugin()
-    if plugin is None:
-        pytest.skip("no docker-buildx plugin")
-    (plugin_config / "cli-plugins" / "docker-buildx").symlink_to(plugin)
-    env = {"DOCKER_CONFIG": str(plugin_config), "SYSIMAGE_DOCKER_ENGINE": "buildx", "DOCKER_HOST": cold.host,
-           "SYSIMAGE_DOCKER_BUILDER_IMAGE": cold.builder_image, "SYSIMAGE_DOCKER_RUNTIME_IMAGE": cold.runtime_image}
-    project = example("http-service")
-    with running_registry(tmp_path / "reg") as registry:
-        repo = f"{registry.host}/team/app-cache"
-        tag = f"{registry.host}/team/app:1"
-
-        def cold_build(*args: str) -> dict[str, str]:
-            cold.make_cold()
-            result = docker_env.build(project, "-t", tag, "--push", "--cache-repo", repo, *args, **env)
-            assert result.returncode == 0, result.stderr
-            assert f"cache: pushed {repo}:builder@sha256:" in result.stderr
-            assert "with buildx" in result.stderr
-            return heavy_steps(result.stderr)
-
-        assert cold_build() == dict.fromkeys(HEAVY, "ran")
-        assert cold_build() == dict.fromkeys(HEAVY, "cached")
-        source = project / "src" / "GreetService.jl"
-        source.write_text(source.read_text() + "\n# edited\n")
-        assert cold_build("--cache-from", tag) == {**dict.fromkeys(HEAVY, "cached"), "app precompile": "ran"}

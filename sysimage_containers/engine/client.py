@@ -9,6 +9,7 @@ step is BuildFailed (1), asking a back end for what it cannot do is UsageError (
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -219,6 +220,17 @@ class Engine:
         return done.returncode == 0
 
     # -- images and containers ----------------------------------------------------------------------------
+    def layers(self, reference: str) -> tuple[str, ...]:
+        """The image's layer diff ids; none when the engine does not have it."""
+        done = subprocess.run([*self._client_cmd, "image", "inspect", "--format", "{{json .RootFS.Layers}}",
+                               reference], capture_output=True, text=True)
+        if done.returncode != 0:
+            return ()
+        try:
+            return tuple(json.loads(done.stdout) or ())
+        except ValueError:
+            return ()
+
     def inspect(self, reference: str) -> ImageInfo:
         try:
             image = self.docker.image.inspect(reference)
