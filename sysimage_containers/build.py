@@ -24,10 +24,10 @@ from sysimage_containers.engine import (
     BACKEND_BUILDX,
     BACKEND_DOCKER_BUILDKIT,
     BACKEND_DOCKER_CLASSIC,
-    BACKEND_PODMAN,
     BuildRequest,
     Engine,
     EngineInfo,
+    clients,
 )
 from sysimage_containers.errors import BuildFailed
 from sysimage_containers.metadata import BuildFacts, build_json, plan_json
@@ -110,18 +110,21 @@ def run_build(
     cfg = prepared.config
     engine_info: EngineInfo | None = None
     engine: Engine | None = None
+    backend: str | None
+    client: str | None
     if not options.dry_run:
         engine = Engine.from_config(cfg)
         engine_info = engine.detect(options.builder)
         if not cfg.buildkit and engine_info.backend == BACKEND_DOCKER_BUILDKIT:
             # asked for the classic rendering: build it with the classic builder too
             engine_info = replace(engine_info, backend=BACKEND_DOCKER_CLASSIC)
-        if not engine_info.buildkit and cfg.buildkit:
-            advice = "" if engine_info.backend == BACKEND_PODMAN else "; install buildx for faster rebuilds"
-            warn(f"{engine_info.backend} has no BuildKit: rendering without cache mounts (downloads are not cached "
-                 f"across builds){advice}")
-            prepared = prepare(path, config_path=config_path, environ=environ, cli={**cli, "buildkit": False},
-                               leave_out=leave_out)
+        backend, client = engine_info.backend, engine_info.client
+    else:  # the same decision from the client alone: a dry run renders what the build would
+        backend, client = clients.rendering_backend(cfg.engine, cfg.docker_client) if cfg.buildkit else (None, None)
+    if cfg.buildkit and backend is not None and backend not in clients.BUILDKIT_BACKENDS:
+        warn(clients.no_buildkit_warning(backend, client))
+        prepared = prepare(path, config_path=config_path, environ=environ, cli={**cli, "buildkit": False},
+                           leave_out=leave_out)
     for message in prepared.warnings:
         warn(message)
     for rel in leave_out:

@@ -39,14 +39,6 @@ def stdout_console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def build_command(buildkit: bool, directory: Path) -> str:
-    """A command that builds what was rendered: cache and secret mounts need BuildKit."""
-    if buildkit:
-        return (f"docker buildx build {directory}, or DOCKER_BUILDKIT=1 docker build {directory} with a docker "
-                "client before 23")
-    return f"docker build {directory} or podman build {directory}"
-
-
 def long_running() -> None:
     """The entry point pauses the garbage collector for a fast start; a command that runs for minutes (and
     streams a build log) needs it."""
@@ -134,10 +126,19 @@ config_option = click.option("--config", "config_path", type=click.Path(path_typ
 def generate(path: Path, config_path: Path | None, output: Path | None, **params: Any) -> None:
     """Print the Dockerfile for the Julia project at PATH, or write the build context with -o."""
     from sysimage_containers import context
+    from sysimage_containers.engine import clients
     from sysimage_containers.pipeline import prepare
 
     skip = (output.resolve(),) if output is not None else ()
-    prepared = prepare(path, config_path=config_path, environ=os.environ, cli=cli_values(params), skip=skip)
+    values = cli_values(params)
+    prepared = prepare(path, config_path=config_path, environ=os.environ, cli=values, skip=skip)
+    cfg = prepared.config
+    # render for the client a build would run, as `build` and `build --dry-run` do
+    backend, client = clients.rendering_backend(cfg.engine, cfg.docker_client) if cfg.buildkit else (None, None)
+    if cfg.buildkit and backend is not None and backend not in clients.BUILDKIT_BACKENDS:
+        warn(clients.no_buildkit_warning(backend, client))
+        prepared = prepare(path, config_path=config_path, environ=os.environ, cli={**values, "buildkit": False},
+                           skip=skip)
     for message in prepared.warnings:
         warn(message)
     for note in prepared.notes:
@@ -146,7 +147,8 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
         click.echo(prepared.files["Dockerfile"], nl=False)
         return
     context.write_context(output, prepared.listing, prepared.files)
-    say(f"wrote the build context to {output} (build it with: {build_command(prepared.plan.buildkit, output)})")
+    command = clients.build_command(backend, client, str(output), prepared.plan.buildkit)
+    say(f"wrote the build context to {output} (build it with: {command})")
 
 
 @main_group.command()

@@ -18,6 +18,7 @@ from sysimage_containers.engine import (
     BACKEND_PODMAN,
     Engine,
     EngineInfo,
+    clients,
 )
 from sysimage_containers.engine.buildx import OTHER_BUILDER
 from sysimage_containers.errors import EngineUnavailable
@@ -43,7 +44,8 @@ def diagnose(console: Console, environ: Mapping[str, str], cli: dict[str, Any]) 
         BACKEND_BUILDX: builder_consequence(info),
         BACKEND_DOCKER_BUILDKIT: "the CLI's own BuildKit (DOCKER_BUILDKIT=1): cache mounts and secrets; no "
                                  "multi-platform or --cache-to (install buildx for those)",
-        BACKEND_DOCKER_CLASSIC: "classic builder only: rendered without cache mounts, no secrets; install buildx",
+        BACKEND_DOCKER_CLASSIC: "classic builder only: rendered without cache mounts, no secrets"
+                                + clients.no_buildkit_advice(BACKEND_DOCKER_CLASSIC, info.client),
         BACKEND_PODMAN: "podman: rendered without BuildKit cache mounts",
     }[info.backend]
     table.add_row("build back end", info.backend, consequence)

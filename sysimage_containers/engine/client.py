@@ -25,13 +25,10 @@ from python_on_whales.exceptions import DockerException
 from python_on_whales.utils import run as run_cli
 
 from sysimage_containers import imageref
-from sysimage_containers.engine import buildx, cli, podman
+from sysimage_containers.engine import buildx, cli, clients, podman
 from sysimage_containers.engine.types import (
     BACKEND_BUILDX,
-    BACKEND_DOCKER_BUILDKIT,
-    BACKEND_DOCKER_CLASSIC,
     BACKEND_PODMAN,
-    NATIVE_BUILDKIT_BEFORE,
     BuildRequest,
     EngineInfo,
     ImageInfo,
@@ -131,15 +128,10 @@ class Engine:
         if self.is_podman:
             return BACKEND_PODMAN
         has_buildx = self.docker.buildx.is_installed()
-        native = _major(client_version) < NATIVE_BUILDKIT_BEFORE
-        if self.requested == "buildx":
-            if not has_buildx:
-                raise UsageError(f"engine buildx: the buildx plugin is not installed for {self.client} "
-                                 "(install docker-buildx, or use --engine docker)")
-            return BACKEND_BUILDX
-        if self.requested == "auto" and has_buildx:
-            return BACKEND_BUILDX
-        return BACKEND_DOCKER_BUILDKIT if native else BACKEND_DOCKER_CLASSIC
+        if self.requested == "buildx" and not has_buildx:
+            raise UsageError(f"engine buildx: the buildx plugin is not installed for {self.client} "
+                             "(install docker-buildx, or use --engine docker)")
+        return clients.choose_backend(self.requested, client_version, has_buildx, False)
 
     # -- building -----------------------------------------------------------------------------------------
     def check_capabilities(self, info: EngineInfo, request: BuildRequest) -> None:
@@ -340,13 +332,6 @@ class Engine:
 
 def _version_text(part: object) -> str:
     return str(getattr(part, "version", None) or "unknown")
-
-
-def _major(version: str) -> int:
-    try:
-        return int(version.split(".")[0])
-    except ValueError:
-        return NATIVE_BUILDKIT_BEFORE
 
 
 def _first_line(exc: DockerException) -> str:
