@@ -308,8 +308,8 @@ def sbom(target: str, config_path: Path | None, output: Path | None, **params: A
         cfg = config_module.resolve(None, environ=os.environ, cli=cli_values(params))
         engine = Engine.from_config(cfg)
         engine.detect()
-        if not engine.image_exists(target):
-            raise UsageError(f"{target}: no such project directory or image")
+        if not engine.ensure_local(target):  # an image only in its registry is pulled
+            raise UsageError(f"{target}: no such project directory or image (here or in its registry)")
         status, text, _ = engine.run_capture(target, "cat", [SBOM_FILE], cfg.network)
         if status != 0:
             raise BuildFailed(f"{target} carries no SBOM at {SBOM_FILE} (built by sysimage-docker before 0.3?)")

@@ -45,8 +45,8 @@ class Registry:
         with urllib.request.urlopen(request, timeout=10) as reply:
             return str(reply.headers["Docker-Content-Digest"])
 
-    def catalog(self) -> list[str]:
-        request = urllib.request.Request(f"http://{self.host}/v2/_catalog")
+    def _get(self, path: str) -> dict:
+        request = urllib.request.Request(f"http://{self.host}{path}")
         if self.user:
             import base64
 
@@ -55,7 +55,17 @@ class Registry:
         with urllib.request.urlopen(request, timeout=10) as reply:
             import json
 
-            return list(json.load(reply)["repositories"])
+            return dict(json.load(reply))
+
+    def catalog(self) -> list[str]:
+        return list(self._get("/v2/_catalog")["repositories"])
+
+    def tags(self, repository: str) -> set[str]:
+        """The tags of a repository; none when the registry does not know it."""
+        try:
+            return set(self._get(f"/v2/{repository}/tags/list").get("tags") or ())
+        except urllib.error.HTTPError:
+            return set()
 
 
 def _free_port() -> int:

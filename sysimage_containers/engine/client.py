@@ -253,6 +253,14 @@ class Engine:
     def image_exists(self, reference: str) -> bool:
         return self.docker.image.exists(reference)
 
+    def ensure_local(self, reference: str) -> bool:
+        """The image in the engine, pulled when it is not there yet (a CI job verifying what buildx pushed without
+        loading it); False when neither the engine nor the registry has it. Pulled with the engine's own login."""
+        if self.image_exists(reference):
+            return True
+        done = subprocess.run([*self._client_cmd, "pull", "--quiet", reference], capture_output=True, text=True)
+        return done.returncode == 0
+
     def run(self, image: str, args: Sequence[str], *, ports: Sequence[int] = (), env: Sequence[tuple[str, str]] = (),
             network: str | None = None, interactive: bool = False) -> int:
         """Run a container in the foreground with the terminal's streams; returns its exit status."""
