@@ -326,8 +326,8 @@ def sbom(target: str, config_path: Path | None, output: Path | None, **params: A
 @click.argument("kind", type=click.Choice(["github", "gitlab"]))
 @project_argument
 @config_option
-@click.option("--image", default=None, help="Image repository to push (the commit becomes the tag) [default: the "
-              "CI's own registry: ghcr.io/OWNER/REPO, or $CI_REGISTRY_IMAGE].")
+@click.option("--image", default=None, help="Image repository to push (tags: the commit, a git tag, latest on the "
+              "default branch) [default: the CI's own registry: ghcr.io/OWNER/REPO, or $CI_REGISTRY_IMAGE].")
 @click.option("--cache-repo", default=None, help="Registry cache repository [default: cache_repo from the config, "
               "else IMAGE-cache (GitHub) or $CI_REGISTRY_IMAGE/cache (GitLab)].")
 @click.option("--platform", "platforms", multiple=True, help="Target platform (repeatable).")
@@ -338,7 +338,8 @@ def sbom(target: str, config_path: Path | None, output: Path | None, **params: A
 def ci(kind: str, path: Path, config_path: Path | None, image: str | None, cache_repo: str | None,
        platforms: tuple[str, ...], output: Path | None, force: bool) -> None:
     """Write a CI workflow (GitHub Actions or GitLab CI) that builds the project at PATH with --push and the
-    registry cache, keeps the metadata and the SBOM as artifacts, and verifies the pushed image."""
+    registry cache (pull/merge requests: without pushing), keeps the metadata and the SBOM as artifacts, and
+    verifies the image. INSTALL_SYSIMAGE_DOCKER in the CI's variables installs another version of the tool."""
     from sysimage_containers import ci_templates
     from sysimage_containers.metadata import write_text
     from sysimage_containers.pipeline import prepare
