@@ -5,6 +5,7 @@ The temporary context is removed on success, failure, Ctrl-C and SIGTERM.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -18,7 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
-from sysimage_containers import context, imageref, provenance, regcache
+from sysimage_containers import context, failures, imageref, provenance, regcache
 from sysimage_containers.config import key_value, spec_fields
 from sysimage_containers.engine import (
     BACKEND_BUILDX,
@@ -29,7 +30,7 @@ from sysimage_containers.engine import (
     EngineInfo,
     clients,
 )
-from sysimage_containers.errors import BuildFailed
+from sysimage_containers.errors import BuildFailed, EngineUnavailable
 from sysimage_containers.metadata import BuildFacts, build_json, plan_json
 from sysimage_containers.pipeline import Prepared, prepare
 from sysimage_containers.plan import GIT_SECRET_ID
@@ -113,8 +114,13 @@ def run_build(
     backend: str | None
     client: str | None
     if not options.dry_run:
-        engine = Engine.from_config(cfg)
-        engine_info = engine.detect(options.builder)
+        try:
+            engine = Engine.from_config(cfg)
+            engine_info = engine.detect(options.builder)
+        except EngineUnavailable as exc:  # the metadata file says so too, for the pipeline that reads it
+            emit(build_json(BuildFacts(tags=options.tags or (default_tag(prepared),), error=exc.message),
+                            prepared.plan, None))
+            raise
         if not cfg.buildkit and engine_info.backend == BACKEND_DOCKER_BUILDKIT:
             # asked for the classic rendering: build it with the classic builder too
             engine_info = replace(engine_info, backend=BACKEND_DOCKER_CLASSIC)
@@ -157,9 +163,12 @@ def run_build(
         secrets=options.secrets, ssh=options.ssh, builder=options.builder, output=options.output,
         attest_sbom=options.attest_sbom, attest_provenance=options.attest_provenance,
     )
+    cache_problem = None
     if cfg.cache_repo is not None:
-        request = regcache.reading(request, engine_info, cfg.cache_repo, prepared.plan)
-        pull_cache(engine, engine_info, cfg.cache_repo, prepared, console)
+        regcache.reading(request, engine_info, cfg.cache_repo, prepared.plan)  # refuses a back end without one
+        cache_problem = pull_cache(engine, engine_info, cfg.cache_repo, prepared, console, warn)
+        if cache_problem is None:
+            request = regcache.reading(request, engine_info, cfg.cache_repo, prepared.plan)
     engine.check_capabilities(engine_info, request)
     for message in engine_warnings(engine_info, options):
         warn(message)
@@ -185,22 +194,30 @@ def run_build(
                 buildx_digest = engine.build(engine_info, replace(request, context=ctx), view.line)
         except BuildFailed:
             raise failed(failure_message(view)) from None
+        cache_note = cache_problem  # the cache registry was unreachable before the build
+        push_started = time.monotonic()
         try:
-            if cfg.cache_repo is not None:
-                push_cache(engine, engine_info, replace(request, context=ctx), cfg.cache_repo, prepared, console)
+            if cfg.cache_repo is not None and cache_problem is None:
+                cache_note = push_cache(engine, engine_info, replace(request, context=ctx), cfg.cache_repo, prepared,
+                                        console, warn)
             if buildx_digest is not None:  # buildx pushed every tag as part of the build: one manifest
                 pushed += [(tag, buildx_digest) for tag in tags]
             elif options.push:  # the others push after the build
                 for tag in tags:
                     console.print(f"pushing {tag}", markup=False)
                     pushed.append((tag, engine.push_image(tag)))
-        except BuildFailed as exc:  # a refused push
-            raise failed(exc.message) from None
+            push_error = None
+        except BuildFailed as exc:  # a refused push: the image was built all the same
+            push_error = exc.message
+        push_seconds = time.monotonic() - push_started
     # buildx's docker driver stores what it pushes in the daemon too; other builders only push
     local = options.output is None and not (options.push and engine_info.backend == BACKEND_BUILDX
                                             and not engine_info.docker_driver)
     facts = gather_facts(engine, prepared, view, tags, time.monotonic() - started, options, local)
-    facts.pushed = pushed
+    facts.pushed, facts.push_seconds, facts.error, facts.cache_error = pushed, push_seconds, push_error, cache_note
+    if push_error is not None:
+        emit(build_json(facts, prepared.plan, engine_info))
+        raise BuildFailed(push_error)
     if not options.json:
         for line in summary_lines(facts, prepared.plan):
             console.print(line, markup=False, highlight=False)
@@ -208,19 +225,29 @@ def run_build(
     return prepared, tags[0]
 
 
-def pull_cache(engine: Engine, info: EngineInfo, repo: str, prepared: Prepared, console: Console) -> None:
-    """The stage images, pulled and not only read by BuildKit: Docker 20.10's BuildKit re-exports the inline
-    metadata of steps it matched lazily from a remote image incompletely, and the next cold build then missed
-    them (measured in about half of the runs)."""
-    if not regcache.uses_stage_images(info):  # buildx on a builder that exports a cache, podman: fetched lazily
-        return
-    for ref in regcache.stage_refs(repo, prepared.plan):
-        found = engine.pull_if_present(ref)
-        console.print(f"cache: {ref} {'pulled' if found else 'not in the registry yet'}", markup=False)
+def pull_cache(engine: Engine, info: EngineInfo, repo: str, prepared: Prepared, console: Console,
+               warn: Any) -> str | None:
+    """Before the build: the cache registry reached (the stage images pulled, not only read by BuildKit: Docker
+    20.10's BuildKit re-exports the inline metadata of steps it matched lazily from a remote image incompletely,
+    and the next cold build then missed them, in about half of the runs). A registry that cannot be reached is a
+    warning and a build without the cache; returns what went wrong then, None otherwise."""
+    # buildx on a builder that exports a cache, and podman, read it themselves: one probe says whether it answers
+    refs = regcache.stage_refs(repo, prepared.plan) if regcache.uses_stage_images(info) else (f"{repo}:buildcache",)
+    for ref in refs:
+        found, said = engine.pull(ref)
+        if not found and not failures.reachable(said):
+            last = said.strip().splitlines()[-1] if said.strip() else "no answer"
+            hint = failures.registry_hint(said, imageref.registry(ref), os.path.basename(engine.client))
+            problem = f"{ref}: {last} ({hint})"
+            warn(f"cache: the cache registry cannot be reached, building without it: {problem}")
+            return problem
+        if regcache.uses_stage_images(info):
+            console.print(f"cache: {ref} {'pulled' if found else 'not in the registry yet'}", markup=False)
+    return None
 
 
 def push_cache(engine: Engine, info: EngineInfo, request: BuildRequest, repo: str, prepared: Prepared,
-               console: Console) -> None:
+               console: Console, warn: Any) -> str | None:
     """The stages as cache images, built from the local cache the build just filled, then pushed. A stage whose
     layers are those of the image pulled from the registry is not pushed again: all its steps came from the cache
     without running, and Docker 20.10's BuildKit re-exports the metadata of such lazily matched steps incompletely
@@ -232,7 +259,12 @@ def push_cache(engine: Engine, info: EngineInfo, request: BuildRequest, repo: st
         if pulled and engine.layers(ref) == pulled:
             console.print(f"cache: {ref} unchanged, not pushed", markup=False)
             continue
-        console.print(f"cache: pushed {ref}@{engine.push_image(ref)}", markup=False)
+        try:
+            console.print(f"cache: pushed {ref}@{engine.push_image(ref)}", markup=False)
+        except BuildFailed as exc:  # the image is built; only the next cold build misses this cache
+            warn(f"cache: {exc.message}; the image is built, but the next cold build will not find this cache")
+            return exc.message
+    return None
 
 
 ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -385,4 +417,6 @@ def summary_lines(facts: BuildFacts, plan: Any) -> list[str]:
     workloads = [*plan.precompile_files, *plan.statements_files]
     lines.append(f"workloads: {', '.join(workloads) if workloads else 'none (only the packages load code)'}")
     lines += [f"pushed {tag}@{digest}" for tag, digest in facts.pushed]
+    if facts.pushed and facts.push_seconds is not None:
+        lines.append(f"pushing took {facts.push_seconds:.1f} s of the {facts.seconds:.1f} s")
     return lines

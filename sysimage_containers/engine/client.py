@@ -24,7 +24,7 @@ from python_on_whales import ClientNotFoundError, DockerClient
 from python_on_whales.exceptions import DockerException
 from python_on_whales.utils import run as run_cli
 
-from sysimage_containers import imageref
+from sysimage_containers import failures, imageref
 from sysimage_containers.engine import buildx, cli, clients, podman
 from sysimage_containers.engine.types import (
     BACKEND_BUILDX,
@@ -36,7 +36,8 @@ from sysimage_containers.engine.types import (
 from sysimage_containers.errors import BuildFailed, EngineUnavailable, UsageError
 
 
-def _classify(exc: DockerException, client: str) -> EngineUnavailable | None:
+def _classify(exc: DockerException, client: str, endpoint: str | None = None) -> EngineUnavailable | None:
+    """`endpoint`: where the client tried (DOCKER_HOST or the context's host), named in the message."""
     text = f"{exc.stderr or ''}{exc.stdout or ''}".lower()
     if "permission denied" in text and ("docker.sock" in text or "daemon socket" in text):
         return EngineUnavailable(
@@ -45,9 +46,17 @@ def _classify(exc: DockerException, client: str) -> EngineUnavailable | None:
     daemon = ".sock" in text or "daemon" in text or "docker_host" in text
     if "cannot connect" in text or "is the docker daemon running" in text \
             or (daemon and ("connection refused" in text or "no such file or directory" in text)):
-        return EngineUnavailable(f"no Docker daemon answers ({client}): start it (e.g. `sudo systemctl start docker` "
-                                 "or `dockerd`), or set DOCKER_HOST")
+        return EngineUnavailable(_no_daemon(client, endpoint))
     return None
+
+
+def _no_daemon(client: str, endpoint: str | None) -> str:
+    where = f" at {endpoint}" if endpoint else ""
+    # DOCKER_HOST already set is what was tried: saying "set DOCKER_HOST" would send the user in a circle
+    other = ("check DOCKER_HOST, which names that address" if os.environ.get("DOCKER_HOST")
+             else "point DOCKER_HOST (or --context) at a running engine")
+    return (f"no Docker daemon answers{where} ({client}): start it (e.g. `sudo systemctl start docker` or `dockerd`), "
+            f"or {other}")
 
 
 class Engine:
@@ -82,12 +91,13 @@ class Engine:
         except ClientNotFoundError:
             raise EngineUnavailable(f"the container client {self.client} cannot be run") from None
         except DockerException as exc:
-            raise (_classify(exc, self.client) or EngineUnavailable(
-                f"the engine does not answer: {_first_line(exc)}")) from None
+            endpoint = self._endpoint()[0]
+            raise (_classify(exc, self.client, endpoint) or EngineUnavailable(
+                f"the engine{f' at {endpoint}' if endpoint else ''} does not answer: {_first_line(exc)}")) from None
         client_version = _version_text(getattr(version, "client", None))
         server = getattr(version, "server", None)
         if server is None and not self.is_podman:
-            raise EngineUnavailable(f"no Docker daemon answers ({self.client}): start it, or set DOCKER_HOST")
+            raise EngineUnavailable(_no_daemon(self.client, self._endpoint()[0]))
         # podman without a service: the client is the engine
         server_version = _version_text(server) if server is not None else client_version
         mem_total = docker_root = architecture = None
@@ -188,9 +198,11 @@ class Engine:
                    else [*self._client_cmd, "push", tag])
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode != 0:
-                last = (done.stderr or done.stdout).strip().splitlines() or [f"exit {done.returncode}"]
-                raise BuildFailed(f"push of {tag} to {imageref.registry(tag)} failed: {last[-1].strip()} (log in "
-                                  f"with `{os.path.basename(self.client)} login {imageref.registry(tag)}`)")
+                text = (done.stderr or done.stdout).strip()
+                last = text.splitlines() or [f"exit {done.returncode}"]
+                registry = imageref.registry(tag)
+                raise BuildFailed(f"push of {tag} to {registry} failed: {last[-1].strip()} "
+                                  f"({failures.registry_hint(text, registry, os.path.basename(self.client))})")
             if digest_file.is_file():
                 return digest_file.read_text().strip()
         match = re.search(r"digest: (sha256:[0-9a-f]{64})", done.stdout)
@@ -204,6 +216,11 @@ class Engine:
         except DockerException:
             return True  # cannot tell: leave the engine's default alone
         return name in out.split()
+
+    def pull(self, reference: str) -> tuple[bool, str]:
+        """Pull an image; (pulled, what the client said)."""
+        done = subprocess.run([*self._client_cmd, "pull", "--quiet", reference], capture_output=True, text=True)
+        return done.returncode == 0, done.stderr + done.stdout
 
     def pull_if_present(self, reference: str) -> bool:
         """Pull an image the registry may not have yet (the first build has no cache); False when it has none."""
