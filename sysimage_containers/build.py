@@ -339,9 +339,19 @@ def _hint(error: str, log: str) -> str | None:
                 "--network host (or none, if the build needs no downloads)")
     images = [a or b for a, b in BASE_IMAGE_RE.findall(log)]
     if images and FETCH_FAILED_RE.search(error):
-        return (f"hint: the base image {images[-1]} could not be fetched: check the name and your access to its "
-                "registry (docker login), or choose another with --builder-image / --runtime-image")
+        way_out = ("check the name and your access to its registry (docker login)" if failures.cause(error) is None
+                   else failures.registry_hint(error, _registry_of(images[-1]), "docker"))
+        return (f"hint: the base image {images[-1]} could not be fetched: {way_out}; or choose another with "
+                "--builder-image / --runtime-image")
     return None
+
+
+def _registry_of(image: str) -> str:
+    """The registry of an image named in the engine's log (which the grammar may not take as it stands)."""
+    try:
+        return imageref.registry(image)
+    except Exception:  # the reference library's own parse errors; the name as the log gave it is still useful
+        return image.split("/", 1)[0]
 
 
 def human_size(size: int) -> str:
