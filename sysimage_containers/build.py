@@ -5,6 +5,7 @@ The temporary context is removed on success, failure, Ctrl-C and SIGTERM.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -18,18 +19,18 @@ from typing import Any
 
 from rich.console import Console
 
-from sysimage_containers import context, imageref, last_build, provenance, regcache
+from sysimage_containers import context, failures, imageref, last_build, provenance, regcache
 from sysimage_containers.config import key_value, spec_fields
 from sysimage_containers.engine import (
     BACKEND_BUILDX,
     BACKEND_DOCKER_BUILDKIT,
     BACKEND_DOCKER_CLASSIC,
-    BACKEND_PODMAN,
     BuildRequest,
     Engine,
     EngineInfo,
+    clients,
 )
-from sysimage_containers.errors import BuildFailed
+from sysimage_containers.errors import BuildFailed, EngineUnavailable
 from sysimage_containers.metadata import BuildFacts, build_json, plan_json
 from sysimage_containers.pipeline import Prepared, prepare
 from sysimage_containers.plan import GIT_SECRET_ID
@@ -112,18 +113,26 @@ def run_build(
     cfg = prepared.config
     engine_info: EngineInfo | None = None
     engine: Engine | None = None
+    backend: str | None
+    client: str | None
     if not options.dry_run:
-        engine = Engine.from_config(cfg)
-        engine_info = engine.detect()
+        try:
+            engine = Engine.from_config(cfg)
+            engine_info = engine.detect(options.builder)
+        except EngineUnavailable as exc:  # the metadata file says so too, for the pipeline that reads it
+            emit(build_json(BuildFacts(tags=options.tags or (default_tag(prepared),), error=exc.message),
+                            prepared.plan, None))
+            raise
         if not cfg.buildkit and engine_info.backend == BACKEND_DOCKER_BUILDKIT:
             # asked for the classic rendering: build it with the classic builder too
             engine_info = replace(engine_info, backend=BACKEND_DOCKER_CLASSIC)
-        if not engine_info.buildkit and cfg.buildkit:
-            advice = "" if engine_info.backend == BACKEND_PODMAN else "; install buildx for faster rebuilds"
-            warn(f"{engine_info.backend} has no BuildKit: rendering without cache mounts (downloads are not cached "
-                 f"across builds){advice}")
-            prepared = prepare(path, config_path=config_path, environ=environ, cli={**cli, "buildkit": False},
-                               leave_out=leave_out, secret_sources=sources)
+        backend, client = engine_info.backend, engine_info.client
+    else:  # the same decision from the client alone: a dry run renders what the build would
+        backend, client = clients.rendering_backend(cfg.engine, cfg.docker_client) if cfg.buildkit else (None, None)
+    if cfg.buildkit and backend is not None and backend not in clients.BUILDKIT_BACKENDS:
+        warn(clients.no_buildkit_warning(backend, client))
+        prepared = prepare(path, config_path=config_path, environ=environ, cli={**cli, "buildkit": False},
+                           leave_out=leave_out, secret_sources=sources)
     for message in prepared.warnings:
         warn(message)
     for rel in leave_out:
@@ -139,7 +148,8 @@ def run_build(
         return prepared, None
     assert engine is not None and engine_info is not None
     network = cfg.network
-    if network is None and engine_info.backend == BACKEND_DOCKER_BUILDKIT and not engine.has_network("bridge"):
+    if network is None and (engine_info.backend == BACKEND_DOCKER_BUILDKIT or engine_info.docker_driver) \
+            and not engine.has_network("bridge"):
         # BuildKit's RUN steps default to the bridge network, which a dockerd started with --bridge=none lacks
         network = "host"
         console.print("the engine has no bridge network: RUN steps use --network host (set network to choose)",
@@ -155,9 +165,12 @@ def run_build(
         secrets=options.secrets, ssh=options.ssh, builder=options.builder, output=options.output,
         attest_sbom=options.attest_sbom, attest_provenance=options.attest_provenance,
     )
+    cache_problem = None
     if cfg.cache_repo is not None:
-        request = regcache.reading(request, engine_info, cfg.cache_repo, prepared.plan)
-        pull_cache(engine, engine_info, cfg.cache_repo, prepared, console)
+        regcache.reading(request, engine_info, cfg.cache_repo, prepared.plan)  # refuses a back end without one
+        cache_problem = pull_cache(engine, engine_info, cfg.cache_repo, prepared, console, warn)
+        if cache_problem is None:
+            request = regcache.reading(request, engine_info, cfg.cache_repo, prepared.plan)
     engine.check_capabilities(engine_info, request)
     for message in engine_warnings(engine_info, options):
         warn(message)
@@ -180,7 +193,7 @@ def run_build(
         context.populate(ctx, prepared.listing, prepared.files)
         try:
             with view:
-                engine.build(engine_info, replace(request, context=ctx), view.line)
+                buildx_digest = engine.build(engine_info, replace(request, context=ctx), view.line)
         except (BuildFailed, KeyboardInterrupt) as exc:
             for tag in tags:  # `run PATH` must not start the older image these tags still name
                 last_build.record(tag, prepared.environment.project.root, failed=True)
@@ -189,18 +202,30 @@ def run_build(
             raise failed(failure_message(view)) from None
         for tag in tags:
             last_build.record(tag, prepared.environment.project.root, failed=False)
+        cache_note = cache_problem  # the cache registry was unreachable before the build
+        push_started = time.monotonic()
         try:
-            if cfg.cache_repo is not None:
-                push_cache(engine, engine_info, replace(request, context=ctx), cfg.cache_repo, prepared, console)
-            if options.push and engine_info.backend != BACKEND_BUILDX:  # buildx pushes itself; the others push after
+            if cfg.cache_repo is not None and cache_problem is None:
+                cache_note = push_cache(engine, engine_info, replace(request, context=ctx), cfg.cache_repo, prepared,
+                                        console, warn)
+            if buildx_digest is not None:  # buildx pushed every tag as part of the build: one manifest
+                pushed += [(tag, buildx_digest) for tag in tags]
+            elif options.push:  # the others push after the build
                 for tag in tags:
                     console.print(f"pushing {tag}", markup=False)
                     pushed.append((tag, engine.push_image(tag)))
-        except BuildFailed as exc:  # a refused push
-            raise failed(exc.message) from None
-    local = options.output is None and not (options.push and engine_info.backend == BACKEND_BUILDX)
+            push_error = None
+        except BuildFailed as exc:  # a refused push: the image was built all the same
+            push_error = exc.message
+        push_seconds = time.monotonic() - push_started
+    # buildx's docker driver stores what it pushes in the daemon too; other builders only push
+    local = options.output is None and not (options.push and engine_info.backend == BACKEND_BUILDX
+                                            and not engine_info.docker_driver)
     facts = gather_facts(engine, prepared, view, tags, time.monotonic() - started, options, local)
-    facts.pushed = pushed
+    facts.pushed, facts.push_seconds, facts.error, facts.cache_error = pushed, push_seconds, push_error, cache_note
+    if push_error is not None:
+        emit(build_json(facts, prepared.plan, engine_info))
+        raise BuildFailed(push_error)
     if not options.json:
         for line in summary_lines(facts, prepared.plan):
             console.print(line, markup=False, highlight=False)
@@ -208,23 +233,46 @@ def run_build(
     return prepared, tags[0]
 
 
-def pull_cache(engine: Engine, info: EngineInfo, repo: str, prepared: Prepared, console: Console) -> None:
-    """The stage images, pulled and not only read by BuildKit: Docker 20.10's BuildKit re-exports the inline
-    metadata of steps it matched lazily from a remote image incompletely, and the next cold build then missed
-    them (measured in about half of the runs)."""
-    if info.backend in (BACKEND_BUILDX, BACKEND_PODMAN):  # they fetch cache layers themselves
-        return
-    for ref in regcache.stage_refs(repo, prepared.plan):
-        found = engine.pull_if_present(ref)
-        console.print(f"cache: {ref} {'pulled' if found else 'not in the registry yet'}", markup=False)
+def pull_cache(engine: Engine, info: EngineInfo, repo: str, prepared: Prepared, console: Console,
+               warn: Any) -> str | None:
+    """Before the build: the cache registry reached (the stage images pulled, not only read by BuildKit: Docker
+    20.10's BuildKit re-exports the inline metadata of steps it matched lazily from a remote image incompletely,
+    and the next cold build then missed them, in about half of the runs). A registry that cannot be reached is a
+    warning and a build without the cache; returns what went wrong then, None otherwise."""
+    # buildx on a builder that exports a cache, and podman, read it themselves: one probe says whether it answers
+    refs = regcache.stage_refs(repo, prepared.plan) if regcache.uses_stage_images(info) else (f"{repo}:buildcache",)
+    for ref in refs:
+        found, said = engine.pull(ref)
+        if not found and not failures.reachable(said):
+            last = said.strip().splitlines()[-1] if said.strip() else "no answer"
+            hint = failures.registry_hint(said, imageref.registry(ref), os.path.basename(engine.client))
+            problem = f"{ref}: {last} ({hint})"
+            warn(f"cache: the cache registry cannot be reached, building without it: {problem}")
+            return problem
+        if regcache.uses_stage_images(info):
+            console.print(f"cache: {ref} {'pulled' if found else 'not in the registry yet'}", markup=False)
+    return None
 
 
 def push_cache(engine: Engine, info: EngineInfo, request: BuildRequest, repo: str, prepared: Prepared,
-               console: Console) -> None:
-    """The heavy stages as cache images, built from the local cache the build just filled, then pushed."""
+               console: Console, warn: Any) -> str | None:
+    """The stages as cache images, built from the local cache the build just filled, then pushed. A stage whose
+    layers are those of the image pulled from the registry is not pushed again: all its steps came from the cache
+    without running, and Docker 20.10's BuildKit re-exports the metadata of such lazily matched steps incompletely
+    (measured: with the runtime stage cached too, a no-change build's re-push made the next build re-run the
+    sysimage step in 2 of 3 runs)."""
     for ref, stage_request in regcache.stage_requests(request, info, repo, prepared.plan):
+        pulled = engine.layers(ref)
         engine.build(info, stage_request, lambda line: None)
-        console.print(f"cache: pushed {ref}@{engine.push_image(ref)}", markup=False)
+        if pulled and engine.layers(ref) == pulled:
+            console.print(f"cache: {ref} unchanged, not pushed", markup=False)
+            continue
+        try:
+            console.print(f"cache: pushed {ref}@{engine.push_image(ref)}", markup=False)
+        except BuildFailed as exc:  # the image is built; only the next cold build misses this cache
+            warn(f"cache: {exc.message}; the image is built, but the next cold build will not find this cache")
+            return exc.message
+    return None
 
 
 ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -301,9 +349,19 @@ def _hint(error: str, log: str) -> str | None:
                 "--network host (or none, if the build needs no downloads)")
     images = [a or b for a, b in BASE_IMAGE_RE.findall(log)]
     if images and FETCH_FAILED_RE.search(error):
-        return (f"hint: the base image {images[-1]} could not be fetched: check the name and your access to its "
-                "registry (docker login), or choose another with --builder-image / --runtime-image")
+        way_out = ("check the name and your access to its registry (docker login)" if failures.cause(error) is None
+                   else failures.registry_hint(error, _registry_of(images[-1]), "docker"))
+        return (f"hint: the base image {images[-1]} could not be fetched: {way_out}; or choose another with "
+                "--builder-image / --runtime-image")
     return None
+
+
+def _registry_of(image: str) -> str:
+    """The registry of an image named in the engine's log (which the grammar may not take as it stands)."""
+    try:
+        return imageref.registry(image)
+    except Exception:  # the reference library's own parse errors; the name as the log gave it is still useful
+        return image.split("/", 1)[0]
 
 
 def human_size(size: int) -> str:
@@ -397,4 +455,6 @@ def summary_lines(facts: BuildFacts, plan: Any) -> list[str]:
     workloads = [*plan.precompile_files, *plan.statements_files]
     lines.append(f"workloads: {', '.join(workloads) if workloads else 'none (only the packages load code)'}")
     lines += [f"pushed {tag}@{digest}" for tag, digest in facts.pushed]
+    if facts.pushed and facts.push_seconds is not None:
+        lines.append(f"pushing took {facts.push_seconds:.1f} s of the {facts.seconds:.1f} s")
     return lines

@@ -39,14 +39,6 @@ def stdout_console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def build_command(buildkit: bool, directory: Path) -> str:
-    """A command that builds what was rendered: cache and secret mounts need BuildKit."""
-    if buildkit:
-        return (f"docker buildx build {directory}, or DOCKER_BUILDKIT=1 docker build {directory} with a docker "
-                "client before 23")
-    return f"docker build {directory} or podman build {directory}"
-
-
 def long_running() -> None:
     """The entry point pauses the garbage collector for a fast start; a command that runs for minutes (and
     streams a build log) needs it."""
@@ -144,10 +136,19 @@ config_option = click.option("--config", "config_path", type=click.Path(path_typ
 def generate(path: Path, config_path: Path | None, output: Path | None, **params: Any) -> None:
     """Print the Dockerfile for the Julia project at PATH, or write the build context with -o."""
     from sysimage_containers import context
+    from sysimage_containers.engine import clients
     from sysimage_containers.pipeline import prepare
 
     skip = (output.resolve(),) if output is not None else ()
-    prepared = prepare(path, config_path=config_path, environ=os.environ, cli=cli_values(params), skip=skip)
+    values = cli_values(params)
+    prepared = prepare(path, config_path=config_path, environ=os.environ, cli=values, skip=skip)
+    cfg = prepared.config
+    # render for the client a build would run, as `build` and `build --dry-run` do
+    backend, client = clients.rendering_backend(cfg.engine, cfg.docker_client) if cfg.buildkit else (None, None)
+    if cfg.buildkit and backend is not None and backend not in clients.BUILDKIT_BACKENDS:
+        warn(clients.no_buildkit_warning(backend, client))
+        prepared = prepare(path, config_path=config_path, environ=os.environ, cli={**values, "buildkit": False},
+                           skip=skip)
     for message in prepared.warnings:
         warn(message)
     for note in prepared.notes:
@@ -156,7 +157,8 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
         click.echo(prepared.files["Dockerfile"], nl=False)
         return
     context.write_context(output, prepared.listing, prepared.files)
-    say(f"wrote the build context to {output} (build it with: {build_command(prepared.plan.buildkit, output)})")
+    command = clients.build_command(backend, client, str(output), prepared.plan.buildkit)
+    say(f"wrote the build context to {output} (build it with: {command})")
 
 
 @main_group.command()
@@ -316,8 +318,8 @@ def sbom(target: str, config_path: Path | None, output: Path | None, **params: A
         cfg = config_module.resolve(None, environ=os.environ, cli=cli_values(params))
         engine = Engine.from_config(cfg)
         engine.detect()
-        if not engine.image_exists(target):
-            raise UsageError(f"{target}: no such project directory or image")
+        if not engine.ensure_local(target):  # an image only in its registry is pulled
+            raise UsageError(f"{target}: no such project directory or image (here or in its registry)")
         status, text, _ = engine.run_capture(target, "cat", [SBOM_FILE], cfg.network)
         if status != 0:
             raise BuildFailed(f"{target} carries no SBOM at {SBOM_FILE} (built by sysimage-docker before 0.3?)")
@@ -336,8 +338,8 @@ def sbom(target: str, config_path: Path | None, output: Path | None, **params: A
 @click.argument("kind", type=click.Choice(["github", "gitlab"]))
 @project_argument
 @config_option
-@click.option("--image", default=None, help="Image repository to push (the commit becomes the tag) [default: the "
-              "CI's own registry: ghcr.io/OWNER/REPO, or $CI_REGISTRY_IMAGE].")
+@click.option("--image", default=None, help="Image repository to push (tags: the commit, a git tag, latest on the "
+              "default branch) [default: the CI's own registry: ghcr.io/OWNER/REPO, or $CI_REGISTRY_IMAGE].")
 @click.option("--cache-repo", default=None, help="Registry cache repository [default: cache_repo from the config, "
               "else IMAGE-cache (GitHub) or $CI_REGISTRY_IMAGE/cache (GitLab)].")
 @click.option("--platform", "platforms", multiple=True, help="Target platform (repeatable).")
@@ -348,7 +350,8 @@ def sbom(target: str, config_path: Path | None, output: Path | None, **params: A
 def ci(kind: str, path: Path, config_path: Path | None, image: str | None, cache_repo: str | None,
        platforms: tuple[str, ...], output: Path | None, force: bool) -> None:
     """Write a CI workflow (GitHub Actions or GitLab CI) that builds the project at PATH with --push and the
-    registry cache, keeps the metadata and the SBOM as artifacts, and verifies the pushed image."""
+    registry cache (pull/merge requests: without pushing), keeps the metadata and the SBOM as artifacts, and
+    verifies the image. INSTALL_SYSIMAGE_DOCKER in the CI's variables installs another version of the tool."""
     from sysimage_containers import ci_templates
     from sysimage_containers.metadata import write_text
     from sysimage_containers.pipeline import prepare

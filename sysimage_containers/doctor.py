@@ -17,7 +17,10 @@ from sysimage_containers.engine import (
     BACKEND_DOCKER_CLASSIC,
     BACKEND_PODMAN,
     Engine,
+    EngineInfo,
+    clients,
 )
+from sysimage_containers.engine.buildx import OTHER_BUILDER
 from sysimage_containers.errors import EngineUnavailable
 
 GB = 1024**3
@@ -38,13 +41,17 @@ def diagnose(console: Console, environ: Mapping[str, str], cli: dict[str, Any]) 
     table.add_row("client", f"{info.client} {info.client_version}", "")
     table.add_row("daemon", f"engine {info.server_version} at {info.where}", "reachable")
     consequence = {
-        BACKEND_BUILDX: "BuildKit via buildx: cache mounts, secrets, multi-platform, --push, remote builders",
+        BACKEND_BUILDX: builder_consequence(info),
         BACKEND_DOCKER_BUILDKIT: "the CLI's own BuildKit (DOCKER_BUILDKIT=1): cache mounts and secrets; no "
                                  "multi-platform or --cache-to (install buildx for those)",
-        BACKEND_DOCKER_CLASSIC: "classic builder only: rendered without cache mounts, no secrets; install buildx",
+        BACKEND_DOCKER_CLASSIC: "classic builder only: rendered without cache mounts, no secrets"
+                                + clients.no_buildkit_advice(BACKEND_DOCKER_CLASSIC, info.client),
         BACKEND_PODMAN: "podman: rendered without BuildKit cache mounts",
     }[info.backend]
     table.add_row("build back end", info.backend, consequence)
+    if info.backend == BACKEND_BUILDX:
+        table.add_row("buildx builder", f"{info.builder or '?'} (driver {info.driver or 'unknown'})",
+                      "the builder `build` uses (--builder NAME for another)")
     podman = shutil.which("podman")
     table.add_row("podman", podman or "not installed", "usable with --engine podman" if podman else "")
     if info.mem_total:
@@ -57,3 +64,13 @@ def diagnose(console: Console, environ: Mapping[str, str], cli: dict[str, Any]) 
                   "enough" if free >= DISK_WANTED else "builder images with a sysimage take several GB: free space")
     console.print(table)
     return 0
+
+
+def builder_consequence(info: EngineInfo) -> str:
+    """What the buildx builder's driver can do (buildx 0.13: the docker driver is the daemon's own BuildKit)."""
+    if info.docker_driver:
+        return ("BuildKit via buildx on the docker driver: cache mounts, secrets, --push, cache_repo (as stage "
+                "images); not several platforms, a registry --cache-to or attestations (those need "
+                f"{OTHER_BUILDER})")
+    return (f"BuildKit via buildx ({info.driver or 'unknown'} driver): cache mounts, secrets, --push, a registry "
+            "--cache-to, the platforms the builder lists, attestations")

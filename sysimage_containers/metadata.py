@@ -3,8 +3,9 @@ failure too, with `error` set. The human summary is rendered from the same facts
 
 Fields (schema `sysimage-docker/build-metadata/1`): image_id, tags, pushed [{tag, digest}], size, julia_version,
 mode, cpu_target, cpu_targets, packages [{name, version}], heavy_steps {name: cached|ran|failed},
-heavy_step_seconds, hooks, stages {name: seconds}, seconds, sysimage_size, engine {backend, client,
-client_version, server_version, endpoint}, error.
+heavy_step_seconds, hooks, stages {name: seconds}, seconds, push_seconds (inside seconds), cache_error,
+sysimage_size, engine {backend, client,
+client_version, server_version, endpoint, builder, driver (buildx)}, error.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class BuildFacts:
     stock_sysimage_bytes: int | None = None
     depot_not_shipped: tuple[str, ...] = ()  # depot directories the build wrote that the image leaves out
     pushed: list[tuple[str, str]] = field(default_factory=list)
+    push_seconds: float | None = None  # pushes of the image and the cache images, inside `seconds`
+    cache_error: str | None = None  # the registry cache could not be read or written (the build went on)
     error: str | None = None
 
 
@@ -68,10 +71,13 @@ def build_json(facts: BuildFacts, plan: BuildPlan, engine: Any | None) -> dict[s
         "hooks": {name: _verdict(state)[0] for name, state in facts.hooks.items()},
         "stages": {name: round(secs, 3) for name, secs in facts.stages.items()},
         "seconds": round(facts.seconds, 3),
+        "push_seconds": None if facts.push_seconds is None else round(facts.push_seconds, 3),
+        "cache_error": facts.cache_error,
         "sysimage_size": facts.sysimage_size,
         "engine": None if engine is None else {
             "backend": engine.backend, "client": engine.client, "client_version": engine.client_version,
             "server_version": engine.server_version, "endpoint": engine.endpoint,
+            "builder": engine.builder, "driver": engine.driver,
         },
         "error": facts.error,
     }

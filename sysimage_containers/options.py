@@ -238,9 +238,11 @@ OPTIONS: tuple[Option, ...] = (
            "Warn, naming the largest files, when the build context is bigger than this many MB (0: never).",
            "500"),
     Option("cache_repo", "str", None,
-           "Registry repository for the build cache, so a cold CI runner reuses the sysimage layer: every stage "
-           "before the runtime is pushed there as REPO:<stage> with inline cache metadata and read back with "
-           "--cache-from (buildx: one REPO:buildcache, mode=max). Needs BuildKit and a login to the registry.",
+           "Registry repository for the build cache, so a cold CI runner reuses every layer that did not change: "
+           "the builder, the tracer (with a trace) and the runtime stage are pushed there as REPO:builder, "
+           "REPO:tracer, REPO:runtime with inline cache metadata (when their layers changed) and read back with "
+           "--cache-from (buildx on a docker-container or remote builder: one REPO:buildcache, mode=max; podman: "
+           "every layer, to REPO). Needs BuildKit or podman, and a login to the registry.",
            '"registry.example.com/team/app-cache"', flag="--cache-repo", scope="engine"),
     Option("engine", "str", "auto",
            "Build back end: auto, buildx, docker (the CLI's own BuildKit, or the classic builder) or podman. "

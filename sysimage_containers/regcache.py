@@ -4,7 +4,9 @@ BuildKit's inline cache records only the layers of the image it exports, so one 
 stage's cache and nothing of the heavy steps before it (measured: after a source edit every heavy step ran again).
 With the docker CLI's own BuildKit the stages holding the heavy steps are therefore tagged REPO:<stage> with
 inline cache metadata and pushed; the next build pulls them and lists them in --cache-from. buildx exports
-everything to one REPO:buildcache (`mode=max`). podman (buildah) pushes every layer to REPO during the build and
+everything to one REPO:buildcache (`mode=max`), except on its `docker` driver (the daemon's own BuildKit, which
+exports no registry cache): there the stage images are used as with the docker CLI. podman (buildah) pushes every
+layer to REPO during the build and
 looks them up there (`--cache-from/--cache-to REPO`). The classic builder has no registry cache: `cache_repo` is
 refused there.
 """
@@ -27,24 +29,31 @@ INLINE_CACHE_ARG = ("BUILDKIT_INLINE_CACHE", "1")
 
 
 def stages(plan: BuildPlan) -> tuple[str, ...]:
-    """The stages whose images carry every heavy step's cache records: the builder (which is `FROM deps`, so its
-    inline metadata covers the deps steps too) and, with a trace, the tracer."""
-    return (*(("tracer",) if plan.trace else ()), "builder")
+    """The stages whose images carry every step's cache records: the builder (which is `FROM deps`, so its
+    inline metadata covers the deps steps too), with a trace the tracer, and the runtime stage: without its
+    records a cold runner copies the Julia tree, the sysimage and the depot again into new layers, which differ
+    from the last ones (measured: every COPY layer had a new digest), so every run pushed them all again."""
+    return (*(("tracer",) if plan.trace else ()), "builder", "runtime")
 
 
 def stage_refs(repo: str, plan: BuildPlan) -> tuple[str, ...]:
     return tuple(f"{repo}:{stage}" for stage in stages(plan))
 
 
+def uses_stage_images(info: EngineInfo) -> bool:
+    """The cache is stage images with inline metadata, pulled before the build and pushed after it."""
+    return info.backend == BACKEND_DOCKER_BUILDKIT or info.docker_driver
+
+
 def reading(request: BuildRequest, info: EngineInfo, repo: str, plan: BuildPlan) -> BuildRequest:
     """The build request that reads the cache (and, with buildx, writes it)."""
-    if info.backend == BACKEND_BUILDX:
+    if info.backend == BACKEND_BUILDX and not info.docker_driver:
         ref = f"{repo}:buildcache"
         return replace(request, cache_from=(*request.cache_from, f"type=registry,ref={ref}"),
                        cache_to=(*request.cache_to, f"type=registry,ref={ref},mode=max"))
     if info.backend == BACKEND_PODMAN:
         return replace(request, cache_from=(*request.cache_from, repo), cache_to=(*request.cache_to, repo))
-    if info.backend != BACKEND_DOCKER_BUILDKIT:
+    if not uses_stage_images(info):
         raise UsageError(f"cache_repo needs a registry cache, which {info.backend} lacks: use buildx, a docker "
                          "client before 23 with its own BuildKit, or podman")
     return replace(request, cache_from=(*request.cache_from, *stage_refs(repo, plan)),
@@ -55,7 +64,7 @@ def stage_requests(request: BuildRequest, info: EngineInfo, repo: str, plan: Bui
                    ) -> tuple[tuple[str, BuildRequest], ...]:
     """After the build: one request per stage image to tag and push (all steps come from the local cache by
     then); none with buildx or podman, which exported the cache during the build."""
-    if info.backend in (BACKEND_BUILDX, BACKEND_PODMAN):
+    if not uses_stage_images(info):
         return ()
     return tuple((ref, replace(request, target=stage, tags=(ref,), push=False, output=None, cache_to=()))
                  for stage, ref in zip(stages(plan), stage_refs(repo, plan), strict=True))

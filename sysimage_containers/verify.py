@@ -33,6 +33,9 @@ def judge(report: dict) -> Verdict:
 
 
 def run_verify(engine: Engine, image: str, network: str | None) -> Verdict:
+    if not engine.ensure_local(image):
+        raise UsageError(f"no image {image!r} in the engine, and pulling it failed (a typo, or `docker login` "
+                         "to its registry first?)")
     info = engine.inspect(image)
     if info.labels.get("dev.sysimage-docker.mode") == "app":
         raise UsageError(f"{image}: verify needs the image's julia; mode = app images carry only the bundle")

@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 # real projects' Project/Manifest files, verbatim, with their provenance (tests/corpus/README.md)
 CORPUS = REPO / "tests" / "corpus"
+NO_CLIENT = "/nonexistent/sysimage-docker-test-client"
 
 
 @dataclass
@@ -36,12 +37,18 @@ class Result:
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     """Call `sysimage-docker ARGS...` in-process; env vars given are set for that call only."""
 
-    def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    def run(*args: str, env: dict[str, str | None] | None = None) -> Result:
         for key in list(os.environ):
             if key.startswith("SYSIMAGE_DOCKER_") and key not in ("SYSIMAGE_DOCKER_REQUIRE_DOCKER",):
                 monkeypatch.delenv(key)
+        # `generate` renders for the client a build would run: with none, as configured (BuildKit by default),
+        # whatever docker clients this machine has (test_clients.py gives it stand-in clients)
+        monkeypatch.setenv("SYSIMAGE_DOCKER_DOCKER_CLIENT", NO_CLIENT)
         for key, value in (env or {}).items():
-            monkeypatch.setenv(key, value)
+            if value is None:  # unset, e.g. SYSIMAGE_DOCKER_DOCKER_CLIENT: the machine's own client
+                monkeypatch.delenv(key, raising=False)
+            else:
+                monkeypatch.setenv(key, value)
         capsys.readouterr()
         try:
             main([str(a) for a in args])

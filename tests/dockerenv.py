@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -56,6 +56,8 @@ class DockerEnv:
         base = {k: v for k, v in os.environ.items() if not k.startswith("SYSIMAGE_DOCKER_")}
         base.update({
             "SYSIMAGE_DOCKER_DOCKER_CLIENT": self.client,
+            # the docker CLI's own BuildKit even where a buildx plugin is installed (test_buildx_engine runs buildx)
+            "SYSIMAGE_DOCKER_ENGINE": "docker",
             "SYSIMAGE_DOCKER_NETWORK": "none",
             "SYSIMAGE_DOCKER_BUILDER_IMAGE": self.builder_image,
             "SYSIMAGE_DOCKER_RUNTIME_IMAGE": self.runtime_image,
@@ -210,6 +212,8 @@ class PrivateEngine:
     client: str
     host: str
     root: Path
+    builder_image: str = ""
+    runtime_image: str = ""
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "DOCKER_HOST": self.host}
@@ -217,6 +221,17 @@ class PrivateEngine:
     def docker(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run([self.client, *args], capture_output=True, text=True, check=check, env=self.env(),
                               timeout=300)
+
+    def make_cold(self) -> None:
+        """What a fresh CI runner has: no build cache and no image but the base images (a runner pulls those
+        from their own registry)."""
+        self.docker("builder", "prune", "--all", "--force")
+        keep = {self.builder_image, self.runtime_image}
+        listed = self.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+        doomed = [ref for ref in listed if ref not in keep and not ref.endswith(":<none>")]
+        if doomed:
+            self.docker("image", "rm", "--force", *doomed)
+        self.docker("image", "prune", "--force")
 
 
 @contextmanager
@@ -242,9 +257,8 @@ def private_dockerd(client: str) -> Iterator[PrivateEngine]:
             time.sleep(0.5)
         else:
             pytest.fail("the private dockerd did not start: " + (root / "dockerd.log").read_text()[-2000:])
-        for kind in ("builder", "runtime"):
-            ensure_image(client, kind, {"DOCKER_HOST": engine.host})
-        yield engine
+        images = [ensure_image(client, kind, {"DOCKER_HOST": engine.host}) for kind in ("builder", "runtime")]
+        yield replace(engine, builder_image=images[0], runtime_image=images[1])
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

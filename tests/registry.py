@@ -25,9 +25,28 @@ class Registry:
     host: str  # 127.0.0.1:PORT: Docker treats loopback registries as insecure, so plain HTTP works
     user: str | None = None
     password: str | None = None
+    data: Path | None = None  # the registry's storage root
 
-    def catalog(self) -> list[str]:
-        request = urllib.request.Request(f"http://{self.host}/v2/_catalog")
+    def blobs(self) -> dict[str, int]:
+        """Every blob the registry holds (layers, configs, manifests): digest -> bytes, from its storage."""
+        assert self.data is not None
+        found = {}
+        for path in (self.data / "docker/registry/v2/blobs").glob("*/*/*/data"):
+            found[f"{path.parent.parent.parent.name}:{path.parent.name}"] = path.stat().st_size
+        return found
+
+    def manifest_digest(self, repository: str, tag: str) -> str:
+        """The digest the registry gives for REPOSITORY:TAG (Docker-Content-Digest of the manifest)."""
+        accept = ", ".join(("application/vnd.docker.distribution.manifest.v2+json",
+                            "application/vnd.docker.distribution.manifest.list.v2+json",
+                            "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json"))
+        request = urllib.request.Request(f"http://{self.host}/v2/{repository}/manifests/{tag}", method="HEAD",
+                                         headers={"Accept": accept})
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return str(reply.headers["Docker-Content-Digest"])
+
+    def _get(self, path: str) -> dict:
+        request = urllib.request.Request(f"http://{self.host}{path}")
         if self.user:
             import base64
 
@@ -36,7 +55,17 @@ class Registry:
         with urllib.request.urlopen(request, timeout=10) as reply:
             import json
 
-            return list(json.load(reply)["repositories"])
+            return dict(json.load(reply))
+
+    def catalog(self) -> list[str]:
+        return list(self._get("/v2/_catalog")["repositories"])
+
+    def tags(self, repository: str) -> set[str]:
+        """The tags of a repository; none when the registry does not know it."""
+        try:
+            return set(self._get(f"/v2/{repository}/tags/list").get("tags") or ())
+        except urllib.error.HTTPError:
+            return set()
 
 
 def _free_port() -> int:
@@ -80,7 +109,7 @@ def running_registry(directory: Path, auth: tuple[str, str] | None = None) -> It
                     output = (directory / "registry.log").read_text()
                     raise RuntimeError(f"docker-registry did not start: {output}") from None
                 time.sleep(0.2)
-        yield Registry(f"127.0.0.1:{port}", *(auth or (None, None)))
+        yield Registry(f"127.0.0.1:{port}", *(auth or (None, None)), data=directory / "data")
     finally:
         proc.terminate()
         try:

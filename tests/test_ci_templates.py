@@ -48,8 +48,9 @@ def commands(kind: str, text: str) -> list[str]:
 
 
 def parse(line: str) -> list[str]:
-    """The words the shell would pass, with the CI's variables set."""
-    expanded = line
+    """The words the shell would pass, with the CI's variables set ("$@": the tag and push flags the lines before
+    the build collect; test_ci_jobs_engine.py runs them for real)."""
+    expanded = line.replace('"$@"', '--tag "$IMAGE:$SHA" --push --cache-repo "$CACHE"')
     for name, value in CI_ENV.items():
         expanded = expanded.replace(f"${name}", value)
     return shlex.split(expanded)[1:]
@@ -79,9 +80,11 @@ def test_workflow_validates_and_its_commands_parse(cli, repo: Path, kind: str, f
     dry = subprocess.run([sys.executable, "-m", "sysimage_containers", *build, "--dry-run"], cwd=repo,
                          capture_output=True, text=True, env={**os.environ, **CI_ENV})
     assert dry.returncode == 0, dry.stderr
+    text = written.read_text()
     if flags:
-        text = written.read_text()
         assert "registry.example.com:5000" in text and ("REGISTRY_PASSWORD" in text)
+    elif kind == "gitlab":  # under the project's registry path, where the job token may push
+        assert 'export CACHE="$IMAGE/cache"' in text and 'export IMAGE="$CI_REGISTRY_IMAGE"' in text
 
 
 def test_values_are_quoted_and_checked(cli, repo: Path) -> None:

@@ -91,8 +91,8 @@ def test_podman_builds_runs_and_verifies_without_a_service(podman: Podman, examp
     assert "with podman (" in err
     assert "[deps] (instantiate) RUN SYSIMAGE_DOCKER_INSTANTIATE=" in err  # step lines with stage and heavy step
     assert re.search(r"^image sha256:[0-9a-f]{12}  hello-podman:1  ", err, re.M)
-    assert "sysimage-docker: warning: podman has no BuildKit: rendering without cache mounts (downloads are not " \
-           "cached across builds)\n" in err
+    assert f"sysimage-docker: warning: podman has no BuildKit ({podman.binary}): rendering without cache mounts " \
+           "(downloads are not cached across builds)\n" in err
     per_stage = re.search(r"^built in [\d.]+ s; per stage: (.*)$", err, re.M)
     assert per_stage is not None  # podman runs stages side by side: in the order they started
     assert {part.split()[0] for part in per_stage.group(1).split(", ")} == {"deps", "builder", "runtime"}

@@ -34,17 +34,30 @@ def request() -> BuildRequest:
 def test_docker_buildkit_reads_the_stage_images_with_inline_cache() -> None:
     plan = prepare(EXAMPLES / "hello").plan
     read = regcache.reading(request(), info(BACKEND_DOCKER_BUILDKIT), REPO, plan)
-    assert read.cache_from == ("mine:1", f"{REPO}:builder")
+    assert read.cache_from == ("mine:1", f"{REPO}:builder", f"{REPO}:runtime")
     assert read.build_args == (("A", "1"), ("BUILDKIT_INLINE_CACHE", "1"))
     assert read.cache_to == ()
     stages = regcache.stage_requests(read, info(BACKEND_DOCKER_BUILDKIT), REPO, plan)
     assert [(ref, r.target, r.tags, r.push) for ref, r in stages] == [
-        (f"{REPO}:builder", "builder", (f"{REPO}:builder",), False)]
+        (f"{REPO}:builder", "builder", (f"{REPO}:builder",), False),
+        (f"{REPO}:runtime", "runtime", (f"{REPO}:runtime",), False)]
+
+
+def test_buildx_on_the_docker_driver_uses_the_stage_images_too() -> None:
+    """The docker driver exports no registry cache (`type=registry` in --cache-to fails there)."""
+    plan = prepare(EXAMPLES / "hello").plan
+    docker_driver = EngineInfo(backend=BACKEND_BUILDX, client="docker", client_version="20.10",
+                               server_version="20.10", builder="default", driver="docker")
+    read = regcache.reading(request(), docker_driver, REPO, plan)
+    assert read.cache_from == ("mine:1", f"{REPO}:builder", f"{REPO}:runtime")
+    assert read.cache_to == () and ("BUILDKIT_INLINE_CACHE", "1") in read.build_args
+    assert [ref for ref, _ in regcache.stage_requests(read, docker_driver, REPO, plan)] == [
+        f"{REPO}:builder", f"{REPO}:runtime"]
 
 
 def test_a_trace_adds_the_tracer_stage() -> None:
     plan = prepare(EXAMPLES / "http-service", cli={"trace": True}).plan
-    assert regcache.stage_refs(REPO, plan) == (f"{REPO}:tracer", f"{REPO}:builder")
+    assert regcache.stage_refs(REPO, plan) == (f"{REPO}:tracer", f"{REPO}:builder", f"{REPO}:runtime")
 
 
 def test_buildx_exports_one_cache_with_mode_max() -> None:

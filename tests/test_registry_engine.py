@@ -95,7 +95,9 @@ def test_the_registry_cache_survives_a_cold_runner_and_a_source_edit(docker_env,
             cold_runner(engine, tag, stage_image)
             result = docker_env.build(project, "-t", tag, *cache, DOCKER_HOST=engine.host)
             assert result.returncode == 0, result.stderr
-            assert (f"cache: pushed {stage_image}@sha256:" in result.stderr) == bool(cache)
+            # pushed, or, when nothing in the stage changed, left as the registry has it
+            assert (f"cache: pushed {stage_image}@sha256:" in result.stderr
+                    or f"cache: {stage_image} unchanged, not pushed" in result.stderr) == bool(cache)
             return heavy_steps(result.stderr)
 
         with_cache = ("--cache-repo", repo)

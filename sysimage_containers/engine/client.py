@@ -9,6 +9,7 @@ step is BuildFailed (1), asking a back end for what it cannot do is UsageError (
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,14 +25,11 @@ from python_on_whales import ClientNotFoundError, DockerClient
 from python_on_whales.exceptions import DockerException
 from python_on_whales.utils import run as run_cli
 
-from sysimage_containers import imageref
-from sysimage_containers.engine import buildx, cli, podman
+from sysimage_containers import failures, imageref
+from sysimage_containers.engine import buildx, cli, clients, podman
 from sysimage_containers.engine.types import (
     BACKEND_BUILDX,
-    BACKEND_DOCKER_BUILDKIT,
-    BACKEND_DOCKER_CLASSIC,
     BACKEND_PODMAN,
-    NATIVE_BUILDKIT_BEFORE,
     BuildRequest,
     EngineInfo,
     ImageInfo,
@@ -40,7 +38,8 @@ from sysimage_containers.errors import BuildFailed, EngineUnavailable, UsageErro
 from sysimage_containers.urls import strip_credentials
 
 
-def _classify(exc: DockerException, client: str) -> EngineUnavailable | None:
+def _classify(exc: DockerException, client: str, endpoint: str | None = None) -> EngineUnavailable | None:
+    """`endpoint`: where the client tried (DOCKER_HOST or the context's host), named in the message."""
     text = f"{exc.stderr or ''}{exc.stdout or ''}".lower()
     if "permission denied" in text and ("docker.sock" in text or "daemon socket" in text):
         return EngineUnavailable(
@@ -49,9 +48,17 @@ def _classify(exc: DockerException, client: str) -> EngineUnavailable | None:
     daemon = ".sock" in text or "daemon" in text or "docker_host" in text
     if "cannot connect" in text or "is the docker daemon running" in text \
             or (daemon and ("connection refused" in text or "no such file or directory" in text)):
-        return EngineUnavailable(f"no Docker daemon answers ({client}): start it (e.g. `sudo systemctl start docker` "
-                                 "or `dockerd`), or set DOCKER_HOST")
+        return EngineUnavailable(_no_daemon(client, endpoint))
     return None
+
+
+def _no_daemon(client: str, endpoint: str | None) -> str:
+    where = f" at {endpoint}" if endpoint else ""
+    # DOCKER_HOST already set is what was tried: saying "set DOCKER_HOST" would send the user in a circle
+    other = ("check DOCKER_HOST, which names that address" if os.environ.get("DOCKER_HOST")
+             else "point DOCKER_HOST (or --context) at a running engine")
+    return (f"no Docker daemon answers{where} ({client}): start it (e.g. `sudo systemctl start docker` or `dockerd`), "
+            f"or {other}")
 
 
 class Engine:
@@ -79,18 +86,20 @@ class Engine:
         return [*map(str, self.docker.client_config.docker_cmd)]
 
     # -- detection --------------------------------------------------------------------------------------
-    def detect(self) -> EngineInfo:
+    def detect(self, builder: str | None = None) -> EngineInfo:
+        """`builder`: the buildx builder a build names (--builder); its driver decides what buildx can do."""
         try:
             version = self.docker.version()
         except ClientNotFoundError:
             raise EngineUnavailable(f"the container client {self.client} cannot be run") from None
         except DockerException as exc:
-            raise (_classify(exc, self.client) or EngineUnavailable(
-                f"the engine does not answer: {_first_line(exc)}")) from None
+            endpoint = self._endpoint()[0]
+            raise (_classify(exc, self.client, endpoint) or EngineUnavailable(
+                f"the engine{f' at {endpoint}' if endpoint else ''} does not answer: {_first_line(exc)}")) from None
         client_version = _version_text(getattr(version, "client", None))
         server = getattr(version, "server", None)
         if server is None and not self.is_podman:
-            raise EngineUnavailable(f"no Docker daemon answers ({self.client}): start it, or set DOCKER_HOST")
+            raise EngineUnavailable(_no_daemon(self.client, self._endpoint()[0]))
         # podman without a service: the client is the engine
         server_version = _version_text(server) if server is not None else client_version
         mem_total = docker_root = architecture = None
@@ -106,10 +115,13 @@ class Engine:
         except DockerException:
             pass
         endpoint, context = self._endpoint()
-        return EngineInfo(backend=self._backend(client_version), client=self.client,
+        backend = self._backend(client_version)
+        builder_name, driver = (buildx.builder_driver(self._client_cmd, builder) if backend == BACKEND_BUILDX
+                                else (None, None))
+        return EngineInfo(backend=backend, client=self.client,
                           client_version=client_version, server_version=server_version,
                           mem_total=mem_total, docker_root=docker_root, architecture=architecture,
-                          endpoint=endpoint, context=context)
+                          endpoint=endpoint, context=context, builder=builder_name, driver=driver)
 
     def _endpoint(self) -> tuple[str | None, str | None]:
         """The engine's address: the current context's host, which DOCKER_HOST overrides (`docker context
@@ -130,15 +142,10 @@ class Engine:
         if self.is_podman:
             return BACKEND_PODMAN
         has_buildx = self.docker.buildx.is_installed()
-        native = _major(client_version) < NATIVE_BUILDKIT_BEFORE
-        if self.requested == "buildx":
-            if not has_buildx:
-                raise UsageError(f"engine buildx: the buildx plugin is not installed for {self.client} "
-                                 "(install docker-buildx, or use --engine docker)")
-            return BACKEND_BUILDX
-        if self.requested == "auto" and has_buildx:
-            return BACKEND_BUILDX
-        return BACKEND_DOCKER_BUILDKIT if native else BACKEND_DOCKER_CLASSIC
+        if self.requested == "buildx" and not has_buildx:
+            raise UsageError(f"engine buildx: the buildx plugin is not installed for {self.client} "
+                             "(install docker-buildx, or use --engine docker)")
+        return clients.choose_backend(self.requested, client_version, has_buildx, False)
 
     # -- building -----------------------------------------------------------------------------------------
     def check_capabilities(self, info: EngineInfo, request: BuildRequest) -> None:
@@ -154,6 +161,8 @@ class Engine:
             if asked and info.backend != BACKEND_BUILDX:
                 raise UsageError(f"{what} needs buildx, and {info.backend} is in use ({self.client}): install the "
                                  "buildx plugin (docker-buildx) or leave it out")
+        if info.docker_driver:
+            buildx.check_docker_driver(info, request)
         needs_buildkit = {"--secret": bool(request.secrets), "--ssh": bool(request.ssh),
                           "--output": request.output is not None}
         for what, asked in needs_buildkit.items():
@@ -161,9 +170,17 @@ class Engine:
                 raise UsageError(f"{what} needs BuildKit, which {info.backend} lacks: use buildx, or a docker "
                                  "client before 23 with its own BuildKit")
 
-    def build(self, info: EngineInfo, request: BuildRequest, on_line: Callable[[str], None]) -> None:
-        lines = (buildx.build_lines(self.docker, request) if info.backend == BACKEND_BUILDX
-                 else cli.build_lines(self._client_cmd, info.backend, request))
+    def build(self, info: EngineInfo, request: BuildRequest, on_line: Callable[[str], None]) -> str | None:
+        """Run the build, each output line to `on_line`; returns the digest buildx pushed (None otherwise)."""
+        if info.backend != BACKEND_BUILDX:
+            self._stream(cli.build_lines(self._client_cmd, info.backend, request), on_line)
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            metadata = Path(tmp) / "buildx-metadata.json"
+            self._stream(buildx.build_lines(self.docker, request, metadata), on_line)
+            return buildx.pushed_digest(metadata) if request.push else None
+
+    def _stream(self, lines: Iterator[str], on_line: Callable[[str], None]) -> None:
         try:
             for line in lines:
                 on_line(line)
@@ -185,9 +202,11 @@ class Engine:
                    else [*self._client_cmd, "push", tag])
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode != 0:
-                last = (done.stderr or done.stdout).strip().splitlines() or [f"exit {done.returncode}"]
-                raise BuildFailed(f"push of {tag} to {imageref.registry(tag)} failed: {last[-1].strip()} (log in "
-                                  f"with `{os.path.basename(self.client)} login {imageref.registry(tag)}`)")
+                text = (done.stderr or done.stdout).strip()
+                last = text.splitlines() or [f"exit {done.returncode}"]
+                registry = imageref.registry(tag)
+                raise BuildFailed(f"push of {tag} to {registry} failed: {last[-1].strip()} "
+                                  f"({failures.registry_hint(text, registry, os.path.basename(self.client))})")
             if digest_file.is_file():
                 return digest_file.read_text().strip()
         match = re.search(r"digest: (sha256:[0-9a-f]{64})", done.stdout)
@@ -202,6 +221,11 @@ class Engine:
             return True  # cannot tell: leave the engine's default alone
         return name in out.split()
 
+    def pull(self, reference: str) -> tuple[bool, str]:
+        """Pull an image; (pulled, what the client said)."""
+        done = subprocess.run([*self._client_cmd, "pull", "--quiet", reference], capture_output=True, text=True)
+        return done.returncode == 0, done.stderr + done.stdout
+
     def pull_if_present(self, reference: str) -> bool:
         """Pull an image the registry may not have yet (the first build has no cache); False when it has none."""
         done = subprocess.run([*map(str, self.docker.client_config.docker_cmd), "pull", "--quiet", reference],
@@ -209,6 +233,17 @@ class Engine:
         return done.returncode == 0
 
     # -- images and containers ----------------------------------------------------------------------------
+    def layers(self, reference: str) -> tuple[str, ...]:
+        """The image's layer diff ids; none when the engine does not have it."""
+        done = subprocess.run([*self._client_cmd, "image", "inspect", "--format", "{{json .RootFS.Layers}}",
+                               reference], capture_output=True, text=True)
+        if done.returncode != 0:
+            return ()
+        try:
+            return tuple(json.loads(done.stdout) or ())
+        except ValueError:
+            return ()
+
     def inspect(self, reference: str) -> ImageInfo:
         try:
             image = self.docker.image.inspect(reference)
@@ -238,6 +273,14 @@ class Engine:
 
     def image_exists(self, reference: str) -> bool:
         return self.docker.image.exists(reference)
+
+    def ensure_local(self, reference: str) -> bool:
+        """The image in the engine, pulled when it is not there yet (a CI job verifying what buildx pushed without
+        loading it); False when neither the engine nor the registry has it. Pulled with the engine's own login."""
+        if self.image_exists(reference):
+            return True
+        done = subprocess.run([*self._client_cmd, "pull", "--quiet", reference], capture_output=True, text=True)
+        return done.returncode == 0
 
     def run(self, image: str, args: Sequence[str], *, ports: Sequence[int] = (), env: Sequence[tuple[str, str]] = (),
             network: str | None = None, interactive: bool = False) -> int:
@@ -318,13 +361,6 @@ class Engine:
 
 def _version_text(part: object) -> str:
     return str(getattr(part, "version", None) or "unknown")
-
-
-def _major(version: str) -> int:
-    try:
-        return int(version.split(".")[0])
-    except ValueError:
-        return NATIVE_BUILDKIT_BEFORE
 
 
 def _first_line(exc: DockerException) -> str:

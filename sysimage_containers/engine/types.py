@@ -26,6 +26,14 @@ class EngineInfo:
     architecture: str | None = None  # the engine's, as `docker info` says it (x86_64, aarch64)
     endpoint: str | None = None  # where the engine listens (DOCKER_HOST or the context's host)
     context: str | None = None  # the Docker context in use
+    builder: str | None = None  # buildx: the builder instance the build goes to, and its driver
+    driver: str | None = None
+
+    @property
+    def docker_driver(self) -> bool:
+        """buildx on the `docker` driver: the daemon's own BuildKit, which cannot export a registry cache, build
+        several platforms or attach attestations (buildx 0.13 `driver/docker`)."""
+        return self.backend == BACKEND_BUILDX and self.driver == "docker"
 
     @property
     def where(self) -> str:
