@@ -23,7 +23,8 @@ SETUP = ("#!/bin/sh\nset -e\nmkdir -p /opt/models && cp requirements.txt /opt/mo
 def built(docker_env, tmp_path_factory) -> tuple[Path, str, str]:
     project = shutil.copytree(EXAMPLES / "http-service", tmp_path_factory.mktemp("hook-inputs") / "p")
     (project / "deploy").mkdir()
-    (project / "deploy" / "setup.sh").write_text(SETUP)
+    # unique per run: an engine that built this test before would report the hook "cached" (seen in CI)
+    (project / "deploy" / "setup.sh").write_text(SETUP + f"# run {uuid.uuid4()}\n")
     (project / "deploy" / "setup.sh").chmod(0o755)
     (project / "requirements.txt").write_text("numpy\n")
     config = project / "sysimage-docker.toml"
