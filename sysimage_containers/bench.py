@@ -116,15 +116,16 @@ def project_images(project: Path, config_path: Path | None, cli: dict[str, Any],
                    warn: Any) -> list[tuple[str, str]]:
     """The project's image as configured, and its pkgimage (or, for a pkgimage project, sysimage) peer, both
     built (the layer cache makes an unchanged project's builds quick)."""
-    from sysimage_containers.build import BuildOptions, run_build
+    from sysimage_containers.build import run_build
+    from sysimage_containers.engine.types import BuildRequest
 
-    prepared, tag = run_build(project, BuildOptions(progress="plain"), console=console, config_path=config_path,
+    prepared, tag = run_build(project, BuildRequest(), progress="plain", console=console, config_path=config_path,
                               environ=os.environ, cli=cli, warn=warn)
     assert tag is not None
     mode = prepared.config.mode
     peer_mode = "sysimage" if mode == "pkgimage" else "pkgimage"
     peer_tag = f"{tag}-{peer_mode}"
-    run_build(project, BuildOptions(tags=(peer_tag,), progress="plain"), console=console, config_path=config_path,
+    run_build(project, BuildRequest(tags=(peer_tag,)), progress="plain", console=console, config_path=config_path,
               environ=os.environ, cli={**cli, "mode": peer_mode}, warn=warn)
     return [(tag, mode), (peer_tag, peer_mode)]
 

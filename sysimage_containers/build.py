@@ -20,7 +20,7 @@ from typing import Any
 from rich.console import Console
 
 from sysimage_containers import context, failures, imageref, last_build, provenance, regcache
-from sysimage_containers.config import key_value, spec_fields
+from sysimage_containers.config import spec_fields
 from sysimage_containers.engine import (
     BACKEND_BUILDX,
     BACKEND_DOCKER_BUILDKIT,
@@ -31,7 +31,7 @@ from sysimage_containers.engine import (
     clients,
 )
 from sysimage_containers.errors import BuildFailed, EngineUnavailable
-from sysimage_containers.metadata import BuildFacts, build_json, plan_json
+from sysimage_containers.metadata import BuildFacts, StepState, Verdict, build_json, plan_json
 from sysimage_containers.pipeline import Prepared, prepare
 from sysimage_containers.plan import GIT_SECRET_ID
 from sysimage_containers.progress import ProgressView, step_line
@@ -39,28 +39,6 @@ from sysimage_containers.progress import ProgressView, step_line
 OOM_ADVICE = ("the step was killed for lack of memory (exit 137 / ProcessSignaled(9)): PackageCompiler needs several "
               "GB for big dependency sets; give the engine more memory (Docker Desktop: Settings > Resources), "
               "bake fewer packages (packages = [...]), or build on a larger machine or a remote buildx builder")
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    tags: tuple[str, ...] = ()
-    build_args: tuple[str, ...] = ()
-    target: str | None = None
-    no_cache: bool = False
-    pull: bool = False
-    progress: str = "auto"
-    dry_run: bool = False
-    platforms: tuple[str, ...] = ()
-    push: bool = False
-    cache_from: tuple[str, ...] = ()
-    cache_to: tuple[str, ...] = ()
-    secrets: tuple[str, ...] = ()
-    ssh: tuple[str, ...] = ()
-    builder: str | None = None
-    output: str | None = None
-    json: bool = False  # the metadata (or the plan) on stdout instead of the human summary
-    attest_sbom: bool = False
-    attest_provenance: bool = False
 
 
 def default_tag(prepared: Prepared) -> str:
@@ -92,63 +70,131 @@ def temporary_context() -> Iterator[Path]:
 
 def run_build(
     path: Path,
-    options: BuildOptions,
+    request: BuildRequest,
     *,
     console: Console,
     config_path: Path | None,
     environ: Mapping[str, str],
     cli: dict[str, Any],
     warn: Any,
+    progress: str = "auto",
+    dry_run: bool = False,
+    as_json: bool = False,
     emit: Callable[[dict[str, Any]], None] = lambda data: None,
 ) -> tuple[Prepared, str | None]:
-    """Build the image; returns what was built and the main tag (None on --dry-run). `emit` receives the build
-    metadata (also of a failed build) or, on --dry-run, the plan."""
-    for tag in options.tags:
+    """Build the image; returns what was built and the main tag (None on --dry-run). `request` holds the user's
+    engine options (its tags may be empty: the default tag is used; the context is filled in here). `as_json`: the
+    metadata (or the plan) goes to `emit` only, no human summary. `emit` receives the build metadata (also of a
+    failed build) or, on --dry-run, the plan."""
+    for tag in request.tags:
         check_tag(tag)
-    root = path.resolve()
-    leave_out = secret_files_inside(root, options.secrets)
-    sources = secret_sources(options.secrets)
-    prepared = prepare(path, config_path=config_path, environ=environ, cli=cli, leave_out=leave_out,
-                       secret_sources=sources)
-    cfg = prepared.config
-    engine_info: EngineInfo | None = None
-    engine: Engine | None = None
-    backend: str | None
-    client: str | None
-    if not options.dry_run:
+    leave_out = secret_files_inside(path.resolve(), request.secrets)
+    sources = secret_sources(request.secrets)
+
+    def load(overrides: dict[str, Any]) -> Prepared:
+        return prepare(path, config_path=config_path, environ=environ, cli={**cli, **overrides},
+                       leave_out=leave_out, secret_sources=sources)
+
+    prepared = load({})
+    connected = None
+    if dry_run:
+        prepared = render_for(prepared, load, *clients.rendering_backend(prepared.config.engine,
+                                                                           prepared.config.docker_client), warn)
+    else:
         try:
-            engine = Engine.from_config(cfg)
-            engine_info = engine.detect(options.builder)
+            connected = connect(prepared, load, request.builder, warn)
         except EngineUnavailable as exc:  # the metadata file says so too, for the pipeline that reads it
-            emit(build_json(BuildFacts(tags=options.tags or (default_tag(prepared),), error=exc.message),
+            emit(build_json(BuildFacts(tags=request.tags or (default_tag(prepared),), error=exc.message),
                             prepared.plan, None))
             raise
-        if not cfg.buildkit and engine_info.backend == BACKEND_DOCKER_BUILDKIT:
-            # asked for the classic rendering: build it with the classic builder too
-            engine_info = replace(engine_info, backend=BACKEND_DOCKER_CLASSIC)
-        backend, client = engine_info.backend, engine_info.client
-    else:  # the same decision from the client alone: a dry run renders what the build would
-        backend, client = clients.rendering_backend(cfg.engine, cfg.docker_client) if cfg.buildkit else (None, None)
-    if cfg.buildkit and backend is not None and backend not in clients.BUILDKIT_BACKENDS:
+        prepared = connected.prepared
+    announce(prepared, leave_out, console, warn)
+    request = replace(request, tags=request.tags or (default_tag(prepared),))
+    if connected is None:
+        if not as_json:
+            print_plan(console, prepared, request.tags)
+            console.print(prepared.files["Dockerfile"], markup=False, highlight=False, end="")
+        emit(plan_json(prepared.plan, request.tags))
+        return prepared, None
+    engine, info = connected.engine, connected.info
+    request, cache_problem = engine_request(engine, info, request, prepared, environ, console, warn)
+    for message in engine_warnings(info, request):
+        warn(message)
+    console.print(f"building {', '.join(request.tags)} with {info.backend} ({info.client} {info.client_version}, "
+                  f"engine {info.server_version} at {info.where})", markup=False)
+    missing_credentials(prepared.plan.private_git, request, warn)
+    started = time.monotonic()
+    view = ProgressView(console, progress)
+
+    def failed(message: str) -> BuildFailed:
+        """The metadata of a failed build (`error` set, what ran until then), then the failure itself."""
+        facts = BuildFacts(tags=request.tags, seconds=time.monotonic() - started, stages=view.parser.stage_seconds(),
+                           heavy=view.parser.heavy_steps(), hooks=view.parser.hook_steps(), error=message)
+        emit(build_json(facts, prepared.plan, info))
+        return BuildFailed(message)
+
+    pushed, push_seconds, push_error, cache_note = run_engine(engine, info, request, prepared, view, console, warn,
+                                                              failed, cache_problem)
+    # buildx's docker driver stores what it pushes in the daemon too; other builders only push
+    local = request.output is None and not (request.push and info.backend == BACKEND_BUILDX
+                                            and not info.docker_driver)
+    facts = gather_facts(engine, prepared, view, request.tags, time.monotonic() - started, request.target, local)
+    facts.pushed, facts.push_seconds, facts.error, facts.cache_error = pushed, push_seconds, push_error, cache_note
+    if push_error is not None:
+        emit(build_json(facts, prepared.plan, info))
+        raise BuildFailed(push_error)
+    if not as_json:
+        for line in summary_lines(facts, prepared.plan):
+            console.print(line, markup=False, highlight=False)
+    emit(build_json(facts, prepared.plan, info))
+    return prepared, request.tags[0]
+
+
+@dataclass(frozen=True)
+class Connected:
+    engine: Engine
+    info: EngineInfo
+    prepared: Prepared  # rendered again without BuildKit when the engine lacks it
+
+
+def connect(prepared: Prepared, load: Callable[[dict[str, Any]], Prepared], builder: str | None,
+            warn: Any) -> Connected:
+    """The engine and its back end; the project is rendered again for the classic builder when that is what runs."""
+    engine = Engine.from_config(prepared.config)
+    info = engine.detect(builder)
+    if not prepared.config.buildkit and info.backend == BACKEND_DOCKER_BUILDKIT:
+        # asked for the classic rendering: build it with the classic builder too
+        info = replace(info, backend=BACKEND_DOCKER_CLASSIC)
+    return Connected(engine, info, render_for(prepared, load, info.backend, info.client, warn))
+
+
+def render_for(prepared: Prepared, load: Callable[[dict[str, Any]], Prepared], backend: str | None,
+               client: str | None, warn: Any) -> Prepared:
+    """The project rendered for the back end that builds it (a dry run decides from the client alone, the same
+    way): again without BuildKit when that back end lacks it."""
+    if prepared.config.buildkit and backend is not None and backend not in clients.BUILDKIT_BACKENDS:
         warn(clients.no_buildkit_warning(backend, client))
-        prepared = prepare(path, config_path=config_path, environ=environ, cli={**cli, "buildkit": False},
-                           leave_out=leave_out, secret_sources=sources)
+        return load({"buildkit": False})
+    return prepared
+
+
+def announce(prepared: Prepared, leave_out: tuple[str, ...], console: Console, warn: Any) -> None:
+    """The project's warnings and notes, before anything is built or printed."""
     for message in prepared.warnings:
         warn(message)
     for rel in leave_out:
         warn(f"the secret file {rel} is inside the project: it is left out of the build context")
     for note in prepared.notes:
         console.print(note, markup=False)
-    tags = options.tags or (default_tag(prepared),)
-    if options.dry_run:
-        if not options.json:
-            print_plan(console, prepared, tags)
-            console.print(prepared.files["Dockerfile"], markup=False, highlight=False, end="")
-        emit(plan_json(prepared.plan, tags))
-        return prepared, None
-    assert engine is not None and engine_info is not None
+
+
+def engine_request(engine: Engine, info: EngineInfo, request: BuildRequest, prepared: Prepared,
+                   environ: Mapping[str, str], console: Console, warn: Any) -> tuple[BuildRequest, str | None]:
+    """The user's request completed for this engine: the network, the provenance labels, the registry cache;
+    refused here when the back end cannot do it. Also returns why the cache registry could not be read, if so."""
+    cfg = prepared.config
     network = cfg.network
-    if network is None and (engine_info.backend == BACKEND_DOCKER_BUILDKIT or engine_info.docker_driver) \
+    if network is None and (info.backend == BACKEND_DOCKER_BUILDKIT or info.docker_driver) \
             and not engine.has_network("bridge"):
         # BuildKit's RUN steps default to the bridge network, which a dockerd started with --bridge=none lacks
         network = "host"
@@ -157,80 +203,55 @@ def run_build(
     configured = dict(prepared.plan.labels)  # the user's own source/revision/created labels win
     build_labels = tuple((k, v) for k, v in provenance.labels(prepared.environment.project.root, environ, warn).items()
                          if k not in configured)
-    request = BuildRequest(
-        context=Path("."), tags=tags, build_args=tuple(key_value(a, "--build-arg") for a in options.build_args),
-        labels=build_labels,
-        target=options.target, network=network, no_cache=options.no_cache, pull=options.pull,
-        platforms=options.platforms, push=options.push, cache_from=options.cache_from, cache_to=options.cache_to,
-        secrets=options.secrets, ssh=options.ssh, builder=options.builder, output=options.output,
-        attest_sbom=options.attest_sbom, attest_provenance=options.attest_provenance,
-    )
+    request = replace(request, network=network, labels=(*request.labels, *build_labels))
     cache_problem = None
     if cfg.cache_repo is not None:
-        regcache.reading(request, engine_info, cfg.cache_repo, prepared.plan)  # refuses a back end without one
-        cache_problem = pull_cache(engine, engine_info, cfg.cache_repo, prepared, console, warn)
+        regcache.reading(request, info, cfg.cache_repo, prepared.plan)  # refuses a back end without one
+        cache_problem = pull_cache(engine, info, cfg.cache_repo, prepared, console, warn)
         if cache_problem is None:
-            request = regcache.reading(request, engine_info, cfg.cache_repo, prepared.plan)
-    engine.check_capabilities(engine_info, request)
-    for message in engine_warnings(engine_info, options):
-        warn(message)
-    console.print(f"building {', '.join(tags)} with {engine_info.backend} ({engine_info.client} "
-                  f"{engine_info.client_version}, engine {engine_info.server_version} at {engine_info.where})",
-                  markup=False)
-    started = time.monotonic()
-    missing_credentials(prepared.plan.private_git, options, warn)
-    view = ProgressView(console, options.progress)
+            request = regcache.reading(request, info, cfg.cache_repo, prepared.plan)
+    engine.check_capabilities(info, request)
+    return request, cache_problem
 
-    def failed(message: str) -> BuildFailed:
-        """The metadata of a failed build (`error` set, what ran until then), then the failure itself."""
-        facts = BuildFacts(tags=tags, seconds=time.monotonic() - started, stages=view.parser.stage_seconds(),
-                           heavy=view.parser.heavy_steps(), hooks=view.parser.hook_steps(), error=message)
-        emit(build_json(facts, prepared.plan, engine_info))
-        return BuildFailed(message)
 
+def run_engine(engine: Engine, info: EngineInfo, request: BuildRequest, prepared: Prepared, view: ProgressView,
+               console: Console, warn: Any, failed: Callable[[str], BuildFailed], cache_problem: str | None
+               ) -> tuple[list[tuple[str, str]], float, str | None, str | None]:
+    """The build in a temporary context, then the cache images and the tags pushed. Returns (tag, digest) of each
+    push, the seconds pushing took, a refused push's message (the image is built all the same) and what went wrong
+    with the cache registry. A failed build is raised through `failed`."""
+    cache_repo = prepared.config.cache_repo
+    root = prepared.environment.project.root
     pushed: list[tuple[str, str]] = []
     with temporary_context() as ctx:
         context.populate(ctx, prepared.listing, prepared.files)
+        request = replace(request, context=ctx)
         try:
             with view:
-                buildx_digest = engine.build(engine_info, replace(request, context=ctx), view.line)
+                buildx_digest = engine.build(info, request, view.line)
         except (BuildFailed, KeyboardInterrupt) as exc:
-            for tag in tags:  # `run PATH` must not start the older image these tags still name
-                last_build.record(tag, prepared.environment.project.root, failed=True)
+            for tag in request.tags:  # `run PATH` must not start the older image these tags still name
+                last_build.record(tag, root, failed=True)
             if isinstance(exc, KeyboardInterrupt):
                 raise
             raise failed(failure_message(view)) from None
-        for tag in tags:
-            last_build.record(tag, prepared.environment.project.root, failed=False)
+        for tag in request.tags:
+            last_build.record(tag, root, failed=False)
         cache_note = cache_problem  # the cache registry was unreachable before the build
         push_started = time.monotonic()
+        push_error = None
         try:
-            if cfg.cache_repo is not None and cache_problem is None:
-                cache_note = push_cache(engine, engine_info, replace(request, context=ctx), cfg.cache_repo, prepared,
-                                        console, warn)
+            if cache_repo is not None and cache_problem is None:
+                cache_note = push_cache(engine, info, request, cache_repo, prepared, console, warn)
             if buildx_digest is not None:  # buildx pushed every tag as part of the build: one manifest
-                pushed += [(tag, buildx_digest) for tag in tags]
-            elif options.push:  # the others push after the build
-                for tag in tags:
+                pushed += [(tag, buildx_digest) for tag in request.tags]
+            elif request.push:  # the others push after the build
+                for tag in request.tags:
                     console.print(f"pushing {tag}", markup=False)
                     pushed.append((tag, engine.push_image(tag)))
-            push_error = None
         except BuildFailed as exc:  # a refused push: the image was built all the same
             push_error = exc.message
-        push_seconds = time.monotonic() - push_started
-    # buildx's docker driver stores what it pushes in the daemon too; other builders only push
-    local = options.output is None and not (options.push and engine_info.backend == BACKEND_BUILDX
-                                            and not engine_info.docker_driver)
-    facts = gather_facts(engine, prepared, view, tags, time.monotonic() - started, options, local)
-    facts.pushed, facts.push_seconds, facts.error, facts.cache_error = pushed, push_seconds, push_error, cache_note
-    if push_error is not None:
-        emit(build_json(facts, prepared.plan, engine_info))
-        raise BuildFailed(push_error)
-    if not options.json:
-        for line in summary_lines(facts, prepared.plan):
-            console.print(line, markup=False, highlight=False)
-    emit(build_json(facts, prepared.plan, engine_info))
-    return prepared, tags[0]
+    return pushed, time.monotonic() - push_started, push_error, cache_note
 
 
 def pull_cache(engine: Engine, info: EngineInfo, repo: str, prepared: Prepared, console: Console,
@@ -278,14 +299,14 @@ def push_cache(engine: Engine, info: EngineInfo, request: BuildRequest, repo: st
 ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
-def engine_warnings(info: EngineInfo, options: BuildOptions) -> list[str]:
+def engine_warnings(info: EngineInfo, request: BuildRequest) -> list[str]:
     """What the chosen back end will do that the user would not expect, said before the build starts."""
     out = []
-    if options.cache_from and info.backend == BACKEND_DOCKER_CLASSIC:
+    if request.cache_from and info.backend == BACKEND_DOCKER_CLASSIC:
         out.append("the classic builder given --cache-from ignores the local layer cache for every step it cannot "
                    "match in those images (measured: all heavy steps ran again); use BuildKit for --cache-from")
     native = ARCHITECTURES.get(info.architecture or "")
-    foreign = sorted({p.split("/")[1] for p in options.platforms if p.count("/") >= 1} - {native, None})
+    foreign = sorted({p.split("/")[1] for p in request.platforms if p.count("/") >= 1} - {native, None})
     if native and foreign:
         out.append(f"building for {', '.join('linux/' + a for a in foreign)} on an {native} engine runs under "
                    "emulation, where PackageCompiler takes hours; build on a native engine "
@@ -293,12 +314,12 @@ def engine_warnings(info: EngineInfo, options: BuildOptions) -> list[str]:
     return out
 
 
-def missing_credentials(private_git: str, options: BuildOptions, warn: Any) -> None:
+def missing_credentials(private_git: str, request: BuildRequest, warn: Any) -> None:
     """BuildKit skips a secret or ssh mount nobody provided; say so before git fails for lack of it."""
-    ids = {spec_fields(spec).get("id") for spec in options.secrets}
+    ids = {spec_fields(spec).get("id") for spec in request.secrets}
     if private_git == "token" and GIT_SECRET_ID not in ids:
         warn(f"private_git = token but no --secret id={GIT_SECRET_ID},src=FILE: private packages cannot be fetched")
-    if private_git == "ssh" and not options.ssh:
+    if private_git == "ssh" and not request.ssh:
         warn("private_git = ssh but no --ssh default: private packages cannot be fetched")
 
 
@@ -414,7 +435,7 @@ def print_plan(console: Console, prepared: Prepared, tags: tuple[str, ...]) -> N
 
 
 def gather_facts(engine: Engine, prepared: Prepared, view: ProgressView, tags: tuple[str, ...], seconds: float,
-                 options: BuildOptions, local: bool) -> BuildFacts:
+                 target: str | None, local: bool) -> BuildFacts:
     """`local`: the image is in the engine (not only pushed by buildx, not exported with --output)."""
     plan, parser = prepared.plan, view.parser
     facts = BuildFacts(tags=tags, seconds=seconds, stages=parser.stage_seconds(), heavy=parser.heavy_steps(),
@@ -424,9 +445,16 @@ def gather_facts(engine: Engine, prepared: Prepared, view: ProgressView, tags: t
         image = engine.inspect(tags[0])
         facts.image_id = "sha256:" + image.id.removeprefix("sha256:")  # podman's ids have no algorithm prefix
         facts.size = image.size
-        if options.target in (None, "runtime"):
+        if target in (None, "runtime"):
             facts.sysimage_size = compiled_layer_size(engine, tags[0], plan)
     return facts
+
+
+def verdict_text(verdict: Verdict) -> str:
+    """"cached", "failed" or "ran (1.2 s)", as the summary says it."""
+    if verdict.state is StepState.RAN:
+        return f"ran ({verdict.seconds or 0.0:.1f} s)"
+    return verdict.state.value
 
 
 def summary_lines(facts: BuildFacts, plan: Any) -> list[str]:
@@ -436,14 +464,14 @@ def summary_lines(facts: BuildFacts, plan: Any) -> list[str]:
     lines.append(f"built in {facts.seconds:.1f} s; per stage: "
                  + ", ".join(f"{stage} {secs:.1f} s" for stage, secs in facts.stages.items()))
     if facts.heavy:
-        lines.append("heavy steps: " + ", ".join(f"{name} {state}" for name, state in facts.heavy.items()))
+        lines.append("heavy steps: " + ", ".join(f"{name} {verdict_text(v)}" for name, v in facts.heavy.items()))
     if facts.hooks:
-        lines.append("hooks: " + ", ".join(f"{name} {state}" for name, state in facts.hooks.items()))
+        lines.append("hooks: " + ", ".join(f"{name} {verdict_text(v)}" for name, v in facts.hooks.items()))
     if plan.mode != "pkgimage":
         lines.append(f"baked into the sysimage: {' '.join(f'{p.name}@{p.version}' for p in plan.baked) or 'nothing'}")
     if facts.sysimage_size is not None:
         what = "app bundle" if plan.mode == "app" else "sysimage"
-        step = f" (sysimage step {facts.heavy['sysimage']})" if "sysimage" in facts.heavy else ""
+        step = f" (sysimage step {verdict_text(facts.heavy['sysimage'])})" if "sysimage" in facts.heavy else ""
         lines.append(f"{what} size: {human_size(facts.sysimage_size)}{step}")
     if facts.stock_sysimage_bytes is not None:
         lines.append(f"stock sysimage left out of the runtime image: {human_size(facts.stock_sysimage_bytes)} "

@@ -1,4 +1,6 @@
-"""Command line: `sysimage-docker generate | init | versions | options` (build/run/doctor in engine commands).
+"""Command line: every `sysimage-docker` command. `generate`, `init`, `versions`, `options`, `ci` and `sbom PROJECT`
+need no engine; `build`, `run`, `verify`, `bench`, `doctor` and `sbom IMAGE` use one (through engine/), importing
+it and rich only when they run, so that the others start fast.
 
 Flags for the shared options are generated from options.OPTIONS. Every error is one line on stderr with the
 exit status its class carries (see errors.EXIT_CODES); click's own usage errors are folded into that form.
@@ -202,13 +204,14 @@ def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_arg
           attest_sbom: bool, attest_provenance: bool, **params: Any) -> None:
     """Build the image for the Julia project at PATH (in a temporary build context)."""
     long_running()
-    from sysimage_containers.build import BuildOptions, run_build
+    from sysimage_containers.build import run_build
+    from sysimage_containers.config import key_value
+    from sysimage_containers.engine.types import BuildRequest
 
-    options = BuildOptions(tags=tags, build_args=build_args, target=target, no_cache=no_cache, pull=pull,
-                           progress=progress, dry_run=dry_run, platforms=platforms, push=push,
+    request = BuildRequest(tags=tags, build_args=tuple(key_value(a, "--build-arg") for a in build_args),
+                           target=target, no_cache=no_cache, pull=pull, platforms=platforms, push=push,
                            cache_from=cache_from, cache_to=cache_to, secrets=secrets, ssh=ssh, builder=builder,
-                           output=output, json=as_json, attest_sbom=attest_sbom,
-                           attest_provenance=attest_provenance)
+                           output=output, attest_sbom=attest_sbom, attest_provenance=attest_provenance)
 
     def emit(data: dict[str, Any]) -> None:
         if metadata_file is not None and not dry_run:
@@ -219,8 +222,9 @@ def build(path: Path, config_path: Path | None, tags: tuple[str, ...], build_arg
             click.echo(json.dumps(data, indent=2))
 
     out = stdout_console() if dry_run and not as_json else err()
-    prepared, tag = run_build(path, options, console=out, config_path=config_path, environ=os.environ,
-                              cli=cli_values(params), warn=warn, emit=emit)
+    prepared, tag = run_build(path, request, console=out, config_path=config_path, environ=os.environ,
+                              cli=cli_values(params), warn=warn, progress=progress, dry_run=dry_run,
+                              as_json=as_json, emit=emit)
     if sbom_file is not None and tag is not None:
         from sysimage_containers.metadata import write_text
         from sysimage_containers.plan import CONTEXT_SBOM

@@ -405,91 +405,115 @@ def _check_table_key(table: str, key: str, where: str) -> str:
 
 
 def _check_value(key: str, value: Any, where: str) -> Any:
+    """One value of option `key`, checked by the kind of rule its key has: a pattern, a fixed choice, a path, a
+    number's range or an image reference."""
     if isinstance(value, str):
         _check_text(value, where)
-    checks: dict[str, tuple[Any, str]] = {
-        "cpu_target": (CPU_TARGET_RE, "is not a valid Julia cpu target"),
-        "packagecompiler_version": (PC_VERSION_RE, "is not a version such as 2.4 or 2.4.0"),
-        "healthcheck_path": (URL_PATH_RE, "is not an absolute URL path such as /health"),
-    }
-    if key in checks:
-        pattern, message = checks[key]
-        if not pattern.match(value):
+    for check in (_check_pattern, _check_choice, _check_path, _check_number, _check_reference):
+        check(key, value, where)
+    return value
+
+
+# key -> (the pattern its whole value must match, what it is otherwise, the longest it may be)
+JULIA_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_!]*$")
+SYSTEM_PACKAGE_WORDS = "is not a system package name (letters, digits and . + _ -, optionally =VERSION)"
+PATTERNS: dict[str, tuple[re.Pattern[str], str, int | None]] = {
+    "cpu_target": (CPU_TARGET_RE, "is not a valid Julia cpu target", None),
+    "packagecompiler_version": (PC_VERSION_RE, "is not a version such as 2.4 or 2.4.0", None),
+    "healthcheck_path": (URL_PATH_RE, "is not an absolute URL path such as /health", None),
+    "packages": (JULIA_NAME_RE, "is not a Julia package name", None),
+    "exclude": (JULIA_NAME_RE, "is not a Julia package name", None),
+    "julia_module": (JULIA_NAME_RE, "is not a Julia module name", None),
+    "system_packages": (SYSTEM_PACKAGE_RE, SYSTEM_PACKAGE_WORDS, 200),
+    "builder_packages": (SYSTEM_PACKAGE_RE, SYSTEM_PACKAGE_WORDS, 200),
+    "timezone": (TIMEZONE_RE, "is not a time zone name such as Europe/Berlin or UTC", 100),
+    "docker_context": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$"), "is not a Docker context name", None),
+    "docker_client": (re.compile(r"^[A-Za-z0-9_./:+-]+$"), "is not a valid docker client", None),
+    "network": (re.compile(r"^[A-Za-z0-9_./:+-]+$"), "is not a valid network", None),
+}
+
+
+def _check_pattern(key: str, value: Any, where: str) -> None:
+    if key in PATTERNS:
+        pattern, message, longest = PATTERNS[key]
+        if not pattern.match(value) or (longest is not None and len(value) > longest):
             raise UsageError(f"{where}: {value!r} {message}")
-    if key in ("builder_image", "runtime_image"):
-        imageref.check(value, where)
-    if key == "cache_repo":
-        imageref.check_repository(value, where)
-    if key == "mode" and value not in MODES:
-        raise UsageError(f"{where}: {value!r} is not one of {', '.join(MODES)}")
-    if key in ("packages", "exclude") and not re.match(r"^[A-Za-z_][A-Za-z0-9_!]*$", value):
-        raise UsageError(f"{where}: {value!r} is not a Julia package name")
-    if key in ("precompile_files", "statements_files", "script"):
-        check_relative_path(value, where)
-    if key in ("system_packages", "builder_packages") and (not SYSTEM_PACKAGE_RE.match(value) or len(value) > 200):
-        raise UsageError(f"{where}: {value!r} is not a system package name (letters, digits and . + _ -, "
-                         "optionally =VERSION)")
-    if key == "context_root" and not re.fullmatch(r"\.\.(?:/\.\.)*/?", value):
-        raise UsageError(f"{where}: {value!r} is not a directory above the project (.., ../.., ...)")
-    if key == "extra_files" and (value.startswith(("/", "~")) or not EXTRA_FILE_RE.match(value) or "**" in value):
-        raise UsageError(f"{where}: {value!r} must be a path relative to the project, with letters, digits, "
-                         "space and . _ + @ = , - / only, and the wildcards * ? [...] within a name (no **)")
-    if key == "hook_inputs":
-        if value.startswith(("/", "~")) or ".." in PurePosixPath(value).parts:
-            raise UsageError(f"{where}: {value!r} must be a path or glob inside the project")
-        if not HOOK_INPUT_RE.match(value):
-            raise UsageError(f"{where}: {value!r} has characters that cannot be placed safely in a Dockerfile "
-                             "(allowed: letters, digits, space, . _ + @ = , - / and the globs * ? [ ])")
-    if key == "depot_dirs":
-        if ".." in PurePosixPath(value).parts or not re.fullmatch(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*", value):
-            raise UsageError(f"{where}: {value!r} is not a directory of the depot such as conda or datadeps "
-                             "(letters, digits, . _ - and /)")
-        top = PurePosixPath(value).parts[0]
-        if top in DEPOT_NEVER:
-            raise UsageError(f"{where}: {top} never ships: {DEPOT_NEVER[top]}")
-        if top in DEPOT_ALWAYS:
-            raise UsageError(f"{where}: {top} always ships; name only the other depot directories")
-    if key == "runtime_paths":
-        check_absolute_path(value, where)
-    if key == "julia_path":
-        check_image_dir(value, where)
-    if key in ("writable_paths", "volumes"):
-        if value.startswith("/"):
-            check_image_dir(value, where)
-        else:
-            check_relative_path(value, where)
-    if key == "julia_module" and not re.match(r"^[A-Za-z_][A-Za-z0-9_!]*$", value):
-        raise UsageError(f"{where}: {value!r} is not a Julia module name")
-    if key == "timezone" and (not TIMEZONE_RE.match(value) or len(value) > 100):
-        raise UsageError(f"{where}: {value!r} is not a time zone name such as Europe/Berlin or UTC")
+
+
+def _check_choice(key: str, value: Any, where: str) -> None:
     if key == "timezone" and (known := _timezones()) and value not in known:
         import difflib
 
         hint = difflib.get_close_matches(value, sorted(known), n=1)
         raise UsageError(f"{where}: {value!r} is not in the IANA time zone database"
                          + (f"; did you mean {hint[0]!r}?" if hint else ""))
-    if key == "healthcheck_interval" and not 1 <= value <= 86400:
-        raise UsageError(f"{where}: {value} is not an interval in seconds (1 to 86400)")
     if key == "locale" and value not in LOCALES:
         raise UsageError(f"{where}: {value!r}: only the locales every glibc image has can be set here "
                          f"({', '.join(LOCALES)}); install and generate others in a runtime hook")
-    if key == "private_git" and value not in PRIVATE_GIT:
-        raise UsageError(f"{where}: {value!r} is not one of {', '.join(PRIVATE_GIT)}")
-    if key == "engine" and value not in ENGINES:
-        raise UsageError(f"{where}: {value!r} is not one of {', '.join(ENGINES)}")
-    if key == "docker_context" and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$", value):
-        raise UsageError(f"{where}: {value!r} is not a Docker context name")
-    if key in ("docker_client", "network") and not re.match(r"^[A-Za-z0-9_./:+-]+$", value):
-        raise UsageError(f"{where}: {value!r} is not a valid {key.replace('_', ' ')}")
-    if key == "context_exclude" and (value.startswith("/") or ".." in PurePosixPath(value).parts):
+    choices = {"mode": MODES, "private_git": PRIVATE_GIT, "engine": ENGINES}.get(key)
+    if choices is not None and value not in choices:
+        raise UsageError(f"{where}: {value!r} is not one of {', '.join(choices)}")
+
+
+def _check_path(key: str, value: Any, where: str) -> None:
+    """Paths in the project (copied into the context) and in the image."""
+    if key in ("precompile_files", "statements_files", "script"):
+        check_relative_path(value, where)
+    elif key == "context_root" and not re.fullmatch(r"\.\.(?:/\.\.)*/?", value):
+        raise UsageError(f"{where}: {value!r} is not a directory above the project (.., ../.., ...)")
+    elif key == "extra_files" and (value.startswith(("/", "~")) or not EXTRA_FILE_RE.match(value) or "**" in value):
+        raise UsageError(f"{where}: {value!r} must be a path relative to the project, with letters, digits, "
+                         "space and . _ + @ = , - / only, and the wildcards * ? [...] within a name (no **)")
+    elif key == "hook_inputs":
+        _check_hook_input(value, where)
+    elif key == "depot_dirs":
+        _check_depot_dir(value, where)
+    elif key == "runtime_paths":
+        check_absolute_path(value, where)
+    elif key == "julia_path" or (key in ("writable_paths", "volumes") and value.startswith("/")):
+        check_image_dir(value, where)
+    elif key in ("writable_paths", "volumes"):
+        check_relative_path(value, where)
+    elif key == "context_exclude" and (value.startswith("/") or ".." in PurePosixPath(value).parts):
         raise UsageError(f"{where}: {value!r} must be a pattern relative to the project")
+
+
+def _check_hook_input(value: str, where: str) -> None:
+    if value.startswith(("/", "~")) or ".." in PurePosixPath(value).parts:
+        raise UsageError(f"{where}: {value!r} must be a path or glob inside the project")
+    if not HOOK_INPUT_RE.match(value):
+        raise UsageError(f"{where}: {value!r} has characters that cannot be placed safely in a Dockerfile "
+                         "(allowed: letters, digits, space, . _ + @ = , - / and the globs * ? [ ])")
+
+
+def _check_depot_dir(value: str, where: str) -> None:
+    if ".." in PurePosixPath(value).parts or not re.fullmatch(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*", value):
+        raise UsageError(f"{where}: {value!r} is not a directory of the depot such as conda or datadeps "
+                         "(letters, digits, . _ - and /)")
+    top = PurePosixPath(value).parts[0]
+    if top in DEPOT_NEVER:
+        raise UsageError(f"{where}: {top} never ships: {DEPOT_NEVER[top]}")
+    if top in DEPOT_ALWAYS:
+        raise UsageError(f"{where}: {top} always ships; name only the other depot directories")
+
+
+def _check_number(key: str, value: Any, where: str) -> None:
     if key == "ports" and not 1 <= value <= 65535:
         raise UsageError(f"{where}: port {value} is not between 1 and 65535")
     if key == "context_warn_mb" and value < 0:
         raise UsageError(f"{where}: {value} is not a size in MB (0 turns the warning off)")
     if key == "user_id" and not 1 <= value <= 2**31 - 2:
         raise UsageError(f"{where}: {value} is not a non-root uid (1 to 2147483646)")
-    return value
+    if key == "healthcheck_interval" and not 1 <= value <= 86400:
+        raise UsageError(f"{where}: {value} is not an interval in seconds (1 to 86400)")
+
+
+def _check_reference(key: str, value: Any, where: str) -> None:
+    """Image references: the base images (a digest allowed), the cache repository (a repository only)."""
+    if key in ("builder_image", "runtime_image"):
+        imageref.check(value, where)
+    elif key == "cache_repo":
+        imageref.check_repository(value, where)
 
 
 def _timezones() -> frozenset[str]:

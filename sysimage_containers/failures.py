@@ -46,8 +46,9 @@ def registry_hint(text: str, registry: str, client: str) -> str:
         return (f"TLS with {registry} failed: give the engine the registry's CA (/etc/docker/certs.d/{registry}/"
                 "ca.crt), or, for a plain-HTTP registry, list it in the engine's insecure-registries")
     if found == "forbidden":
-        return (f"{registry} knows your login but refuses this repository: check the login's rights to push there "
-                "(a CI token's scope)")
+        # Docker Hub says "denied" both to no login and to a login without rights to the repository
+        return (f"{registry} refuses this repository: log in with `{client} login {registry}`, as a user (or CI "
+                "token) with rights to push there")
     if found == "unauthorized":
         return f"log in with `{client} login {registry}`"
     if found == "timeout":

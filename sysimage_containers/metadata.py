@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,20 @@ from sysimage_containers.urls import redact
 SCHEMA = "sysimage-docker/build-metadata/1"
 
 
+class StepState(Enum):
+    CACHED = "cached"
+    RAN = "ran"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What became of a build step: data, formatted only where it is shown (the summary, this JSON)."""
+
+    state: StepState
+    seconds: float | None = None  # for a step that ran
+
+
 @dataclass
 class BuildFacts:
     """What a build did, gathered once for the summary and the metadata."""
@@ -34,8 +49,8 @@ class BuildFacts:
     size: int | None = None
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
-    heavy: dict[str, str] = field(default_factory=dict)  # "cached", "ran (1.2 s)" or "failed", as the summary says
-    hooks: dict[str, str] = field(default_factory=dict)
+    heavy: dict[str, Verdict] = field(default_factory=dict)
+    hooks: dict[str, Verdict] = field(default_factory=dict)
     sysimage_size: int | None = None
     stock_sysimage_bytes: int | None = None
     depot_not_shipped: tuple[str, ...] = ()  # depot directories the build wrote that the image leaves out
@@ -45,15 +60,7 @@ class BuildFacts:
     error: str | None = None
 
 
-def _verdict(state: str) -> tuple[str, float | None]:
-    """"ran (1.2 s)" -> ("ran", 1.2)."""
-    word, _, rest = state.partition(" (")
-    seconds = float(rest.split()[0]) if rest else None
-    return word, seconds
-
-
 def build_json(facts: BuildFacts, plan: BuildPlan, engine: Any | None) -> dict[str, Any]:
-    heavy = {name: _verdict(state) for name, state in facts.heavy.items()}
     return {
         "schema": SCHEMA,
         "tool_version": plan.tool_version,
@@ -66,9 +73,11 @@ def build_json(facts: BuildFacts, plan: BuildPlan, engine: Any | None) -> dict[s
         "cpu_target": plan.cpu_target_setting,
         "cpu_targets": dict(plan.cpu_targets),
         "packages": [{"name": p.name, "version": p.version} for p in plan.baked],
-        "heavy_steps": {name: word for name, (word, _) in heavy.items()},
-        "heavy_step_seconds": {name: secs for name, (word, secs) in heavy.items() if secs is not None},
-        "hooks": {name: _verdict(state)[0] for name, state in facts.hooks.items()},
+        "heavy_steps": {name: verdict.state.value for name, verdict in facts.heavy.items()},
+        # a tenth of a second, as the summary shows it
+        "heavy_step_seconds": {name: round(verdict.seconds, 1) for name, verdict in facts.heavy.items()
+                               if verdict.state is StepState.RAN and verdict.seconds is not None},
+        "hooks": {name: verdict.state.value for name, verdict in facts.hooks.items()},
         "stages": {name: round(secs, 3) for name, secs in facts.stages.items()},
         "seconds": round(facts.seconds, 3),
         "push_seconds": None if facts.push_seconds is None else round(facts.push_seconds, 3),

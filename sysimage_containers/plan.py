@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 from sysimage_containers import debian_release
 from sysimage_containers.config import Config, Request, check_relative_path
@@ -287,118 +288,154 @@ def make_plan(
     *,
     tool_version: str,
 ) -> BuildPlan:
-    project = environment.project
-    manifest = environment.manifest
-    version = julia.version
+    """The plan, section by section: what is built (project, Julia, images), where the project goes in the
+    context and the image, what is compiled and with which workloads, what the runtime image holds, the builder's
+    settings, the labels and inputs."""
     _check_mode(environment, config)
+    version = julia.version
+    identity = _identity(environment, config, julia, tool_version)
+    layout = _layout(environment, config)
+    compilation = _compilation(config, layout["app_context"], layout["app_dir"])
+    stub, stub_rmdir = _source_stub(environment, config, layout["app_dir"],
+                                    (*layout["dependency_copies"], *compilation["workload_copies"]))
+    baked = _baked_packages(environment, config)
+    runtime = _runtime(environment, config, layout["app_context"], layout["app_dir"], version)
+    labels = _labels(environment, config, tool_version, str(version), runtime["sysimage_path"], baked,
+                     identity["runtime_image"])
+    return BuildPlan(
+        **identity,
+        baked=baked,
+        **layout,
+        **compilation,
+        source_stub=stub,
+        source_stub_dir=f"{layout['app_dir']}/src" if stub else None,
+        source_stub_rmdir=stub_rmdir,
+        **runtime,
+        **_builder(config, version),
+        labels=labels,
+        inputs=_inputs(environment, config),
+        warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config),
+                  *_release_warnings(config, identity["builder_image"], identity["runtime_image"],
+                                     list(runtime["system_packages"]), runtime["hooks"]),
+                  *_cache_flag_warnings(config, version), *_empty_warnings(environment, config)),
+    )
 
+
+def _identity(environment: Environment, config: Config, julia: JuliaChoice, tool_version: str) -> dict[str, Any]:
+    """The project, the Julia version and the images."""
+    project, version = environment.project, julia.version
+    builder_image = config.builder_image or f"julia:{version}"
+    return {
+        "tool_version": tool_version,
+        "project_name": project.name or project.root.name,
+        "is_package": project.is_package,
+        "project_version": project.version,
+        "julia_version": str(version),
+        "julia_reason": julia.reason,
+        "builder_image": builder_image,
+        "runtime_image": config.runtime_image or debian_release.runtime_for(builder_image),
+        "julia_path": config.julia_path,
+        "packagecompiler_version": config.packagecompiler_version or packagecompiler_for(version),
+        "cpu_target_setting": config.cpu_target,
+        "cpu_targets": _cpu_targets(config.cpu_target, (version.major, version.minor)),
+        "mode": config.mode,
+        "app_name": project.name if config.mode == "app" else None,
+    }
+
+
+def _layout(environment: Environment, config: Config) -> dict[str, Any]:
+    """Where the project and what it needs go: in the build context and in the image's tree."""
+    project = environment.project
     context_root = os.path.normpath(os.path.join(project.root.as_posix(), config.context_root or "."))
     app_rel, external, common = _tree_layout(environment, context_root if config.context_root else None)
     app_dir = f"{TREE_DIR}/{app_rel}" if app_rel else TREE_DIR
     app_context = f"{CONTEXT_APP}/{app_rel}" if app_rel else CONTEXT_APP
+    return {
+        "app_dir": app_dir,
+        "app_context": app_context,
+        "app_rel": app_rel,
+        "external_deps": external,
+        "extra_files": _extra_files(config.extra_files, project.root.as_posix(), context_root, common),
+        "context_root": context_root,
+        "dependency_copies": _dependency_copies(environment, app_context, app_dir, external),
+        "context_exclude": config.context_exclude,
+    }
 
-    baked = _baked_packages(environment, config)
-    cpu_targets = _cpu_targets(config.cpu_target, (version.major, version.minor))
 
-    dependency_copies = _dependency_copies(environment, app_context, app_dir, external)
+def _compilation(config: Config, app_context: str, app_dir: str) -> dict[str, Any]:
+    """What the sysimage (or app bundle) compiles and which workloads record it; pkgimage mode has neither."""
+    compiled = config.mode != "pkgimage"
+    workloads = (*config.precompile_files, *config.statements_files) if compiled else ()
+    return {
+        "workload_copies": tuple(Copy(f"{app_context}/{f}", f"{app_dir}/{f}") for f in workloads),
+        "precompile_files": tuple(f"{app_dir}/{f}" for f in config.precompile_files if compiled),
+        "statements_files": tuple(f"{app_dir}/{f}" for f in config.statements_files if compiled),
+        "incremental": _incremental(config),
+        "filter_stdlibs": config.filter_stdlibs,
+        "include_project": config.include_project,
+        "trace": pkgimage_off(config, config.trace or config.test_workload or bool(config.warmup)),
+        "test_workload": pkgimage_off(config, config.test_workload),
+        "warmup": config.warmup if compiled else (),
+        "allow_workload_errors": config.allow_workload_errors,
+        "cache_flags": tuple(a for a in config.julia_args if a.startswith(CACHE_FLAG_PREFIXES)),
+        "codegen_flags": tuple(a for a in config.julia_args if a.startswith(CODEGEN_FLAG_PREFIXES)),
+        "warmup_entry": _warmup_entry(config, app_dir) if config.warmup and compiled else (),
+    }
 
-    workloads = (*config.precompile_files, *config.statements_files) if config.mode != "pkgimage" else ()
-    workload_copies = tuple(Copy(f"{app_context}/{f}", f"{app_dir}/{f}") for f in workloads)
-    stub, stub_rmdir = _source_stub(environment, config, app_dir, (*dependency_copies, *workload_copies))
 
+def _runtime(environment: Environment, config: Config, app_context: str, app_dir: str, version: Version
+             ) -> dict[str, Any]:
+    """What the runtime image holds and how it starts."""
     sysimage_path, entrypoint, cmd, healthcheck = _entry_point(environment, config, app_dir, version)
-    app_name = project.name if config.mode == "app" else None
-
-    runtime_env = _runtime_env(config)
-    system_packages = [*config.system_packages, *project.apt_packages]
+    system_packages = [*config.system_packages, *environment.project.apt_packages]
     if config.timezone is not None and not any(p.split("=")[0] == "tzdata" for p in system_packages):
         system_packages.append("tzdata")
-    hooks = _hooks(config, app_context, app_dir)
     writable, volumes, runtime_paths = _image_paths(config, app_dir)
+    return {
+        "script_path": f"{app_dir}/{config.script}" if config.script else None,
+        "sysimage_path": sysimage_path,
+        "entrypoint": entrypoint,
+        "cmd": cmd,
+        "ports": config.ports,
+        "healthcheck": healthcheck,
+        "runtime_env": _runtime_env(config),
+        "system_packages": tuple(dict.fromkeys(system_packages)),
+        "hooks": _hooks(config, app_context, app_dir),
+        "runtime_paths": runtime_paths,
+        "writable_paths": writable,
+        "volumes": volumes,
+        "user_id": config.user_id,
+        "path_prefix": f"{RUNTIME_APP}/bin" if config.mode == "app" else f"{config.julia_path}/bin",
+        "depot_dirs": tuple(dict.fromkeys(config.depot_dirs)),
+        "healthcheck_interval": config.healthcheck_interval,
+    }
 
-    project_name = project.name or project.root.name
-    builder_image = config.builder_image or f"julia:{version}"
-    runtime_image = config.runtime_image or debian_release.runtime_for(builder_image)
-    labels = _labels(environment, config, tool_version, str(version), sysimage_path, baked, runtime_image)
 
+def _builder(config: Config, version: Version) -> dict[str, Any]:
+    """How the builder stage works: BuildKit, package resolution, registries, credentials, tools."""
+    return {
+        "buildkit": config.buildkit,
+        "resolve": config.resolve,
+        "registries": config.registries,
+        "private_git": config.private_git,
+        "builder_tools": _builder_tools(config),
+        "builder_packages": tuple(dict.fromkeys(config.builder_packages)),
+        "build_env": config.build_env,
+        # PackageCompiler's own trace run: --compile=all, and no package images (methods found in a pkgimage are
+        # not traced); --pkgimages exists from Julia 1.9
+        "tracer_flags": ("--compile=all", *(("--pkgimages=no",) if (version.major, version.minor) >= (1, 9) else ())),
+    }
+
+
+def _inputs(environment: Environment, config: Config) -> tuple[tuple[str, str], ...]:
+    """(file, sha256) of what the plan was made from, for the Dockerfile's header."""
+    project, manifest = environment.project, environment.manifest
     inputs = [(project.project_file, project.sha256)]
     if manifest is not None:
         inputs.append((manifest.file, manifest.sha256))
     if config.config_file is not None:
         inputs.append((os.path.basename(config.config_file), config.config_sha256))
-
-    return BuildPlan(
-        tool_version=tool_version,
-        project_name=project_name,
-        is_package=project.is_package,
-        project_version=project.version,
-        julia_version=str(version),
-        julia_reason=julia.reason,
-        builder_image=builder_image,
-        runtime_image=runtime_image,
-        julia_path=config.julia_path,
-        packagecompiler_version=config.packagecompiler_version or packagecompiler_for(version),
-        cpu_target_setting=config.cpu_target,
-        cpu_targets=cpu_targets,
-        baked=baked,
-        app_dir=app_dir,
-        app_context=app_context,
-        app_rel=app_rel,
-        external_deps=external,
-        extra_files=_extra_files(config.extra_files, project.root.as_posix(), context_root, common),
-        context_root=context_root,
-        dependency_copies=tuple(dependency_copies),
-        workload_copies=workload_copies,
-        precompile_files=tuple(f"{app_dir}/{f}" for f in config.precompile_files if config.mode != "pkgimage"),
-        statements_files=tuple(f"{app_dir}/{f}" for f in config.statements_files if config.mode != "pkgimage"),
-        mode=config.mode,
-        incremental=_incremental(config),
-        filter_stdlibs=config.filter_stdlibs,
-        include_project=config.include_project,
-        trace=pkgimage_off(config, config.trace or config.test_workload or bool(config.warmup)),
-        test_workload=pkgimage_off(config, config.test_workload),
-        warmup=config.warmup if config.mode != "pkgimage" else (),
-        allow_workload_errors=config.allow_workload_errors,
-        script_path=f"{app_dir}/{config.script}" if config.script else None,
-        app_name=app_name,
-        buildkit=config.buildkit,
-        resolve=config.resolve,
-        registries=config.registries,
-        private_git=config.private_git,
-        builder_tools=_builder_tools(config),
-        sysimage_path=sysimage_path,
-        entrypoint=entrypoint,
-        cmd=cmd,
-        ports=config.ports,
-        healthcheck=healthcheck,
-        runtime_env=runtime_env,
-        path_prefix=f"{RUNTIME_APP}/bin" if config.mode == "app" else f"{config.julia_path}/bin",
-        system_packages=tuple(dict.fromkeys(system_packages)),
-        builder_packages=tuple(dict.fromkeys(config.builder_packages)),
-        build_env=config.build_env,
-        hooks=hooks,
-        runtime_paths=runtime_paths,
-        writable_paths=writable,
-        volumes=volumes,
-        labels=labels,
-        user_id=config.user_id,
-        cache_flags=tuple(a for a in config.julia_args if a.startswith(CACHE_FLAG_PREFIXES)),
-        codegen_flags=tuple(a for a in config.julia_args if a.startswith(CODEGEN_FLAG_PREFIXES)),
-        source_stub=stub,
-        source_stub_dir=f"{app_dir}/src" if stub else None,
-        source_stub_rmdir=stub_rmdir,
-        # PackageCompiler's own trace run: --compile=all, and no package images (methods found in a pkgimage are
-        # not traced); --pkgimages exists from Julia 1.9
-        tracer_flags=("--compile=all", *(("--pkgimages=no",) if (version.major, version.minor) >= (1, 9) else ())),
-        inputs=tuple(inputs),
-        context_exclude=config.context_exclude,
-        depot_dirs=tuple(dict.fromkeys(config.depot_dirs)),
-        healthcheck_interval=config.healthcheck_interval,
-        warmup_entry=_warmup_entry(config, app_dir) if config.warmup and config.mode != "pkgimage" else (),
-        warnings=(*julia.warnings, *environment.warnings, *_mode_warnings(config),
-                  *_release_warnings(config, builder_image, runtime_image, system_packages, hooks),
-                  *_cache_flag_warnings(config, version), *_empty_warnings(environment, config)),
-    )
+    return tuple(inputs)
 
 
 def _dependency_copies(environment: Environment, app_context: str, app_dir: str,

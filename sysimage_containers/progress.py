@@ -1,5 +1,6 @@
-"""Build progress: parse the engine's log (BuildKit `--progress plain` or the classic builder) into steps,
-show them live (rich on a terminal, plain lines otherwise) and summarise per stage at the end.
+"""Build progress: parse the engine's log (BuildKit `--progress plain`, the classic builder's or podman's, one
+parser per format) into steps, show them live (rich on a terminal, plain lines otherwise) and give each step's
+verdict (cached, ran for N seconds, failed) as data for the summary and the metadata.
 
 Parsing is pure and tested without docker; the engine module feeds it one line at a time.
 """
@@ -12,12 +13,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
 from sysimage_containers.config import HOOK_STAGES
+from sysimage_containers.metadata import StepState, Verdict
 from sysimage_containers.urls import redact
 
 # heavy steps are recognised by the static script they run
@@ -80,20 +83,26 @@ class Step:
         return next((name for script, name in HEAVY_STEPS.items() if script in self.text), None)
 
 
+def verdict(step: Step) -> Verdict:
+    if step.failed:
+        return Verdict(StepState.FAILED)
+    if step.cached:
+        return Verdict(StepState.CACHED)
+    return Verdict(StepState.RAN, step.seconds or 0.0)
+
+
 class LogParser:
-    """Turns log lines into Steps; knows both BuildKit's plain format and the classic builder's."""
+    """Turns log lines into Steps. The format (BuildKit's plain log, the classic builder's, podman's) is the one
+    whose step line comes first; from then on its parser reads every line."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.steps: dict[str, Step] = {}
         self.order: list[str] = []
         self.current: Step | None = None
-        self._classic_stage = "stage-0"
-        self._classic_stages = 0
-        self._podman_stages: dict[int, str] = {}
-        self._podman_open: list[Step] = []  # podman steps whose `--> ID` has not come yet, innermost last
         self.error: str | None = None
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # every line, for failures outside any step
+        self.format: LogFormat | None = None
 
     def engine_error(self) -> str | None:
         """The engine's own closing error line (BuildKit's `failed to solve ...`, `ERROR: ...`, the classic
@@ -109,94 +118,24 @@ class LogParser:
         line = line.rstrip("\r\n")
         now = self.clock()
         self.tail.append(line)
-        if m := BK_START.match(line):
-            key = m.group(1)
-            if key in self.steps:
+        if self.format is None:
+            kind = next((f for f in FORMATS if f.STEP.match(line)), None)
+            if kind is None:
                 return None
-            stage = m.group(2) or "stage"
-            return self._start(key, stage, m.group(5), now, index=int(m.group(3)))
-        if (m := BK_DONE.match(line)) and m.group(1) in self.steps:
-            step = self.steps[m.group(1)]
-            if not step.cached:
-                step.seconds = float(m.group(2))
-            return None
-        if (m := BK_CACHED.match(line)) and m.group(1) in self.steps:
-            step = self.steps[m.group(1)]
-            step.cached, step.seconds = True, 0.0
-            return None
-        if (m := BK_ERROR.match(line)) and m.group(1) in self.steps:
-            step = self.steps[m.group(1)]
-            step.failed = True
-            self.error = m.group(2)
-            return None
-        if (m := BK_LOG.match(line)) and m.group(1) in self.steps:
-            self.steps[m.group(1)].lines.append(m.group(3))
-            return None
-        if m := CLASSIC_STEP.match(line):
-            text = m.group(3)
-            if f := CLASSIC_FROM.match(text):
-                self._classic_stages += 1
-                self._classic_stage = f.group(1) or f"stage-{self._classic_stages - 1}"
-            self._finish_classic(now)
-            return self._start(f"classic-{m.group(1)}", self._classic_stage, text, now, index=int(m.group(1)))
-        if m := PODMAN_STEP.match(line):
-            number, text = int(m.group(1) or 1), m.group(5)
-            step = self._start(f"podman-{number}-{m.group(3)}", self._podman_stages.get(number, f"stage-{number - 1}"),
-                               text, now, index=int(m.group(3)))
-            if f := CLASSIC_FROM.match(text):
-                step.stage = self._podman_stages[number] = f.group(1) or f"stage-{number - 1}"
-                step.seconds = 0.0  # a FROM prints no `--> ID` of its own
-            else:
-                self._podman_open.append(step)
-            return step
-        if self.current is not None and self.current.key.startswith("podman-"):
-            # buildah builds a stage when a later one first needs it (COPY --from), so the waiting step's `-->`
-            # lines come after that stage's steps: they belong to the innermost step still open, not the last one
-            # started
-            open_step = self._podman_open[-1] if self._podman_open else None
-            if PODMAN_CACHED.match(line):
-                if open_step is not None:
-                    open_step.cached = True
-            elif PODMAN_DONE.match(line):
-                if open_step is not None:
-                    self._podman_open.pop()
-                    open_step.seconds = 0.0 if open_step.cached else now - open_step.started
-            elif m := PODMAN_ERROR.match(line):
-                # the failing step is the one the error names
-                # (buildah names it in shell form: `COPY a b` for the step `COPY ["a", "b"]`)
-                wanted = _shell_form(m.group(1))
-                named = [k for k in self.order if k.startswith("podman-") and _shell_form(self.steps[k].text) == wanted]
-                (self.steps[named[-1]] if named else self.current).failed = True
-                self.error = m.group(2)
-            else:
-                (open_step or self.current).lines.append(line)
-            return None
-        if self.current is not None and self.current.key.startswith("classic-"):
-            if line.strip() == "---> Using cache":
-                self.current.cached = True
-            elif not line.startswith(" ---> ") and not line.startswith("Removing intermediate"):
-                self.current.lines.append(line)
-        return None
+            self.format = kind(self)
+        return self.format.feed(line, now)
 
-    def _start(self, key: str, stage: str, text: str, now: float, index: int = 0) -> Step:
+    def start(self, key: str, stage: str, text: str, now: float, index: int = 0) -> Step:
         step = Step(key=key, stage=stage, text=text, started=now, index=index)
         self.steps[key] = step
         self.order.append(key)
         self.current = step
         return step
 
-    def _finish_classic(self, now: float) -> None:
-        step = self.current
-        if step is not None and step.key.startswith("classic-") and step.seconds is None:
-            step.seconds = 0.0 if step.cached else now - step.started
-
     def finish(self) -> None:
         now = self.clock()
-        self._finish_classic(now)
-        for step in self._podman_open:
-            if step.seconds is None:
-                step.seconds = 0.0 if step.cached else now - step.started
-        self._podman_open.clear()
+        if self.format is not None:
+            self.format.finish(now)
 
     @property
     def failed_step(self) -> Step | None:
@@ -213,33 +152,158 @@ class LogParser:
             totals[step.stage] = totals.get(step.stage, 0.0) + (step.seconds or 0.0)
         return totals
 
-    def hook_steps(self) -> dict[str, str]:
-        """"STAGE FILE" of each build hook -> "cached" or "ran (N s)", in Dockerfile order (BuildKit reports
-        cached steps in no fixed order)."""
+    def hook_steps(self) -> dict[str, Verdict]:
+        """"STAGE FILE" of each build hook -> its verdict, in Dockerfile order (BuildKit reports cached steps in no
+        fixed order)."""
         found = []
         for key in self.order:
             step = self.steps[key]
             if hook := HOOK_STEP.search(" ".join(step.text.split())):
                 found.append((HOOK_STAGES.index(hook[1]) if hook[1] in HOOK_STAGES else len(HOOK_STAGES), step.index,
-                              f"{hook[1]} {hook[2]}", _state(step)))
-        return {name: state for *_, name, state in sorted(found)}
+                              f"{hook[1]} {hook[2]}", verdict(step)))
+        return {name: verdict for *_, name, verdict in sorted(found, key=lambda f: f[:3])}
 
-    def heavy_steps(self) -> dict[str, str]:
-        """Heavy step name -> "cached" or "ran (N s)"."""
+    def heavy_steps(self) -> dict[str, Verdict]:
+        """Heavy step name -> its verdict (the last step of that name), in the order of HEAVY_STEPS."""
         found = {}
         for key in self.order:
             step = self.steps[key]
             if step.heavy:
                 found[step.heavy] = step
-        out = {}
-        for name in HEAVY_STEPS.values():
-            if name in found:
-                out[name] = _state(found[name])
-        return out
+        return {name: verdict(found[name]) for name in HEAVY_STEPS.values() if name in found}
 
 
-def _state(step: Step) -> str:
-    return "failed" if step.failed else "cached" if step.cached else f"ran ({step.seconds or 0.0:.1f} s)"
+class LogFormat:
+    """One engine's log format: reads lines into the parser's steps. STEP matches the line that starts a step."""
+
+    STEP: ClassVar[re.Pattern[str]]
+
+    def __init__(self, log: LogParser) -> None:
+        self.log = log
+
+    def feed(self, line: str, now: float) -> Step | None:
+        raise NotImplementedError
+
+    def finish(self, now: float) -> None:
+        """The build ended: close the steps the format marks done only by what follows them."""
+
+
+class BuildKitFormat(LogFormat):
+    """`--progress plain`: `#N [stage i/n] TEXT`, then `#N DONE 1.2s`, `#N CACHED`, `#N ERROR: ...` or `#N 0.51
+    output`."""
+
+    STEP = BK_START
+
+    def feed(self, line: str, now: float) -> Step | None:
+        log = self.log
+        if m := BK_START.match(line):
+            if m.group(1) in log.steps:
+                return None
+            return log.start(m.group(1), m.group(2) or "stage", m.group(5), now, index=int(m.group(3)))
+        m = BK_DONE.match(line) or BK_CACHED.match(line) or BK_ERROR.match(line) or BK_LOG.match(line)
+        if m is None or m.group(1) not in log.steps:
+            return None
+        step = log.steps[m.group(1)]
+        if m.re is BK_DONE:
+            if not step.cached:
+                step.seconds = float(m.group(2))
+        elif m.re is BK_CACHED:
+            step.cached, step.seconds = True, 0.0
+        elif m.re is BK_ERROR:
+            step.failed = True
+            log.error = m.group(2)
+        else:
+            step.lines.append(m.group(3))
+        return None
+
+
+class ClassicFormat(LogFormat):
+    """The classic builder: `Step i/n : TEXT`, ` ---> Using cache`, then raw output; a step ends where the next
+    starts."""
+
+    STEP = CLASSIC_STEP
+
+    def __init__(self, log: LogParser) -> None:
+        super().__init__(log)
+        self.stage = "stage-0"
+        self.stages = 0
+
+    def feed(self, line: str, now: float) -> Step | None:
+        current = self.log.current
+        if m := CLASSIC_STEP.match(line):
+            text = m.group(3)
+            if f := CLASSIC_FROM.match(text):
+                self.stages += 1
+                self.stage = f.group(1) or f"stage-{self.stages - 1}"
+            self.finish(now)
+            return self.log.start(f"classic-{m.group(1)}", self.stage, text, now, index=int(m.group(1)))
+        if current is not None:
+            if line.strip() == "---> Using cache":
+                current.cached = True
+            elif not line.startswith(" ---> ") and not line.startswith("Removing intermediate"):
+                current.lines.append(line)
+        return None
+
+    def finish(self, now: float) -> None:
+        step = self.log.current
+        if step is not None and step.seconds is None:
+            step.seconds = 0.0 if step.cached else now - step.started
+
+
+class PodmanFormat(LogFormat):
+    """podman (buildah): `[2/3] STEP 2/5: TEXT` (no `[i/n]` with one stage), `--> Using cache ID`, `--> ID` when a
+    step is done, `Error: building at STEP "TEXT": ...` on failure."""
+
+    STEP = PODMAN_STEP
+
+    def __init__(self, log: LogParser) -> None:
+        super().__init__(log)
+        self.stages: dict[int, str] = {}
+        self.open: list[Step] = []  # steps whose `--> ID` has not come yet, innermost last
+
+    def feed(self, line: str, now: float) -> Step | None:
+        log = self.log
+        if m := PODMAN_STEP.match(line):
+            number, text = int(m.group(1) or 1), m.group(5)
+            step = log.start(f"podman-{number}-{m.group(3)}", self.stages.get(number, f"stage-{number - 1}"), text,
+                             now, index=int(m.group(3)))
+            if f := CLASSIC_FROM.match(text):
+                step.stage = self.stages[number] = f.group(1) or f"stage-{number - 1}"
+                step.seconds = 0.0  # a FROM prints no `--> ID` of its own
+            else:
+                self.open.append(step)
+            return step
+        # buildah builds a stage when a later one first needs it (COPY --from), so the waiting step's `-->` lines
+        # come after that stage's steps: they belong to the innermost step still open, not the last one started
+        open_step = self.open[-1] if self.open else None
+        if PODMAN_CACHED.match(line):
+            if open_step is not None:
+                open_step.cached = True
+        elif PODMAN_DONE.match(line):
+            if open_step is not None:
+                self.open.pop()
+                open_step.seconds = 0.0 if open_step.cached else now - open_step.started
+        elif m := PODMAN_ERROR.match(line):
+            # the failing step is the one the error names
+            # (buildah names it in shell form: `COPY a b` for the step `COPY ["a", "b"]`)
+            wanted = _shell_form(m.group(1))
+            named = [k for k in log.order if _shell_form(log.steps[k].text) == wanted]
+            failing = log.steps[named[-1]] if named else log.current
+            if failing is not None:
+                failing.failed = True
+            log.error = m.group(2)
+        elif (owner := open_step or log.current) is not None:
+            owner.lines.append(line)
+        return None
+
+    def finish(self, now: float) -> None:
+        for step in self.open:
+            if step.seconds is None:
+                step.seconds = 0.0 if step.cached else now - step.started
+        self.open.clear()
+
+
+FORMATS: tuple[type[LogFormat], ...] = (BuildKitFormat, ClassicFormat, PodmanFormat)
 
 
 SILENCE_SECONDS = 30.0  # plain progress names the running step after this long without a line

@@ -76,6 +76,13 @@ def test_workflow_validates_and_its_commands_parse(cli, repo: Path, kind: str, f
     build = parse(lines[0])
     assert build[1] == "deploy"  # the project, relative to the repository root where the CI checks out
     assert {"--push", "--cache-repo", "--metadata-file", "--sbom-file"} <= set(build)
+    # the metadata and the SBOM go to the files the job keeps as artifacts, each to its own
+    assert (build[build.index("--metadata-file") + 1], build[build.index("--sbom-file") + 1]) == (
+        "build.json", "sbom.cdx.json")
+    data = yaml.safe_load(written.read_text())
+    kept = (next(s["with"]["path"] for s in data["jobs"]["image"]["steps"] if "upload-artifact" in s.get("uses", ""))
+            .split() if kind == "github" else data["sysimage-docker"]["artifacts"]["paths"])
+    assert sorted(kept) == ["build.json", "sbom.cdx.json"]
     # the build line plans the project as written (run from the repository root, as the CI would)
     dry = subprocess.run([sys.executable, "-m", "sysimage_containers", *build, "--dry-run"], cwd=repo,
                          capture_output=True, text=True, env={**os.environ, **CI_ENV})

@@ -82,3 +82,9 @@ def test_an_empty_environment_variable_is_unset(option, cli) -> None:
         result = cli("generate", EXAMPLES / "http-service", env={option.env_var: empty})
         assert (result.code, result.out) == (0, baseline.out), (option.key, result.err)
     assert cli("build", EXAMPLES / "http-service", "--dry-run", env={option.env_var: ""}).code == 0
+
+
+def test_a_time_zone_name_may_have_100_characters(monkeypatch) -> None:
+    name = "Europe/" + "B" * 93  # 100 characters: accepted; one more is refused (the bad-input catalogue)
+    monkeypatch.setattr(config, "_timezones", lambda: frozenset({name}))  # a database that knows it
+    assert config.resolve(None, cli={"timezone": name}).timezone == name

@@ -332,6 +332,37 @@ def test_defaults_leave_out_secrets_and_dockerignore_exceptions_bring_one_back(c
                     "(a `!PATTERN` line in .dockerignore brings one back)"]
 
 
+# one file each default exclusion leaves out (a new exclusion needs its file here)
+EXCLUDED_BY_DEFAULT = ("sub/.git/config", "sub/.hg/store", "sub/.svn/entries", "sub/.jj/repo", "sub/.bzr/branch",
+                       "sub/.env", "sub/.env.production", "keys/id_rsa_deploy", "keys/id_dsa", "keys/id_ecdsa.pub",
+                       "keys/id_ed25519", "tls/server.pem", "tls/server.key", "home/.ssh/known_hosts",
+                       "home/.aws/credentials", "home/.docker/config.json", "home/.netrc", "home/.git-credentials",
+                       "vendor/.julia/registries/General.toml", "py/__pycache__/m.pyc", "tls/client.p12",
+                       "tls/client.pfx", "tls/store.jks", "home/.gnupg/pubring.kbx", "home/.npmrc", "home/.pypirc",
+                       "home/.gem/credentials", "home/.cargo/credentials", "home/.cargo/credentials.toml",
+                       "home/.pgpass", "home/.my.cnf", "home/.azure/accessTokens.json",
+                       "home/.config/gcloud/credentials.db", "home/.kube/config", "home/.terraformrc",
+                       "home/.terraform.d/credentials.tfrc.json", "home/.vault-token")
+
+
+def test_every_default_exclusion_leaves_its_files_out(cli, tmp_path: Path) -> None:
+    from sysimage_containers.context import DEFAULT_EXCLUDES
+
+    assert len(EXCLUDED_BY_DEFAULT) == len(DEFAULT_EXCLUDES)
+    project = make_project(tmp_path, {})
+    for rel in EXCLUDED_BY_DEFAULT:
+        (project / rel).parent.mkdir(parents=True, exist_ok=True)
+        (project / rel).write_text(SECRET_MARKER)
+    (project / "tls" / "server.crt").write_text("public")  # beside them, not excluded
+    out = tmp_path / "out"
+    result = cli("generate", project, "-o", out)
+    assert result.code == 0, result.err
+    files = set(tree_files(out / "app"))
+    assert "tls/server.crt" in files
+    assert sorted(rel for rel in EXCLUDED_BY_DEFAULT if rel in files) == []
+    assert _scan(out, SECRET_MARKER) == []
+
+
 def test_a_big_file_warns_and_dockerignore_keeps_it_out(cli, tmp_path: Path) -> None:
     project = make_project(tmp_path, {})
     big = project / "data" / "model.bin"

@@ -256,3 +256,13 @@ def test_project_hash_is_checked_from_julia_1_8(tmp_path: Path, cli, writer: str
     result = cli("generate", project)
     assert result.code == 0, result.err
     assert ("its project_hash does not match Project.toml" in result.err) == warns
+
+
+def test_versioned_manifests_are_tried_newest_first_and_juliamanifest_before_manifest(tmp_path: Path) -> None:
+    from sysimage_containers.project import _manifest_candidates
+
+    for name in ("Manifest.toml", "Manifest-v1.10.toml", "Manifest-v1.11.toml", "JuliaManifest-v1.11.toml",
+                 "Manifest-v1.9.toml", "JuliaManifest.toml"):
+        (tmp_path / name).write_text("")
+    assert _manifest_candidates(tmp_path) == ("JuliaManifest-v1.11.toml", "Manifest-v1.11.toml", "Manifest-v1.10.toml",
+                                              "Manifest-v1.9.toml", "JuliaManifest.toml", "Manifest.toml")

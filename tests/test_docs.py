@@ -73,3 +73,11 @@ def test_the_quick_start_runs_as_written_after_the_install_step(tmp_path) -> Non
                           text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert "FROM " in done.stdout and (tmp_path / "examples" / "http-service" / "build" / "Dockerfile").is_file()
+def test_options_lists_each_option_with_its_env_flag_and_default(cli) -> None:
+    result = cli("options")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    for line in ("julia_version  (env SYSIMAGE_DOCKER_JULIA_VERSION, flag --julia-version, default auto)",
+                 "warmup  (env -, flag -, default none)", "build_env  (env -, flag --build-env, default none)",
+                 "context_warn_mb  (env SYSIMAGE_DOCKER_CONTEXT_WARN_MB, flag -, default 100)"):
+        assert line in lines

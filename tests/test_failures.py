@@ -19,8 +19,8 @@ REG = "reg.example.com:5000"
     ("unauthorized: authentication required", f"log in with `docker login {REG}`"),
     ("no basic auth credentials", f"log in with `docker login {REG}`"),
     ("denied: requested access to the resource is denied",
-     f"{REG} knows your login but refuses this repository: check the login's rights to push there (a CI token's "
-     "scope)"),
+     f"{REG} refuses this repository: log in with `docker login {REG}`, as a user (or CI token) with rights to "
+     "push there"),
     ("Get \"https://reg/v2/\": x509: certificate signed by unknown authority",
      f"TLS with {REG} failed: give the engine the registry's CA (/etc/docker/certs.d/{REG}/ca.crt), or, for a "
      "plain-HTTP registry, list it in the engine's insecure-registries"),

@@ -435,3 +435,6 @@ def test_coverage_flags_before_1_11_warn(julia: str, warned: bool, tmp_path: Pat
                 "(fixed in Julia 1.11): every package outside the sysimage is compiled again at each start")
     assert (expected in plan.warnings) == warned
 
+def test_the_scripts_get_the_first_port_or_0_for_none() -> None:
+    assert prepare(EXAMPLES / "http-service").plan.builder_data()["port"] == 8080
+    assert prepare(EXAMPLES / "hello").plan.builder_data()["port"] == 0

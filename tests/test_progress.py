@@ -7,7 +7,14 @@ import io
 from rich.console import Console
 
 from sysimage_containers.build import failure_message
+from sysimage_containers.metadata import StepState, Verdict
 from sysimage_containers.progress import LogParser, ProgressView
+
+CACHED, FAILED = Verdict(StepState.CACHED), Verdict(StepState.FAILED)
+
+
+def ran(seconds: float) -> Verdict:
+    return Verdict(StepState.RAN, seconds)
 
 BUILDKIT = """\
 #1 [internal] load build definition from Dockerfile
@@ -48,8 +55,7 @@ def feed(text: str) -> LogParser:
 
 def test_buildkit_log() -> None:
     parser = feed(BUILDKIT)
-    assert parser.heavy_steps() == {"PackageCompiler install": "cached", "instantiate": "ran (12.5 s)",
-                                    "sysimage": "failed"}
+    assert parser.heavy_steps() == {"PackageCompiler install": CACHED, "instantiate": ran(12.5), "sysimage": FAILED}
     assert parser.stage_seconds() == {"builder": 12.5}
     failed = parser.failed_step
     assert failed is not None and "build_sysimage.jl" in failed.text and list(failed.lines) == ["baking HTTP"]
@@ -58,7 +64,7 @@ def test_buildkit_log() -> None:
 
 def test_classic_log() -> None:
     parser = feed(CLASSIC)
-    assert parser.heavy_steps()["instantiate"] == "cached"
+    assert parser.heavy_steps()["instantiate"] == CACHED
     failed = parser.failed_step
     assert failed is not None and failed.stage == "builder" and "build_sysimage.jl" in failed.text
     assert list(failed.lines) == ["baking", "ERROR: LoadError: workload failed"]
@@ -102,7 +108,7 @@ def test_podman_steps_stages_cache_and_failure() -> None:
         ("deps", "FROM"), ("deps", "RUN"), ("runtime", "FROM"), ("builder", "FROM"), ("builder", "RUN"),
         ("builder", "RUN")]
     # one clock tick a line: the sysimage step started at line 7 and was done at line 9
-    assert parser.heavy_steps() == {"instantiate": "cached", "sysimage": "ran (2.0 s)", "app precompile": "failed"}
+    assert parser.heavy_steps() == {"instantiate": CACHED, "sysimage": ran(2.0), "app precompile": FAILED}
     failed = parser.failed_step
     assert failed is not None and failed.text.endswith("precompile_app.jl")
     assert list(failed.lines) == ["ERROR: LoadError: boom"]
@@ -129,7 +135,7 @@ precompiling
 def test_podman_cache_hits_go_to_the_step_that_waited_for_them() -> None:
     parser = feed(PODMAN_NESTED)
     steps = {s.text.split()[0] + " " + s.stage: s for s in parser.steps.values() if not s.text.startswith("FROM")}
-    assert parser.heavy_steps() == {"app precompile": "ran (2.0 s)"}
+    assert parser.heavy_steps() == {"app precompile": ran(2.0)}
     assert steps["COPY runtime"].cached and not steps["RUN builder"].cached
     assert list(steps["RUN builder"].lines) == ["precompiling"]
     assert steps["CMD runtime"].seconds is not None
@@ -199,3 +205,100 @@ def test_a_failed_copy_is_blamed_on_the_step_the_engine_named() -> None:
     failed = parser.failed_step
     assert failed is not None and failed.text.startswith('COPY ["sysimage-docker/sbom.cdx.json"'), failed
     assert [s.text.split()[0] for s in parser.steps.values() if s.failed] == ["COPY"]
+def test_verdicts_are_formatted_only_in_the_summary_and_the_metadata() -> None:
+    from pathlib import Path
+
+    from sysimage_containers.build import summary_lines
+    from sysimage_containers.metadata import BuildFacts, build_json
+    from sysimage_containers.pipeline import prepare
+
+    parser = feed(BUILDKIT)
+    plan = prepare(Path(__file__).parent.parent / "examples" / "hello").plan
+    facts = BuildFacts(tags=("app:1",), seconds=20.0, stages=parser.stage_seconds(), heavy=parser.heavy_steps(),
+                       hooks={"after_source deploy/x.sh": ran(0.25)})
+    lines = summary_lines(facts, plan)
+    assert "heavy steps: PackageCompiler install cached, instantiate ran (12.5 s), sysimage failed" in lines
+    assert "hooks: after_source deploy/x.sh ran (0.2 s)" in lines
+    data = build_json(facts, plan, None)
+    assert data["heavy_steps"] == {"PackageCompiler install": "cached", "instantiate": "ran", "sysimage": "failed"}
+    assert data["heavy_step_seconds"] == {"instantiate": 12.5}
+    assert data["hooks"] == {"after_source deploy/x.sh": "ran"}
+
+
+def test_a_hook_step_gets_its_verdict_in_dockerfile_order() -> None:
+    parser = feed("""\
+#7 [runtime 3/5] RUN SYSIMAGE_DOCKER_HOOK=runtime /bin/sh /opt/hooks/runtime/setup.sh
+#7 CACHED
+#5 [deps 4/9] RUN SYSIMAGE_DOCKER_HOOK=after_instantiate julia /app/deploy/build.jl
+#5 DONE 3.0s
+""")
+    assert parser.hook_steps() == {"after_instantiate /app/deploy/build.jl": ran(3.0),
+                                   "runtime /opt/hooks/runtime/setup.sh": CACHED}
+
+
+def test_a_step_that_prints_another_formats_step_line_starts_no_step() -> None:
+    # the log's format is the one whose step line came first: a program's output in a classic or podman build
+    # that happens to look like another engine's step is output, not a step
+    classic = feed("Step 1/2 : FROM julia AS builder\n ---> 1\nStep 2/2 : RUN julia x.jl\nSTEP 1/1: RUN fake\n"
+                   "#3 [fake 1/1] RUN fake\n")
+    assert [s.text for s in classic.steps.values()] == ["FROM julia AS builder", "RUN julia x.jl"]
+    assert list(classic.steps["classic-2"].lines) == ["STEP 1/1: RUN fake", "#3 [fake 1/1] RUN fake"]
+    podman = feed("STEP 1/2: FROM julia AS builder\nSTEP 2/2: RUN julia x.jl\nStep 1/1 : RUN fake\n--> 0123456789ab\n")
+    assert [s.text for s in podman.steps.values()] == ["FROM julia AS builder", "RUN julia x.jl"]
+    assert list(podman.steps["podman-1-2"].lines) == ["Step 1/1 : RUN fake"]
+    assert podman.steps["podman-1-2"].seconds == 2.0
+
+
+def test_plain_progress_prints_each_step_and_the_heavy_steps_output() -> None:
+    out = io.StringIO()
+    view = ProgressView(Console(file=out, width=200), "plain")
+    with view:
+        for line in BUILDKIT.splitlines():
+            view.line(line)
+    assert out.getvalue().splitlines() == [
+        "[builder] FROM docker.io/library/julia:1.11.5",
+        "[builder] (PackageCompiler install) RUN env -u JULIA_NUM_THREADS julia "
+        "/opt/sysimage-docker/julia/install_packagecompiler.jl",
+        "[builder] (instantiate) RUN julia --project=/app /opt/sysimage-docker/julia/instantiate.jl",
+        "    | Installing packages",
+        "[builder] (sysimage) RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/build_sysimage.jl",
+        "    | baking HTTP"]
+
+
+def test_a_terminal_gets_the_live_view_and_the_step_lines() -> None:
+    out = io.StringIO()
+    view = ProgressView(Console(file=out, width=200, force_terminal=True), "auto")
+    assert view.tty
+    assert str(view._render()).startswith("starting build… ")
+    with view:
+        for line in BUILDKIT.splitlines()[:8]:
+            view.line(line)
+        assert str(view._render()).startswith("[builder] (instantiate) RUN julia --project=/app ")
+        assert "(total " in str(view._render())
+    assert "[builder] (PackageCompiler install) RUN env -u JULIA_NUM_THREADS" in out.getvalue()
+    assert not ProgressView(Console(file=io.StringIO()), "auto").tty  # not a terminal: plain lines
+
+
+def test_metadata_rounds_times_to_milliseconds_and_merge_keeps_other_keys(tmp_path) -> None:
+    import json
+    from pathlib import Path
+
+    import pytest
+
+    from sysimage_containers import metadata
+    from sysimage_containers.errors import UsageError
+    from sysimage_containers.pipeline import prepare
+
+    plan = prepare(Path(__file__).parent.parent / "examples" / "hello").plan
+    data = metadata.build_json(metadata.BuildFacts(tags=("a:1",), seconds=9.87654, stages={"builder": 1.23456}),
+                               plan, None)
+    assert (data["seconds"], data["stages"]) == (9.877, {"builder": 1.235})
+    path = tmp_path / "meta.json"
+    metadata.write(path, data)
+    metadata.merge(path, "bench", {"runs": 3})
+    merged = json.loads(path.read_text())
+    assert merged["bench"] == {"runs": 3} and merged["seconds"] == 9.877
+    for text in ("not json", "[1, 2]"):
+        path.write_text(text)
+        with pytest.raises(UsageError, match="exists and is not a JSON object"):
+            metadata.merge(path, "bench", {})

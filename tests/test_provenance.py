@@ -234,8 +234,13 @@ def test_as_an_unprivileged_user(shared_tmp: Path, owner: str) -> None:
     if owner == "nobody":
         for path in [root, *root.rglob("*")]:
             os.lchown(path, 65534, 65534)
-    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
-                           AS_NOBODY, str(root)], capture_output=True, text=True, timeout=60,
+    # uid 65534 keeps one capability, reading and searching any directory: the interpreter and this checkout may
+    # lie under a directory only root can enter (/root, or .ci/run's mktemp copy). Git's ownership check compares
+    # uids, so a capability to read changes nothing it decides; writing anything of another uid's stays refused.
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           "--bounding-set=-all,+dac_read_search", "--inh-caps=-all,+dac_read_search",
+                           "--ambient-caps=-all,+dac_read_search", sys.executable, "-c", AS_NOBODY, str(root)],
+                          capture_output=True, text=True, timeout=60,
                           env={"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "HOME": str(shared_tmp)})
     assert done.returncode == 0, done.stderr
     if owner == "root":

@@ -49,8 +49,12 @@ class EngineInfo:
 
 @dataclass(frozen=True)
 class BuildRequest:
-    context: Path
-    tags: tuple[str, ...]
+    """The one build request: the command line's engine options (`build` makes it), completed by build.py with
+    the context, the default tag, the network, provenance labels and the registry cache, and read by each back end.
+    """
+
+    context: Path = Path(".")
+    tags: tuple[str, ...] = ()
     build_args: tuple[tuple[str, str], ...] = ()
     target: str | None = None
     network: str | None = None
