@@ -138,6 +138,23 @@ REASONS: dict[tuple[str, str, str], str] = {
     ("build", 'console.print(prepared.files["Dockerfile"], markup=False, highlight=False, end="")', "False -> True"):
         "equivalent off a terminal: rich drops the highlighter's styles when the output is not a terminal, and "
         "the dry-run's Dockerfile is read from a pipe or a file",
+    # reviewed survivors of the seed-2028 run
+    ("ci_templates", 'if ":" in image.rsplit("/", 1)[-1]:', "1 -> 2"):
+        "equivalent: the text after the last '/' is the same for any maxsplit of at least 1",
+    ("tomlfiles", "name = stripped.split(\"=\", 1)[0].strip().strip('\"').strip(\"'\")", "1 -> 2"):
+        "equivalent: the part before the first '=' is the same for any maxsplit of at least 1",
+    ("engine/client", 'if stat.rsplit(")", 1)[-1].split()[1] == me:', "1 -> 2"):
+        "equivalent when the rsplit's maxsplit is mutated: [-1] is the text after the last ')' either way (the "
+        "field index is killed by test_an_interrupt_reaches_the_clients_this_process_started_in_their_own_session)",
+    ("pkg_compat", "if upper.n == 0 and lower.n == 0:", "and -> or"):
+        "equivalent: a shortcut; with either bound of length 0 the general path answers True as well (checked over "
+        "every bound Bound.of makes up to three components)",
+    ("pkg_compat", "if upper.n == 0 and lower.n == 0:", "Eq -> NotEq"):
+        "equivalent: a shortcut; the general path answers the same for every bound (as above)",
+    ("render", "auto_reload=False,", "False -> True"):
+        "equivalent: the templates do not change while the process runs, so checking them for changes finds none",
+    ("last_build", 'return user_cache_dir() / "builds" / f"{hashlib.sha256(tag.encode()).hexdigest()[:32]}.json"',
+     "32 -> 33"): "equivalent: the record's name is written and read through this one function; no one else reads it",
 }
 
 
