@@ -139,6 +139,17 @@ REASONS: dict[tuple[str, str, str], str] = {
         "equivalent off a terminal: rich drops the highlighter's styles when the output is not a terminal, and "
         "the dry-run's Dockerfile is read from a pipe or a file",
     # reviewed survivors of the seed-2028 run
+    ("context", 'raise UsageError(f"extra_files: {configured}: permission denied")', "raise -> pass"):
+        "killed, unseen by coverage: the tests that reach it run the CLI as root without capabilities in a "
+        "subprocess coverage does not follow (test_an_unreadable_extra_file_is_refused_as_permission_denied; "
+        "checked by hand with the mutant applied)",
+    ("context", 'raise UsageError(f"{shown}: permission denied while reading the project")', "raise -> pass"):
+        "killed, unseen by coverage: as above (test_an_unreadable_file_deep_in_the_project_is_refused_as_"
+        "permission_denied and test_context's ..._without_capabilities)",
+    ("detect", 'SERVICE_PORTS = {"Genie": 8000, "Oxygen": 8080, "Dash": 8050, "Mux": 8000, "Bonito": 9384, '
+     '"Pluto": 1234,', "8000 -> 8001"):
+        "was Mux's default port, untested; killed since by "
+        "test_init_proposes_the_frameworks_default_port_when_the_code_names_none[Mux]",
     ("ci_templates", 'if ":" in image.rsplit("/", 1)[-1]:', "1 -> 2"):
         "equivalent: the text after the last '/' is the same for any maxsplit of at least 1",
     ("tomlfiles", "name = stripped.split(\"=\", 1)[0].strip().strip('\"').strip(\"'\")", "1 -> 2"):

@@ -184,6 +184,9 @@ OXYGEN_UUID = "df9a0d86-3283-4920-82dc-4555fc0d1d8b"
     ({"Oxygen": OXYGEN_UUID}, {"main.jl": 'using Oxygen\n@get "/" function(req) "hi" end\n'}, 8080,
      "the default port of Oxygen (no port found in the code)"),
     ({"Genie": GENIE_UUID}, {"app.jl": 'using Genie\nroute("/") do; "hi"; end\n'}, 8000, "the default port of Genie"),
+    ({"Mux": "a975b10e-0019-58db-a62f-e48ff68538c9"},
+     {"main.jl": 'using Mux\n@app site = (Mux.defaults, page("/", respond("hi")))\nwait(serve(site))\n'}, 8000,
+     "the default port of Mux (no port found in the code)"),
 ])
 def test_init_proposes_the_frameworks_default_port_when_the_code_names_none(deps, files, port, origin, cli,
                                                                             tmp_path: Path) -> None:
