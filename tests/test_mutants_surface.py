@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import pytest
 from conftest import EXAMPLES
+from test_init import GENIE_UUID, _init_project
 
 from sysimage_containers import engine as engine_package
 from sysimage_containers.engine import ImageInfo
@@ -166,17 +167,6 @@ def test_a_builder_package_name_may_be_200_characters_not_201(cli, example) -> N
                           "(letters, digits and . + _ -, optionally =VERSION)\n")
 
 
-def _project(tmp_path: Path, files: dict[str, str], deps: dict[str, str]) -> Path:
-    project = tmp_path / "p"
-    project.mkdir()
-    (project / "Project.toml").write_text("[deps]\n" + "".join(f'{k} = "{v}"\n' for k, v in deps.items()))
-    for name, text in files.items():
-        (project / name).parent.mkdir(parents=True, exist_ok=True)
-        (project / name).write_text(text)
-    return project
-
-
-GENIE_UUID = "c43c736e-a2d1-11e8-161f-af95117fbd1e"
 OXYGEN_UUID = "df9a0d86-3283-4920-82dc-4555fc0d1d8b"
 
 
@@ -190,7 +180,7 @@ OXYGEN_UUID = "df9a0d86-3283-4920-82dc-4555fc0d1d8b"
 ])
 def test_init_proposes_the_frameworks_default_port_when_the_code_names_none(deps, files, port, origin, cli,
                                                                             tmp_path: Path) -> None:
-    project = _project(tmp_path, files, deps)
+    project = _init_project(tmp_path, files, deps)
     result = cli("init", project)
     assert result.code == 0, result.err
     assert tomllib.loads((project / "sysimage-docker.toml").read_text())["ports"] == [port]
@@ -198,7 +188,7 @@ def test_init_proposes_the_frameworks_default_port_when_the_code_names_none(deps
 
 
 def test_init_takes_no_port_from_an_up_call_without_genie(cli, tmp_path: Path) -> None:
-    project = _project(tmp_path, {"main.jl": "include(\"lib.jl\")\nup()\n", "lib.jl": "up() = println(1)\n"}, {})
+    project = _init_project(tmp_path, {"main.jl": "include(\"lib.jl\")\nup()\n", "lib.jl": "up() = println(1)\n"}, {})
     result = cli("init", project)
     assert result.code == 0, result.err
     data = tomllib.loads((project / "sysimage-docker.toml").read_text())
