@@ -32,7 +32,7 @@ from sysimage_containers.engine import (
 )
 from sysimage_containers.errors import BuildFailed, EngineUnavailable
 from sysimage_containers.metadata import BuildFacts, StepState, Verdict, build_json, plan_json
-from sysimage_containers.pipeline import Prepared, prepare
+from sysimage_containers.pipeline import Prepared, prepare, without_buildkit
 from sysimage_containers.plan import GIT_SECRET_ID
 from sysimage_containers.progress import ProgressView, step_line
 
@@ -91,18 +91,15 @@ def run_build(
     leave_out = secret_files_inside(path.resolve(), request.secrets)
     sources = secret_sources(request.secrets)
 
-    def load(overrides: dict[str, Any]) -> Prepared:
-        return prepare(path, config_path=config_path, environ=environ, cli={**cli, **overrides},
-                       leave_out=leave_out, secret_sources=sources)
-
-    prepared = load({})
+    prepared = prepare(path, config_path=config_path, environ=environ, cli=cli, leave_out=leave_out,
+                       secret_sources=sources)
     connected = None
     if dry_run:
-        prepared = render_for(prepared, load, *clients.rendering_backend(prepared.config.engine,
-                                                                           prepared.config.docker_client), warn)
+        prepared = render_for(prepared, *clients.rendering_backend(prepared.config.engine,
+                                                                   prepared.config.docker_client), warn)
     else:
         try:
-            connected = connect(prepared, load, request.builder, warn)
+            connected = connect(prepared, request.builder, warn)
         except EngineUnavailable as exc:  # the metadata file says so too, for the pipeline that reads it
             emit(build_json(BuildFacts(tags=request.tags or (default_tag(prepared),), error=exc.message),
                             prepared.plan, None))
@@ -157,24 +154,22 @@ class Connected:
     prepared: Prepared  # rendered again without BuildKit when the engine lacks it
 
 
-def connect(prepared: Prepared, load: Callable[[dict[str, Any]], Prepared], builder: str | None,
-            warn: Any) -> Connected:
+def connect(prepared: Prepared, builder: str | None, warn: Any) -> Connected:
     """The engine and its back end; the project is rendered again for the classic builder when that is what runs."""
     engine = Engine.from_config(prepared.config)
     info = engine.detect(builder)
     if not prepared.config.buildkit and info.backend == BACKEND_DOCKER_BUILDKIT:
         # asked for the classic rendering: build it with the classic builder too
         info = replace(info, backend=BACKEND_DOCKER_CLASSIC)
-    return Connected(engine, info, render_for(prepared, load, info.backend, info.client, warn))
+    return Connected(engine, info, render_for(prepared, info.backend, info.client, warn))
 
 
-def render_for(prepared: Prepared, load: Callable[[dict[str, Any]], Prepared], backend: str | None,
-               client: str | None, warn: Any) -> Prepared:
+def render_for(prepared: Prepared, backend: str | None, client: str | None, warn: Any) -> Prepared:
     """The project rendered for the back end that builds it (a dry run decides from the client alone, the same
     way): again without BuildKit when that back end lacks it."""
     if prepared.config.buildkit and backend is not None and backend not in clients.BUILDKIT_BACKENDS:
         warn(clients.no_buildkit_warning(backend, client))
-        return load({"buildkit": False})
+        return without_buildkit(prepared)
     return prepared
 
 

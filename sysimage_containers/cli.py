@@ -139,18 +139,16 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
     """Print the Dockerfile for the Julia project at PATH, or write the build context with -o."""
     from sysimage_containers import context
     from sysimage_containers.engine import clients
-    from sysimage_containers.pipeline import prepare
+    from sysimage_containers.pipeline import prepare, without_buildkit
 
     skip = (output.resolve(),) if output is not None else ()
-    values = cli_values(params)
-    prepared = prepare(path, config_path=config_path, environ=os.environ, cli=values, skip=skip)
+    prepared = prepare(path, config_path=config_path, environ=os.environ, cli=cli_values(params), skip=skip)
     cfg = prepared.config
     # render for the client a build would run, as `build` and `build --dry-run` do
     backend, client = clients.rendering_backend(cfg.engine, cfg.docker_client) if cfg.buildkit else (None, None)
     if cfg.buildkit and backend is not None and backend not in clients.BUILDKIT_BACKENDS:
         warn(clients.no_buildkit_warning(backend, client))
-        prepared = prepare(path, config_path=config_path, environ=os.environ, cli={**values, "buildkit": False},
-                           skip=skip)
+        prepared = without_buildkit(prepared)
     for message in prepared.warnings:
         warn(message)
     for note in prepared.notes:

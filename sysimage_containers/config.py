@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -593,6 +593,13 @@ def incremental_build(config: Config) -> bool:
     if config.mode == "app" and config.sources.get("incremental", "default") == "default":
         return False
     return config.incremental
+
+
+def without_buildkit(config: Config) -> Config:
+    """The configuration as if --buildkit false had been given: the client that will build has no BuildKit."""
+    changed = replace(config, buildkit=False, sources={**config.sources, "buildkit": "cli"})
+    _check_combinations(changed)  # what needs BuildKit (private_git) is refused as with the flag
+    return changed
 
 
 def _check_combinations(config: Config) -> None:

@@ -1,7 +1,7 @@
 """`init --from-dockerfile`: eight hand-written Dockerfiles after common public patterns, and hostile ones.
 
 Each fixture in tests/fixtures/dockerfiles/NAME is a Dockerfile (and the files its project adds) laid over a copy
-of an example project, or a whole small project (Oxygen, Pluto: manifests cut from ../shared/corpus with
+of an example project, or a whole small project (Oxygen, Pluto: manifests cut from the corpus, tests/corpus, with
 scripts/compose_manifest.py). The docker side (tests/test_from_dockerfile_engine.py) builds each result.
 """
 

@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, REPO
+from conftest import EXAMPLES, REPO, require_git
 
 from sysimage_containers import provenance, tomlfiles, verify
 from sysimage_containers.engine import ImageInfo, buildx, clients
@@ -205,8 +205,7 @@ def test_classic_steps_are_keyed_by_number_and_hooks_come_in_dockerfile_order() 
 
 # -- provenance ------------------------------------------------------------------------------------------------------
 def test_a_filter_driver_with_dots_in_its_name_is_switched_off_too(tmp_path: Path) -> None:
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
+    require_git()
     root = tmp_path / "repo"
     root.mkdir()
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}

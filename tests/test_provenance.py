@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, REPO
+from conftest import EXAMPLES, REPO, require_git
 
 from sysimage_containers import provenance
 
@@ -32,10 +32,7 @@ def git(root: Path, *args: str) -> str:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    if shutil.which("git") is None:  # .ci/run installs git: under CI a missing git is a failure
-        if os.environ.get("CI"):
-            pytest.fail("git is not installed")
-        pytest.skip("git is not installed")
+    require_git()
     root = tmp_path / "repo"
     shutil.copytree(EXAMPLES / "hello", root)
     git(root, "init", "-q")
