@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -173,7 +174,7 @@ class LogParser:
         return {name: verdict(found[name]) for name in HEAVY_STEPS.values() if name in found}
 
 
-class LogFormat:
+class LogFormat(ABC):
     """One engine's log format: reads lines into the parser's steps. STEP matches the line that starts a step."""
 
     STEP: ClassVar[re.Pattern[str]]
@@ -181,10 +182,11 @@ class LogFormat:
     def __init__(self, log: LogParser) -> None:
         self.log = log
 
+    @abstractmethod
     def feed(self, line: str, now: float) -> Step | None:
-        raise NotImplementedError
+        """Read one line; the step it starts, if any."""
 
-    def finish(self, now: float) -> None:
+    def finish(self, now: float) -> None:  # noqa: B027 (a default: most formats have nothing to close)
         """The build ended: close the steps the format marks done only by what follows them."""
 
 

@@ -226,12 +226,6 @@ class Engine:
         done = subprocess.run([*self._client_cmd, "pull", "--quiet", reference], capture_output=True, text=True)
         return done.returncode == 0, done.stderr + done.stdout
 
-    def pull_if_present(self, reference: str) -> bool:
-        """Pull an image the registry may not have yet (the first build has no cache); False when it has none."""
-        done = subprocess.run([*map(str, self.docker.client_config.docker_cmd), "pull", "--quiet", reference],
-                              capture_output=True, text=True)
-        return done.returncode == 0
-
     # -- images and containers ----------------------------------------------------------------------------
     def layers(self, reference: str) -> tuple[str, ...]:
         """The image's layer diff ids; none when the engine does not have it."""
