@@ -91,13 +91,12 @@ def run_build(
     leave_out = secret_files_inside(path.resolve(), request.secrets)
     sources = secret_sources(request.secrets)
 
-    prepared = prepare(path, config_path=config_path, environ=environ, cli=cli, leave_out=leave_out,
-                       secret_sources=sources)
     connected = None
     if dry_run:
-        prepared = render_for(prepared, *clients.rendering_backend(prepared.config.engine,
-                                                                   prepared.config.docker_client), warn)
+        prepared = _prepare_dry_run(path, config_path, environ, cli, leave_out, sources, warn)
     else:
+        prepared = prepare(path, config_path=config_path, environ=environ, cli=cli, leave_out=leave_out,
+                           secret_sources=sources)
         try:
             connected = connect(prepared, request.builder, warn)
         except EngineUnavailable as exc:  # the metadata file says so too, for the pipeline that reads it
@@ -147,6 +146,23 @@ def run_build(
     return prepared, request.tags[0]
 
 
+def _prepare_dry_run(path: Path, config_path: Path | None, environ: Mapping[str, str] | None,
+                     cli: Mapping[str, Any] | None, leave_out: tuple[str, ...], sources: tuple[Path, ...],
+                     warn: Any) -> Prepared:
+    """Prepared and rendered for the client alone (no engine is asked), which is asked while the project is
+    read."""
+    survey = clients.Survey()
+    try:
+        prepared = prepare(path, config_path=config_path, environ=environ, cli=cli, leave_out=leave_out,
+                           secret_sources=sources,
+                           on_config=lambda cfg: survey.begin(cfg.engine, cfg.docker_client, cfg.buildkit))
+        config = prepared.config
+        return render_for(prepared, *clients.rendering_backend(config.engine, config.docker_client, survey), warn,
+                          survey)
+    finally:
+        survey.close()
+
+
 @dataclass(frozen=True)
 class Connected:
     engine: Engine
@@ -164,11 +180,12 @@ def connect(prepared: Prepared, builder: str | None, warn: Any) -> Connected:
     return Connected(engine, info, render_for(prepared, info.backend, info.client, warn))
 
 
-def render_for(prepared: Prepared, backend: str | None, client: str | None, warn: Any) -> Prepared:
+def render_for(prepared: Prepared, backend: str | None, client: str | None, warn: Any,
+               survey: clients.Survey | None = None) -> Prepared:
     """The project rendered for the back end that builds it (a dry run decides from the client alone, the same
     way): again without BuildKit when that back end lacks it."""
     if prepared.config.buildkit and backend is not None and backend not in clients.BUILDKIT_BACKENDS:
-        warn(clients.no_buildkit_warning(backend, client))
+        warn(clients.no_buildkit_warning(backend, client, survey))
         return without_buildkit(prepared)
     return prepared
 

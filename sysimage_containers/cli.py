@@ -142,13 +142,19 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
     from sysimage_containers.pipeline import prepare, without_buildkit
 
     skip = (output.resolve(),) if output is not None else ()
-    prepared = prepare(path, config_path=config_path, environ=os.environ, cli=cli_values(params), skip=skip)
-    cfg = prepared.config
-    # render for the client a build would run, as `build` and `build --dry-run` do
-    backend, client = clients.rendering_backend(cfg.engine, cfg.docker_client) if cfg.buildkit else (None, None)
-    if cfg.buildkit and backend is not None and backend not in clients.BUILDKIT_BACKENDS:
-        warn(clients.no_buildkit_warning(backend, client))
-        prepared = without_buildkit(prepared)
+    survey = clients.Survey()
+    try:
+        prepared = prepare(path, config_path=config_path, environ=os.environ, cli=cli_values(params), skip=skip,
+                           on_config=lambda cfg: survey.begin(cfg.engine, cfg.docker_client, cfg.buildkit))
+        cfg = prepared.config
+        # render for the client a build would run, as `build` and `build --dry-run` do
+        backend, client = (clients.rendering_backend(cfg.engine, cfg.docker_client, survey) if cfg.buildkit
+                           else (None, None))
+        if cfg.buildkit and backend is not None and backend not in clients.BUILDKIT_BACKENDS:
+            warn(clients.no_buildkit_warning(backend, client, survey))
+            prepared = without_buildkit(prepared)
+    finally:
+        survey.close()
     for message in prepared.warnings:
         warn(message)
     for note in prepared.notes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -57,12 +57,16 @@ def prepare(
     leave_out: tuple[str, ...] = (),
     skip: tuple[Path, ...] = (),
     secret_sources: tuple[Path, ...] = (),
+    on_config: Callable[[config_module.Config], object] | None = None,
 ) -> Prepared:
     """`leave_out`: project files never to copy (secret sources, as project paths); `secret_sources`: the same
     files wherever they are, never copied by any path or hard link; `skip`: directories never to walk (an output
-    directory inside the project)."""
+    directory inside the project); `on_config`: told the configuration as soon as it is known, before the
+    manifest is read (to ask the container client meanwhile)."""
     project = project_module.read_project(path)
     cfg = config_module.resolve(project.root, config_path=config_path, environ=environ, cli=cli)
+    if on_config is not None:
+        on_config(cfg)
     context.check_inputs(project.root, cfg)
     root = boundary.context_boundary(project.root, cfg)
     known = KnownReleases.load()

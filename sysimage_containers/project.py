@@ -8,11 +8,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
+from itertools import chain, repeat
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sysimage_containers import tomlfiles
 from sysimage_containers.boundary import WIDER, Root
@@ -39,8 +42,11 @@ JULIA_VERSION_RE = re.compile(rf"^v?\d+(?:\.\d+){{0,2}}(?:-{_IDENTIFIERS})?(?:\+
 VERSIONED_MANIFEST_RE = re.compile(r"^(Julia)?Manifest-v(\d+)\.(\d+)\.toml\Z")
 
 
-@dataclass(frozen=True, slots=True)  # slots: a manifest can hold 100,000 of them
-class ManifestEntry:
+class ManifestEntry(NamedTuple):
+    """One manifest entry. A NamedTuple rather than a frozen dataclass, immutable all the same: a manifest can hold
+    100,000 of them, and a frozen dataclass's __init__ (one object.__setattr__ per field) took 2.2 s per million
+    where a tuple takes 0.5 (measured, scripts/bench_generate.py's 100,000-entry manifest)."""
+
     name: str
     uuid: str
     version: str | None = None
@@ -386,7 +392,7 @@ def read_manifest(project: JuliaProject, name: str) -> Manifest:
             deps = header.get("deps", {}) if fmt != "1.0" else header
             if not isinstance(deps, dict):
                 raise UsageError(f"{name}: [deps] must be a table") from None
-            entries = _read_entries(name, iter(deps.items()))
+            entries = _read_entries(name, iter((deps,)))
     return Manifest(
         file=name,
         format=fmt,
@@ -425,8 +431,8 @@ _ENTRY_HEADER_RE = re.compile(r"^[ \t]*\[\[", re.M)
 _BATCH_CHARS = 256 * 1024
 
 
-def _parse_in_batches(text: str) -> tuple[dict[str, Any], Iterator[tuple[str, Any]]]:
-    """The manifest's top-level keys, and its entries batch by batch.
+def _parse_in_batches(text: str) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The manifest's top-level keys, and its entries batch by batch (each batch a table of name -> entries).
 
     Parsed whole, a 100,000-entry manifest is a 250 MB tree of dicts; Pkg writes one `[[deps.Name]]` table per
     entry, so batches of them, cut where such a line starts, parse alone into the same entries while only
@@ -434,8 +440,8 @@ def _parse_in_batches(text: str) -> tuple[dict[str, Any], Iterator[tuple[str, An
     that value is unterminated in the batch before it, which then fails to parse: any failure, and any shape
     Pkg does not write, raises _NotPkgShaped and the whole document is parsed instead.
     """
-    starts = [m.start() for m in _ENTRY_HEADER_RE.finditer(text)]
-    cut = starts[0] if starts else len(text)
+    first = _ENTRY_HEADER_RE.search(text)
+    cut = first.start() if first else len(text)
     header = _parse_batch(text[:cut])
     nested = "manifest_format" in header
     # format 2 has scalars before its entries; in format 1 every top-level key is an entry
@@ -444,30 +450,32 @@ def _parse_in_batches(text: str) -> tuple[dict[str, Any], Iterator[tuple[str, An
             header and not nested):
         raise _NotPkgShaped
 
-    def batches() -> Iterator[tuple[str, Any]]:
+    def batches() -> Iterator[dict[str, Any]]:
         begin = cut
         while begin < len(text):
-            end = _batch_end(text, starts, begin)
-            data = _parse_batch(text[begin:end])
-            if nested:
-                if set(data) != {"deps"} or not isinstance(data["deps"], dict):
-                    raise _NotPkgShaped
-                data = data["deps"]
-            for pkg, items in data.items():
-                if not isinstance(items, list):
-                    raise _NotPkgShaped
-                yield pkg, items
+            end = _batch_end(text, begin)
+            # not kept in a local: the reader frees each batch before it stores the entries (see _Columns)
+            yield _entries_of(_parse_batch(text[begin:end]), nested)
             begin = end
 
     return header, batches()
 
 
-def _batch_end(text: str, starts: list[int], begin: int) -> int:
-    """The first entry start at least _BATCH_CHARS after `begin` (binary search), or the end of the text."""
-    import bisect
+def _entries_of(data: dict[str, Any], nested: bool) -> dict[str, Any]:
+    if nested:
+        if set(data) != {"deps"} or not isinstance(data["deps"], dict):
+            raise _NotPkgShaped
+        data = data["deps"]
+    if not _all_of_type(data.values(), list):
+        raise _NotPkgShaped
+    return data
 
-    index = bisect.bisect_left(starts, begin + _BATCH_CHARS)
-    return starts[index] if index < len(starts) else len(text)
+
+def _batch_end(text: str, begin: int) -> int:
+    """The first entry start at least _BATCH_CHARS after `begin`, or the end of the text. (`^` matches only at a
+    line's start, also when the search starts inside a line: one search per batch, not one match per entry.)"""
+    found = _ENTRY_HEADER_RE.search(text, begin + _BATCH_CHARS)
+    return found.start() if found else len(text)
 
 
 def _parse_batch(text: str) -> dict[str, Any]:
@@ -491,40 +499,179 @@ def _read_header(name: str, top: dict[str, Any]) -> tuple[str, str | None, str |
     return fmt, julia_version, project_hash if isinstance(project_hash, str) else None
 
 
-def _read_entries(name: str, groups: Iterator[tuple[str, Any]]) -> tuple[ManifestEntry, ...]:
-    """Validate every entry; the same checks whichever way the manifest was parsed."""
+def _read_entries(name: str, tables: Iterator[dict[str, Any]]) -> tuple[ManifestEntry, ...]:
+    """Validate every entry; the same checks whichever way the manifest was parsed.
+
+    Each table (a batch of the manifest, or all of it) is checked column by column, a handful of C-level passes
+    over all its entries (validating each entry alone was a third of `generate` at 100,000 entries); when a
+    column holds anything unusual, the entry-by-entry check runs on that table and names the entry at fault.
+    """
     entries: list[ManifestEntry] = []
-    counts: dict[str, int] = {}
-    by_name: list[tuple[str, list[Any]]] = []  # entries that list their dependencies by name
-    for pkg, items in groups:
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise UsageError(f"{name}: entry {pkg!r} must be an array of tables ([[deps.{pkg}]])")
-        counts[pkg] = counts.get(pkg, 0) + len(items)
-        for item in items:
-            entries.append(_entry(name, pkg, item))
-            named = item.get("deps")
-            if isinstance(named, list):
-                by_name.append((pkg, named))
-    unique = {pkg for pkg, count in counts.items() if count == 1}
-    for pkg, named in by_name:
-        try:
-            fine = unique.issuperset(named)  # one C call per entry; the message comes from the full check
-        except TypeError:  # an unhashable item (a table or an array): not a name
-            fine = False
-        if not fine:
-            _check_named_deps(name, pkg, named, counts)
+    by_name: list[tuple[str, str | list[Any]]] = []  # (names, what they list by name) of each table or entry
+    for table in tables:
+        columns = _Columns.check(table)
+        read = _one_by_one(name, table) if columns is None else None
+        del table  # the parsed batch goes before its entries are made (see _Columns)
+        if columns is not None:
+            entries += columns.entries()
+            by_name.append((columns.names, columns.named))
+        elif read is not None:
+            entries += read[0]
+            by_name += read[1]
+    _check_named_deps(name, by_name, list(map(itemgetter(0), entries)))
     return tuple(entries)
 
 
-def _check_named_deps(shown: str, pkg: str, named: list[Any], counts: dict[str, int]) -> None:
+def _check_named_deps(shown: str, by_name: list[tuple[str, str | list[Any]]], names: list[str]) -> None:
     """An entry may list its dependencies by name only when each name has exactly one entry: Pkg refuses the
-    manifest otherwise (Pkg.jl src/manifest.jl, `Manifest(raw::Dict)`: "ambiguious dependency")."""
-    for dep in named:
-        count = counts.get(dep, 0) if isinstance(dep, str) else 0
-        if count != 1:
-            what = "no entry" if count == 0 else f"{count} entries"
-            raise UsageError(f"{shown}: {pkg} lists its dependency {dep!r} by name, but the manifest has {what} of "
-                             "that name: Pkg refuses it as ambiguous; re-resolve the manifest")
+    manifest otherwise (Pkg.jl src/manifest.jl, `Manifest(raw::Dict)`: "ambiguious dependency").
+
+    `by_name` holds, per entry, its name and its list; or, per table read by columns, the names one per line and
+    the lists one per line, tab-separated (one string each: no parser objects stay alive for this check)."""
+    unique = set(names)
+    counts = None
+    if len(unique) != len(names):  # a name with several entries (Pkg writes that when two packages share it)
+        counts = Counter(names)
+        unique = {pkg for pkg, count in counts.items() if count == 1}
+    texts = [named for _, named in by_name if isinstance(named, str)]
+    lists = [named for _, named in by_name if isinstance(named, list)]
+    try:
+        listed = set("\t".join(texts).replace("\n", "\t").split("\t"))
+        listed.discard("")
+        fine = unique.issuperset(listed) and unique.issuperset(chain.from_iterable(lists))  # C calls
+    except TypeError:  # an unhashable item (a table or an array): not a name
+        fine = False
+    if fine:
+        return
+    counts = counts or Counter(names)
+    for pkg, named in by_name:
+        pairs = zip(pkg.split("\n"), (line.split("\t") if line else [] for line in named.split("\n")), strict=False) \
+            if isinstance(named, str) else [(pkg, named)]
+        for entry, deps in pairs:
+            for dep in deps:
+                count = counts.get(dep, 0) if isinstance(dep, str) else 0
+                if count != 1:
+                    what = "no entry" if count == 0 else f"{count} entries"
+                    raise UsageError(f"{shown}: {entry} lists its dependency {dep!r} by name, but the manifest has "
+                                     f"{what} of that name: Pkg refuses it as ambiguous; re-resolve the manifest")
+
+
+# Whole columns matched at once: each value followed by a newline, which no valid value contains (a value with
+# one inside would add a line, so the count of newlines is checked too)
+_NAMES_RE = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_!]*\n)*")
+_UUIDS_RE = re.compile(r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n)*")  # lowered first
+_STRINGS = {str, type(None)}
+_NAME = r"[A-Za-z_][A-Za-z0-9_!]*"
+_NAMED_RE = re.compile(rf"(?:{_NAME}(?:\t{_NAME})*)?(?:\n(?:{_NAME}(?:\t{_NAME})*)?)*")  # lines of tab-separated names
+
+
+def _all_of_type(values: Iterable[Any], *types: type) -> bool:
+    return set(map(type, values)).issubset(types)  # exact types: TOML values are never subclasses
+
+
+def _lines(values: list[Any]) -> str | None:
+    """The values one per line, when each is a str without a newline; else None."""
+    if not _all_of_type(values, str):
+        return None
+    joined = "\n".join(values) + "\n" if values else ""
+    return joined if joined.count("\n") == len(values) else None
+
+
+def _column(items: list[dict[str, Any]], key: str) -> list[Any]:
+    return list(map(dict.get, items, repeat(key)))
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """One table's entries, checked, as columns: each a newline-joined string where it can be (one allocation
+    instead of one per entry), else the values. The entries are made from them only after the parsed table is
+    freed, so that the strings kept for 100,000 entries lie together instead of among the freed parser objects
+    (which held twice the memory the entries need: measured with sys._debugmallocstats)."""
+
+    names: str
+    uuids: str
+    optional: tuple[str | list[str | None] | None, ...]  # _FIELDS, in order; None: no entry has it
+    registries: list[tuple[str, ...]] | None  # None: none recorded
+    named: str  # per entry, the names it lists in `deps`, tab-separated
+
+    @staticmethod
+    def check(table: dict[str, Any]) -> _Columns | None:
+        """None when any value needs a closer look (then the entry-by-entry check runs and says what is wrong)."""
+        groups = list(table.values())
+        if not _all_of_type(groups, list):
+            return None
+        if set(map(len, groups)) == {1}:  # what Pkg writes: one entry per name
+            items, names = list(map(itemgetter(0), groups)), _lines(list(table))
+        else:
+            items = list(chain.from_iterable(groups))
+            names = _lines([pkg for pkg, group in table.items() for _ in group])
+        if not _all_of_type(items, dict) or names is None or not _NAMES_RE.fullmatch(names):
+            return None
+        uuids = _lines(_column(items, "uuid"))
+        if uuids is None or not _UUIDS_RE.fullmatch(uuids := uuids.lower()):
+            return None
+        present = set().union(*items)  # the keys any entry has: a column no entry fills is not read
+        optional: list[str | list[str | None] | None] = []
+        for key in _FIELDS:
+            if key not in present:
+                optional.append(None)
+                continue
+            column = _column(items, key)
+            types = set(map(type, column))
+            if not types.issubset(_STRINGS):
+                return None
+            lines = _lines(column) if types == {str} else None
+            optional.append(column if lines is None else lines)
+        urls = optional[2]
+        if urls is not None and any(url is not None and strip_credentials(url) != url
+                                    for url in (urls.split("\n") if isinstance(urls, str) else urls)):
+            return None  # refused by the entry-by-entry check, which says why
+        registries: list[tuple[str, ...]] | None = None
+        if "registries" in present:
+            recorded = _column(items, "registries")
+            if not _all_of_type(recorded, str, type(None)):
+                return None  # lists of strings, and what is refused, are the entry-by-entry check's
+            registries = [() if r is None else (r,) for r in recorded]
+        # what each entry lists by name (a table of name = uuid is not by name) as one string, tab-separated
+        # names, a line per entry: only valid names (neither tab nor newline inside one: the counts say so)
+        named = [deps if type(deps) is list else [] for deps in _column(items, "deps")] if "deps" in present else \
+            [[]] * len(items)
+        try:
+            listed = "\n".join(map("\t".join, named))
+        except TypeError:  # a name that is not a string
+            return None
+        if listed.count("\n") != len(named) - 1 or listed.count("\t") != sum(map(len, named)) - (
+                len(named) - named.count([])) or not _NAMED_RE.fullmatch(listed) or "" in set(
+                chain.from_iterable(named)):  # (an empty name would read as no name)
+            return None
+        return _Columns(names, uuids, tuple(optional), registries, listed)
+
+    def entries(self) -> list[ManifestEntry]:
+        def split(lines: str) -> list[str]:
+            return lines.split("\n")[:-1]
+
+        optional = [repeat(None) if c is None else split(c) if isinstance(c, str) else c for c in self.optional]
+        # tuple.__new__ over the zipped columns: no Python-level call per entry
+        return list(map(partial(tuple.__new__, ManifestEntry),
+                        zip(split(self.names), split(self.uuids), *optional, self.registries or repeat(()),
+                            strict=False)))  # (the repeat()s are endless)
+
+
+_FIELDS = ("version", "path", "repo-url", "repo-rev", "git-tree-sha1")  # ManifestEntry's optional strings, in order
+
+
+def _one_by_one(name: str, table: dict[str, Any]) -> tuple[list[ManifestEntry], list[tuple[str, list[Any]]]]:
+    entries: list[ManifestEntry] = []
+    named: list[tuple[str, list[Any]]] = []
+    for pkg, items in table.items():
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise UsageError(f"{name}: entry {pkg!r} must be an array of tables ([[deps.{pkg}]])")
+        for item in items:
+            entries.append(_entry(name, pkg, item))
+            deps = item.get("deps")
+            if isinstance(deps, list):
+                named.append((pkg, deps))
+    return entries, named
 
 
 def _entry(shown: str, pkg: str, item: dict[str, Any]) -> ManifestEntry:

@@ -61,6 +61,7 @@ def _is_url(text: str) -> bool:
         return False
     return True
 _BAKED = f',{{"name":"{PROPERTY}baked","value":"true"}}'
+_BAKED_PROPERTIES = f',"properties":[{_BAKED[1:]}]}}'
 
 
 def _pct(text: str) -> str:
@@ -88,11 +89,14 @@ class _Registries:
 
     def of(self, entry: ManifestEntry) -> tuple[str | None, bool]:
         """(repository_url, unknown) of a registered package."""
-        if not entry.registries:
+        return self.of_ids(entry.registries)
+
+    def of_ids(self, ids: tuple[str, ...]) -> tuple[str | None, bool]:
+        if not ids:
             return None, self.configured_others
-        if any(rid in self.general for rid in entry.registries):
+        if any(rid in self.general for rid in ids):
             return None, False
-        for rid in entry.registries:
+        for rid in ids:
             if rid in self.urls:
                 return self.urls[rid], False
         return None, True
@@ -165,6 +169,64 @@ def _head(environment: Environment, plan: BuildPlan) -> dict[str, Any]:
     }
 
 
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.~:/-]+")  # _PLAIN, not empty
+_PLAIN_LINES = re.compile(rf"(?:{_PLAIN_VALUE.pattern}\n)*")  # ... one per line
+_HASH_VALUE = re.compile(r"[0-9a-f]{40}")  # as Pkg writes it, lower case
+_HASH_LINES = re.compile(rf"(?:{_HASH_VALUE.pattern}\n)*")
+
+
+def _lines_match(pattern: re.Pattern[str], values: tuple[Any, ...]) -> bool:
+    """Every value a str matching `pattern` (a value holding a newline adds a line, and fails the count)."""
+    if None in values:
+        return False
+    joined = "\n".join(values) + "\n" if values else ""
+    return joined.count("\n") == len(values) and pattern.fullmatch(joined) is not None
+
+
+def _plain_entries(entries: tuple[ManifestEntry, ...], registries: _Registries) -> list[bool]:
+    """Which entries _components writes by its f-string: a name and version that neither percent-encoding nor
+    JSON escaping changes, a lower-case git-tree-sha1, no repo-url, path or repo-rev, General's registry (no
+    qualifier). A whole column is checked at once; only a column that fails is looked at entry by entry (a
+    manifest's stdlibs, say)."""
+    if not entries:
+        return []
+    names, _, versions, paths, repo_urls, repo_revs, hashes, recorded = zip(*entries, strict=True)
+    plain = [True] * len(entries)
+
+    def exclude(column: tuple[Any, ...], fine: Any) -> None:
+        for index, value in enumerate(column):
+            if not fine(value):
+                plain[index] = False
+
+    for column in (paths, repo_urls, repo_revs):
+        if column.count(None) != len(column):
+            exclude(column, lambda value: value is None)
+    if not _lines_match(_PLAIN_LINES, versions):
+        exclude(versions, lambda value: value is not None and _PLAIN_VALUE.fullmatch(value) is not None)
+    if not _lines_match(_HASH_LINES, hashes):
+        exclude(hashes, lambda value: value is not None and _HASH_VALUE.fullmatch(value) is not None)
+    if not _lines_match(_PLAIN_LINES, names):  # `!`, the one character of a package name percent-encoded
+        exclude(names, lambda value: _PLAIN_VALUE.fullmatch(value) is not None)
+    kinds = set(recorded)  # a handful of distinct values: () or ("General",) for most manifests
+    general = {ids for ids in kinds if registries.of_ids(ids) == (None, False)}
+    if general != kinds:
+        exclude(recorded, general.__contains__)
+    return plain
+
+
+def _components(entries: tuple[ManifestEntry, ...], julia_version: str, baked: frozenset[str],
+                registries: _Registries) -> list[str]:
+    """Every entry's component: a plain one (_plain_entries) by one f-string, which writes what _component writes
+    for it character for character (the tests compare the two), at a fifth of the cost; the others by
+    _component."""
+    return [
+        f'{{"type":"library","bom-ref":"pkg:julia/{e.name}@{e.version}?uuid={e.uuid}","name":"{e.name}",'
+        f'"version":"{e.version}","purl":"pkg:julia/{e.name}@{e.version}?uuid={e.uuid}",'
+        f'"swhid":["swh:1:dir:{e.tree_hash}"]{_BAKED_PROPERTIES if e.name in baked else "}"}'
+        if plain else _component(e, julia_version, baked, registries)
+        for e, plain in zip(entries, _plain_entries(entries, registries), strict=True)]
+
+
 def render(environment: Environment, plan: BuildPlan) -> str:
     """Compact JSON, one top-level key and one component per line (diffs and grep stay readable)."""
     manifest = environment.manifest
@@ -174,10 +236,7 @@ def render(environment: Environment, plan: BuildPlan) -> str:
     baked = frozenset(p.name for p in plan.baked)
     registries = _Registries(manifest, plan)
     entries = manifest.entries if manifest is not None else ()
-    head = [f"{_encode(key)}:{_encode(value)},\n" for key, value in _head(environment, plan).items()]
-    # one join over every piece: the text is built once (a join of joins would copy 40 MB twice at 100,000 entries)
-    pieces = ["{\n", *head, '"components":[\n', _encode(julia)]
-    for entry in entries:
-        pieces += (",\n", _component(entry, plan.julia_version, baked, registries))
-    pieces.append("\n]\n}\n")
-    return "".join(pieces)
+    head = "".join(f"{_encode(key)}:{_encode(value)},\n" for key, value in _head(environment, plan).items())
+    components = _components(entries, plan.julia_version, baked, registries)
+    # one join over every component: the text is built once (40 MB at 100,000 entries)
+    return f"{{\n{head}\"components\":[\n" + ",\n".join([_encode(julia), *components]) + "\n]\n}\n"

@@ -98,3 +98,29 @@ def test_podman_renders_without_buildkit(cli, tmp_path, monkeypatch) -> None:
     assert written.err.splitlines()[0] == (f"sysimage-docker: warning: podman has no BuildKit ({podman}): rendering "
                                            "without cache mounts (downloads are not cached across builds)")
     assert written.err.splitlines()[-1].endswith(f"(build it with: podman build {tmp_path / 'ctx'})")
+
+
+@pytest.mark.parametrize("command", [("generate",), ("build", "--dry-run")])
+def test_the_clients_are_asked_once_before_the_manifest_is_read(cli, machine, monkeypatch, command) -> None:
+    # each answer is a program's start-up: asked as soon as the configuration names the client, they arrive while
+    # the manifest is read; the advice's clients too, and nobody is asked twice
+    from sysimage_containers import project
+
+    new, old = machine
+    events: list[object] = []
+    start, load = clients._start, project.load_environment
+    monkeypatch.setattr(clients, "_start", lambda cmd: events.append(tuple(cmd[:2])) or start(cmd))
+    monkeypatch.setattr(project, "load_environment", lambda *a, **k: events.append("read") or load(*a, **k))
+    result = cli(*command, EXAMPLES / "hello", env={"SYSIMAGE_DOCKER_DOCKER_CLIENT": None})
+    assert result.code == 0 and f"{old} (20.10.24, its own BuildKit) builds with BuildKit" in result.err
+    asked = [str(new), *clients.docker_clients(exclude=str(new))]  # the stand-ins, then this machine's others
+    assert asked[1] == str(old)
+    assert events == [*((path, what) for path in asked for what in ("version", "buildx")), "read"]
+
+
+def test_without_buildkit_rendering_no_client_is_asked(cli, machine, monkeypatch) -> None:
+    events: list[object] = []
+    monkeypatch.setattr(clients, "_start", lambda cmd: events.append(cmd) or None)
+    result = cli("generate", EXAMPLES / "hello", env={"SYSIMAGE_DOCKER_DOCKER_CLIENT": None,
+                                                       "SYSIMAGE_DOCKER_BUILDKIT": "false"})
+    assert result.code == 0 and events == []

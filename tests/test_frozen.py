@@ -1,6 +1,7 @@
 """What flows from project reading to the engine is frozen data: once the plan is made, nothing downstream (the
-renderer, the context writer, the engine) can change a fact the others already used. Every dataclass instance
-reachable from a prepared build of the examples, and the engine's request and facts, refuses assignment."""
+renderer, the context writer, the engine) can change a fact the others already used. Every dataclass (and
+NamedTuple) instance reachable from a prepared build of the examples, and the engine's request and facts, refuses
+assignment."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ from sysimage_containers.engine.types import BuildRequest, EngineInfo, ImageInfo
 from sysimage_containers.pipeline import prepare
 
 
+def is_named_tuple(value: Any) -> bool:
+    return isinstance(value, tuple) and hasattr(type(value), "_fields")
+
+
 def reachable(value: Any, seen: set[int] | None = None) -> Iterator[Any]:
-    """Every dataclass instance in `value`, through fields, tuples, lists, sets and dict values."""
+    """Every dataclass and NamedTuple instance in `value`, through fields, tuples, lists, sets and dict values."""
     seen = set() if seen is None else seen
     if id(value) in seen:
         return
@@ -27,6 +32,10 @@ def reachable(value: Any, seen: set[int] | None = None) -> Iterator[Any]:
         yield value
         for field in dataclasses.fields(value):
             yield from reachable(getattr(value, field.name), seen)
+    elif is_named_tuple(value):  # a manifest's entries: a tuple, whose fields refuse assignment by construction
+        yield value
+        for item in value:
+            yield from reachable(item, seen)
     elif isinstance(value, (tuple, list, set, frozenset)):
         for item in value:
             yield from reachable(item, seen)
@@ -36,11 +45,13 @@ def reachable(value: Any, seen: set[int] | None = None) -> Iterator[Any]:
 
 
 def refuses_assignment(obj: Any) -> bool:
-    name = dataclasses.fields(obj)[0].name
+    name = type(obj)._fields[0] if is_named_tuple(obj) else dataclasses.fields(obj)[0].name
     try:
         setattr(obj, name, getattr(obj, name))
     except dataclasses.FrozenInstanceError:
         return True
+    except AttributeError:  # a NamedTuple's field: "can't set attribute"
+        return is_named_tuple(obj)
     return False
 
 

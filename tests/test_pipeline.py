@@ -35,7 +35,8 @@ def test_a_client_without_buildkit_reads_the_project_once(monkeypatch, cli, exam
     from sysimage_containers import project
     from sysimage_containers.engine import clients
 
-    monkeypatch.setattr(clients, "rendering_backend", lambda engine, client: ("docker-classic", "/usr/bin/docker"))
+    monkeypatch.setattr(clients, "rendering_backend", lambda engine, client, survey=None: ("docker-classic",
+                                                                                          "/usr/bin/docker"))
     reads = []
     real = project.load_environment
     monkeypatch.setattr(project, "load_environment", lambda *a, **k: reads.append(1) or real(*a, **k))

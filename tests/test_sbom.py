@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import tomli_w
 from conftest import CORPUS, EXAMPLES
+from corpus_expectations import GENERATES
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from packageurl import PackageURL
 
@@ -194,3 +195,54 @@ def test_the_image_carries_its_sbom(docker_env, example, tmp_path: Path) -> None
     assert labels["dev.sysimage-docker.sbom"] == "/opt/sysimage-docker/sbom.cdx.json"
     missing = docker_env.cli("sbom", "sysimage-docker-test/not-there:1")
     assert missing.returncode == 2 and "no such project directory or image" in missing.stderr
+
+
+def each_by_component(entries, registries) -> list[bool]:  # type: ignore[no-untyped-def]
+    return [False] * len(entries)
+
+
+@pytest.mark.parametrize("project", [CORPUS / name for name in sorted(GENERATES)] + [
+    EXAMPLES / "http-service", EXAMPLES / "pycall-app"], ids=lambda p: p.name[:24])
+def test_the_fast_components_are_what_the_general_writer_writes(project: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # most components are written by one f-string (sbom._components); the general writer, _component, written
+    # once per entry, is the reference: the same document, character for character
+    prepared = prepare(project)
+    fast = sbom.render(prepared.environment, prepared.plan)
+    monkeypatch.setattr(sbom, "_plain_entries", each_by_component)
+    assert fast == sbom.render(prepared.environment, prepared.plan)
+
+
+TEXT = st.sampled_from(["1.0.0", "1.0.0+build.1", "0.1.0-DEV", "", "a\"b", "x\ny", "é", "~:/._-", "1 0",
+                        "46e44e869b4d90b96bd8ed1fdcf32244fddfb6cc", "46E44E869B4D90B96BD8ED1FDCF32244FDDFB6CC",
+                        "https://github.com/JuliaPluto/X.jl", "git@h.example:a/X.git", "../Dev"])
+
+
+def usually(common: st.SearchStrategy) -> st.SearchStrategy:
+    """The value most entries have three times in four, else anything: whole entries of the common shape come up
+    often, and so do entries one value away from it."""
+    return st.integers(0, 3).flatmap(lambda n: common if n else st.none() | TEXT)
+
+
+ROWS = st.lists(st.tuples(
+    st.sampled_from(["Pkg", "Pkg!", "A_b9", "Twin"]), usually(st.sampled_from(["1.0.0", "1.0.0+build.1"])),
+    usually(st.none()), usually(st.none()), usually(st.none()),
+    usually(st.sampled_from(["46e44e869b4d90b96bd8ed1fdcf32244fddfb6cc", "46E44E869B4D90B96BD8ED1FDCF32244FDDFB6CC"])),
+    st.sampled_from([(), ("General",), ("Acme",), ("Other",), ("Acme", "General")])), max_size=6)
+
+
+@settings(max_examples=300)
+@given(rows=ROWS, others=st.booleans(), baked=st.sets(st.sampled_from(["Pkg", "Twin"])))
+def test_any_entry_is_written_as_the_general_writer_writes_it(rows, others: bool, baked: set[str]) -> None:
+    from types import SimpleNamespace
+
+    from sysimage_containers.project import ManifestEntry
+
+    entries = tuple(ManifestEntry(name, "44cfe95a-1eb2-52ea-b672-e2afdf69b78f", version, path, url, rev, tree, ids)
+                    for name, version, path, url, rev, tree, ids in rows)
+    manifest = SimpleNamespace(registries=(("General", sbom.GENERAL_UUID, None),
+                                           ("Acme", "5f1d2f2c-1111-4222-8333-444455556666", "https://a.example/R")))
+    plan = SimpleNamespace(registries=(("Other", "https://o.example/R"),) if others else ())
+    registries = sbom._Registries(manifest, plan)  # type: ignore[arg-type]
+    expected = [sbom._component(e, "1.11.5", frozenset(baked), registries) for e in entries]
+    assert sbom._components(entries, "1.11.5", frozenset(baked), registries) == expected

@@ -105,3 +105,62 @@ def test_batches_and_whole_parse_agree_on_any_manifest(tmp_path_factory, parts: 
         except UsageError as exc:
             outcomes.append(exc.message)
     assert outcomes[0] == outcomes[1]
+
+
+def one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Switch the column reader off: every table is read entry by entry."""
+    monkeypatch.setattr(project_module._Columns, "check", staticmethod(lambda table: None))
+
+
+def read_tables(tables: list[dict]) -> tuple | str:
+    try:
+        return project_module._read_entries("Manifest.toml", iter(tables))
+    except UsageError as exc:
+        return exc.message
+
+
+def mostly(valid: st.SearchStrategy, hostile: st.SearchStrategy) -> st.SearchStrategy:
+    """Valid fifteen times in sixteen: a table takes the column reader only when every value in it is valid."""
+    return st.integers(0, 15).flatmap(lambda n: valid if n else hostile)
+
+
+NAMES = mostly(st.sampled_from(["A", "B", "Twin", "Pkg!", "_x9"]), st.sampled_from(["", "a b", "A\nB", "A\tB", "é"]))
+UUIDS = mostly(st.sampled_from(["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-00000000000A"]),
+               st.sampled_from(["00000000-0000-4000-8000-000000000002\n", "x", "00000000000040008000000000000001"]))
+STRINGS = mostly(st.sampled_from(["1.0.0", "", "1.0.0+build", "46e44e869b4d90b96bd8ed1fdcf32244fddfb6cc",
+                                  "https://git.example.com/X.jl", "../X"]),
+                 st.sampled_from(["x\ny", "a\tb", "2f4b\n", "https://u:tok@git.example.com/X.jl"]))
+VALUES = mostly(st.none() | STRINGS, st.integers(0, 2) | st.lists(STRINGS, max_size=2))
+ITEMS = st.fixed_dictionaries({"uuid": mostly(UUIDS, st.integers(0, 1))}, optional={
+    "version": VALUES, "path": VALUES, "repo-url": VALUES, "repo-rev": VALUES, "git-tree-sha1": VALUES,
+    "registries": mostly(st.none() | st.sampled_from(["General", "Acme", ""]),
+                         st.lists(st.sampled_from(["General", 1]), max_size=2)),
+    "deps": mostly(st.lists(NAMES, max_size=3), st.lists(st.integers(0, 1), min_size=1, max_size=2) |
+                   st.dictionaries(NAMES, UUIDS, max_size=1) | st.just(1))})
+TABLES = st.dictionaries(NAMES, mostly(st.lists(ITEMS, min_size=1, max_size=1), st.lists(ITEMS, max_size=2) | ITEMS),
+                         max_size=4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tables=st.lists(TABLES, min_size=1, max_size=3))
+def test_the_column_reader_reads_what_the_entry_by_entry_reader_reads(tables: list[dict]) -> None:
+    # the same entries, or the same refusal, whichever reader takes a table: the column reader only ever hands a
+    # table over (returns None), it never judges one differently
+    columns = read_tables(tables)
+    with pytest.MonkeyPatch.context() as patch:
+        one_by_one(patch)
+        assert read_tables(tables) == columns
+
+
+def test_the_column_reader_reads_what_pkg_writes() -> None:
+    # a table as Pkg writes it is read by columns (no hand-over), registries and by-name lists included
+    table = {"A": [{"uuid": "00000000-0000-4000-8000-00000000000A", "version": "1.0.0", "deps": ["B"],
+                    "git-tree-sha1": "46e44e869b4d90b96bd8ed1fdcf32244fddfb6cc", "registries": "General"}],
+             "B": [{"uuid": "00000000-0000-4000-8000-00000000000b", "version": "0.1.0"}]}
+    columns = project_module._Columns.check(table)
+    assert columns is not None
+    assert columns.entries() == [
+        project_module.ManifestEntry("A", "00000000-0000-4000-8000-00000000000a", "1.0.0", None, None, None,
+                                     "46e44e869b4d90b96bd8ed1fdcf32244fddfb6cc", ("General",)),
+        project_module.ManifestEntry("B", "00000000-0000-4000-8000-00000000000b", "0.1.0", registries=())]
+    assert (columns.names, columns.named) == ("A\nB\n", "B\n")

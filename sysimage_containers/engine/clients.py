@@ -59,25 +59,66 @@ class Client:
         return f"{self.path} ({self.version}, {how})"
 
 
-def inspect_clients(paths: list[str]) -> list[Client]:
-    """Each client's own version (printed even when no daemon answers) and whether its buildx plugin runs. All
-    are asked at once: each answer is a Go program's start-up (about 50 ms), which `generate` otherwise paid two
-    to four times in a row."""
-    started = [(_start([path, "version", "--format", "{{.Client.Version}}"]), _start([path, "buildx", "version"]))
-               for path in paths]
-    found = []
-    for path, (asked_version, asked_buildx) in zip(paths, started, strict=True):
-        version, buildx = _finish(asked_version), _finish(asked_buildx)
-        if version is None:
-            found.append(Client(path, None, False))
-            continue
-        text = version[1].strip()
-        found.append(Client(path, text.splitlines()[0] if text else None, buildx is not None and buildx[0] == 0))
-    return found
+class Survey:
+    """Clients asked for their version and buildx plugin, each once. Each answer is a Go program's start-up (50 ms
+    or more): `generate` and `build --dry-run` ask as soon as the configuration names the client (`begin`), and the
+    answers arrive on another core while the project is read; the no-BuildKit advice asks the machine's other
+    docker clients at the same time, all at once."""
+
+    def __init__(self) -> None:
+        self._asked: dict[str, tuple[subprocess.Popen[str] | None, subprocess.Popen[str] | None]] = {}
+        self._known: dict[str, Client] = {}
+
+    def begin(self, engine: str, docker_client: str | None, buildkit: bool) -> None:
+        """Ask what rendering will want to know: the configured docker client (not podman, which is asked
+        nothing) and, for the advice should it lack BuildKit, the machine's other docker clients."""
+        path, is_podman = configured_client(engine, docker_client)
+        if buildkit and path is not None and not is_podman:
+            self.ask([path, *docker_clients(exclude=path)])
+
+    def ask(self, paths: list[str]) -> None:
+        for path in paths:
+            if path not in self._asked and path not in self._known:
+                self._asked[path] = (_start([path, "version", "--format", "{{.Client.Version}}"]),
+                                     _start([path, "buildx", "version"]))
+
+    def clients(self, paths: list[str]) -> list[Client]:
+        self.ask(paths)
+        for path in paths:
+            if path in self._asked:
+                self._known[path] = _client(path, *self._asked.pop(path))
+        return [self._known[path] for path in paths]
+
+    def close(self) -> None:
+        """Stop what was asked and never needed (or asked before an error)."""
+        for procs in self._asked.values():
+            for proc in procs:
+                if proc is not None and proc.poll() is None:
+                    proc.kill()
+                if proc is not None:
+                    proc.communicate()
+        self._asked.clear()
 
 
-def inspect_client(path: str) -> Client:
-    return inspect_clients([path])[0]
+def _client(path: str, asked_version: subprocess.Popen[str] | None,
+            asked_buildx: subprocess.Popen[str] | None) -> Client:
+    version, buildx = _finish(asked_version), _finish(asked_buildx)
+    if version is None:
+        return Client(path, None, False)
+    text = version[1].strip()
+    return Client(path, text.splitlines()[0] if text else None, buildx is not None and buildx[0] == 0)
+
+
+def inspect_clients(paths: list[str], survey: Survey | None = None) -> list[Client]:
+    """Each client's own version (printed even when no daemon answers) and whether its buildx plugin runs, all
+    asked at once (or earlier, by `survey`)."""
+    if survey is not None:
+        return survey.clients(paths)
+    survey = Survey()
+    try:
+        return survey.clients(paths)
+    finally:
+        survey.close()
 
 
 def _start(cmd: list[str]) -> subprocess.Popen[str] | None:
@@ -111,7 +152,8 @@ def configured_client(engine: str, docker_client: str | None) -> tuple[str | Non
     return path, engine == "podman" or os.path.basename(path).startswith("podman")
 
 
-def rendering_backend(engine: str, docker_client: str | None) -> tuple[str | None, str | None]:
+def rendering_backend(engine: str, docker_client: str | None,
+                      survey: Survey | None = None) -> tuple[str | None, str | None]:
     """(back end, client path) the configured client gives, without asking the daemon; (None, None) without a
     client (then the rendering stays as configured)."""
     path, is_podman = configured_client(engine, docker_client)
@@ -119,14 +161,14 @@ def rendering_backend(engine: str, docker_client: str | None) -> tuple[str | Non
         return None, None
     if is_podman:
         return BACKEND_PODMAN, path
-    client = inspect_client(path)
+    client = inspect_clients([path], survey)[0]
     if client.version is None:
         return None, path
     return client.backend(engine), path
 
 
-def buildkit_clients(exclude: str | None) -> list[Client]:
-    """Docker clients on this machine that build with BuildKit (on PATH first, then the usual places)."""
+def docker_clients(exclude: str | None = None) -> list[str]:
+    """Docker clients on this machine (on PATH first, then the usual places), each once, `exclude` not."""
     seen = {os.path.realpath(exclude)} if exclude else set()
     paths = []
     candidates = [os.path.join(d, "docker") for d in os.environ.get("PATH", "").split(os.pathsep) if d]
@@ -136,24 +178,29 @@ def buildkit_clients(exclude: str | None) -> list[Client]:
             continue
         seen.add(real)
         paths.append(path)
-    return [client for client in inspect_clients(paths)
+    return paths
+
+
+def buildkit_clients(exclude: str | None, survey: Survey | None = None) -> list[Client]:
+    """Docker clients on this machine that build with BuildKit (on PATH first, then the usual places)."""
+    return [client for client in inspect_clients(docker_clients(exclude), survey)
             if client.version is not None and client.backend() in BUILDKIT_BACKENDS]
 
 
-def no_buildkit_advice(backend: str, client: str | None) -> str:
+def no_buildkit_advice(backend: str, client: str | None, survey: Survey | None = None) -> str:
     """What to do when the back end in use has no BuildKit: a BuildKit-capable client on this machine, if any."""
     if backend == BACKEND_PODMAN:
         return ""
-    better = buildkit_clients(client)
+    better = buildkit_clients(client, survey)
     if better:
         return (f"; {better[0].label} builds with BuildKit: --docker-client {better[0].path} "
                 "(or SYSIMAGE_DOCKER_DOCKER_CLIENT)")
     return "; install buildx (docker-buildx) for cache mounts and faster rebuilds"
 
 
-def no_buildkit_warning(backend: str, client: str | None) -> str:
+def no_buildkit_warning(backend: str, client: str | None, survey: Survey | None = None) -> str:
     return (f"{backend} has no BuildKit ({client}): rendering without cache mounts (downloads are not cached across "
-            f"builds){no_buildkit_advice(backend, client)}")
+            f"builds){no_buildkit_advice(backend, client, survey)}")
 
 
 def build_command(backend: str | None, client: str | None, directory: str, buildkit: bool) -> str:
