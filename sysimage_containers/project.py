@@ -428,7 +428,7 @@ class _NotPkgShaped(Exception):
 
 # A line that opens an array-of-tables entry, `[[deps.Name]]` (format 2) or `[[Name]]` (format 1)
 _ENTRY_HEADER_RE = re.compile(r"^[ \t]*\[\[", re.M)
-_BATCH_CHARS = 256 * 1024
+_BATCH_CHARS = 64 * 1024  # a batch's parser objects stay in the CPU's caches (256 KB: 10 % slower)
 
 
 def _parse_in_batches(text: str) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
@@ -510,14 +510,14 @@ def _read_entries(name: str, tables: Iterator[dict[str, Any]]) -> tuple[Manifest
     by_name: list[tuple[str, str | list[Any]]] = []  # (names, what they list by name) of each table or entry
     for table in tables:
         columns = _Columns.check(table)
-        read = _one_by_one(name, table) if columns is None else None
+        if columns is None:
+            read, named = _one_by_one(name, table)
+            entries += read
+            by_name += named
+            continue
         del table  # the parsed batch goes before its entries are made (see _Columns)
-        if columns is not None:
-            entries += columns.entries()
-            by_name.append((columns.names, columns.named))
-        elif read is not None:
-            entries += read[0]
-            by_name += read[1]
+        entries += columns.entries()
+        by_name.append((columns.names, columns.named))
     _check_named_deps(name, by_name, list(map(itemgetter(0), entries)))
     return tuple(entries)
 
