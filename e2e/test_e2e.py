@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -290,13 +291,15 @@ def test_a_lazy_artifact_the_test_suite_downloads_ships_and_works_offline(tmp_pa
         docker("image", "rm", "--force", tag, check=False)
 
 
-def build_on_julia(tmp_path: Path, name: str, julia: str, config: str,
-                   source: tuple[str, str] | None = None) -> tuple[str, subprocess.CompletedProcess]:
+def build_on_julia(tmp_path: Path, name: str, julia: str, config: str, source: tuple[str, str] | None = None,
+                   edit: Callable[[Path], object] | None = None) -> tuple[str, subprocess.CompletedProcess]:
     """The example built with another Julia than its manifest's: the manifest is left out and the versions are
     resolved in the builder (resolve = true), as the examples' manifests are Julia 1.11.5's. `source`: a
-    (file, text) to add to a source file, before its module's last line."""
+    (file, text) to add to a source file, before its module's last line; `edit`: called with the copy."""
     project = tmp_path / name
     shutil.copytree(EXAMPLES / name, project)
+    if edit is not None:
+        edit(project)
     (project / "Manifest.toml").unlink()
     if source is not None:
         path = project / source[0]
@@ -332,6 +335,29 @@ def test_a_package_project_builds_with_its_source_after_the_sysimage(images, jul
     finally:
         if julia != "1.11":
             docker("image", "rm", "--force", tag, check=False)
+
+
+def test_an_entryfile_package_on_1_12(tmp_path: Path) -> None:
+    # Julia 1.12 loads a package from Project.toml's entryfile: the sysimage step's stub stands there too, and the
+    # image runs the real source from it
+    def move_source(project: Path) -> None:
+        (project / "lib").mkdir()
+        (project / "src" / "WordStats.jl").rename(project / "lib" / "WordStats.jl")
+        (project / "src").rmdir()
+        text = (project / "Project.toml").read_text()
+        (project / "Project.toml").write_text('entryfile = "lib/WordStats.jl"\n' + text)
+
+    tag, built = build_on_julia(tmp_path, "cli-tool", "1.12", 'precompile_files = ["precompile/workload.jl"]\n',
+                                edit=move_source)
+    assert built.returncode == 0, built.stderr[-4000:]
+    try:
+        (tmp_path / "text.txt").write_text("the cat and the hat")
+        out = docker("run", "--rm", "-v", f"{tmp_path}:/data:ro", tag, "/opt/sysimage-docker/julia/run_main.jl",
+                     "WordStats", "/data/text.txt").stdout
+        assert json.loads(out)["words"] == 5
+        assert docker("run", "--rm", "--entrypoint", "/bin/sh", tag, "-c", "ls /app/src", check=False).returncode != 0
+    finally:
+        docker("image", "rm", "--force", tag, check=False)
 
 
 def test_julia_module_on_1_12(tmp_path: Path) -> None:

@@ -178,9 +178,9 @@ class BuildPlan:
     user_id: int
     cache_flags: tuple[str, ...]  # julia_args that package caches must be compiled with
     codegen_flags: tuple[str, ...]  # julia_args that change generated code: the sysimage and the tracer get them
-    source_stub: str | None  # src/<Name>.jl put in place for the sysimage step only (see _source_stub)
-    source_stub_dir: str | None  # its src/ directory
-    source_stub_rmdir: bool  # the step makes src/, so it removes it again
+    source_stubs: tuple[str, ...]  # src/<Name>.jl (and the entryfile) put in place for the sysimage step only
+    source_stub_dirs: tuple[str, ...]  # their directories, made by the step if missing (see _source_stub)
+    source_stub_rmdirs: tuple[str, ...]  # those the step makes, removed again, deepest first
     tracer_flags: tuple[str, ...]  # what PackageCompiler's own recording run uses
     inputs: tuple[tuple[str, str], ...]  # (file, sha256) of the inputs, for the header
     context_exclude: tuple[str, ...]
@@ -296,8 +296,8 @@ def make_plan(
     identity = _identity(environment, config, julia, tool_version)
     layout = _layout(environment, config)
     compilation = _compilation(config, layout["app_context"], layout["app_dir"])
-    stub, stub_rmdir = _source_stub(environment, config, layout["app_dir"],
-                                    (*layout["dependency_copies"], *compilation["workload_copies"]))
+    stubs, stub_dirs, stub_rmdirs = _source_stub(environment, config, layout["app_dir"],
+                                                 (*layout["dependency_copies"], *compilation["workload_copies"]))
     baked = _baked_packages(environment, config)
     runtime = _runtime(environment, config, layout["app_context"], layout["app_dir"], version)
     labels = _labels(environment, config, tool_version, str(version), runtime["sysimage_path"], baked,
@@ -307,9 +307,9 @@ def make_plan(
         baked=baked,
         **layout,
         **compilation,
-        source_stub=stub,
-        source_stub_dir=f"{layout['app_dir']}/src" if stub else None,
-        source_stub_rmdir=stub_rmdir,
+        source_stubs=stubs,
+        source_stub_dirs=stub_dirs,
+        source_stub_rmdirs=stub_rmdirs,
         **runtime,
         **_builder(config, version),
         labels=labels,
@@ -694,7 +694,7 @@ def _baked_packages(environment: Environment, config: Config) -> tuple[BakedPack
 
 
 def _source_stub(environment: Environment, config: Config, app_dir: str,
-                 copies: tuple[Copy, ...]) -> tuple[str | None, bool]:
+                 copies: tuple[Copy, ...]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """The sysimage step runs before the source is copied (so a source edit re-runs only the app precompile), but
     create_sysimage always precompiles the project (ensurecompiled -> `Pkg.precompile()`, PackageCompiler v2.4.0
     src/PackageCompiler.jl lines 372-381 and 673; v2.1.x the same). For a package project that precompiles the
@@ -711,17 +711,28 @@ def _source_stub(environment: Environment, config: Config, app_dir: str,
     LocalPreferences.toml, relative path dependencies and workspace members. The stub's cache is compiled into
     PackageCompiler's own depot (first in that step's JULIA_DEPOT_PATH), which stays in the builder; the app
     precompile compiles the real package from its source after the COPY.
+    A Project.toml `entryfile` (Julia 1.12's loading reads the package from it: base/loading.jl project_file_path,
+    julia #53939, whose test project was written by 1.12.0-DEV) gets a stub too, besides src/<Name>.jl: which of the
+    two a Julia version looks for needs no guessing. Directories the step makes for them it removes again.
+    Returns the stubs, their directories, and the directories to remove (deepest first).
     Not needed when the source is already there (include_project, mode = app) or without a sysimage step."""
     project = environment.project
+    none: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
     if config.mode != "sysimage" or config.include_project or not project.is_package:
-        return None, False
-    stub = f"{app_dir}/src/{project.name}.jl"
-    src = f"{app_dir}/src"
-    placed = [c.dest for c in copies]
-    if stub in placed:  # a dependency or workload copy is that file already
-        return None, False
-    # when a copy made src/ already, only the stub is removed
-    return stub, not any(d == src or PurePosixPath(d).is_relative_to(src) for d in placed)
+        return none
+    placed = [PurePosixPath(c.dest) for c in copies]
+    wanted = [f"src/{project.name}.jl", *([project.entryfile] if project.entryfile else [])]
+    # a copy that is that file already needs no stub (nor does a file the copies put a directory at)
+    stubs = [PurePosixPath(app_dir) / rel for rel in dict.fromkeys(wanted)]
+    stubs = [stub for stub in stubs if not any(p == stub or p.is_relative_to(stub) for p in placed)]
+    if not stubs:
+        return none
+    top = PurePosixPath(app_dir)
+    # the directories a copy made exist already: it makes its destination's parents
+    made = {parent for stub in stubs for parent in stub.parents if parent.is_relative_to(top) and parent != top
+            and not any(p.is_relative_to(parent) for p in placed)}
+    return (tuple(str(stub) for stub in stubs), tuple(dict.fromkeys(str(stub.parent) for stub in stubs)),
+            tuple(str(d) for d in sorted(made, key=lambda d: (-len(d.parts), str(d)))))
 
 
 def _cache_flag_warnings(config: Config, version: Version) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import chain, repeat
 from operator import itemgetter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 from sysimage_containers import tomlfiles
@@ -111,6 +111,9 @@ class JuliaProject:
     apt_file: str | None = None  # repo2docker's apt.txt, when present
     apt_packages: tuple[str, ...] = ()
     license: str | None = None  # Project.toml `license` (not a Pkg field, but common): the OCI licenses label
+    # Project.toml `entryfile`: the package's source file when not src/<Name>.jl, relative to the project (Julia
+    # 1.12's loading reads it: base/loading.jl project_file_path, julia #53939)
+    entryfile: str | None = None
 
     @property
     def is_package(self) -> bool:
@@ -188,6 +191,7 @@ def read_project(directory: Path) -> JuliaProject:
         workspace_members=tuple(rel for rel, _ in members),
         manifest_candidates=_manifest_candidates(root),
         explicit_manifest=explicit,
+        entryfile=_entryfile(data, project_file),
         hash_inputs=(_hash_input(data), *(inputs for _, inputs in members)),
         preference_files=tuple(n for n in PREFERENCES_FILES if (root / n).is_file()),
         license=_license(data, project_file),
@@ -247,6 +251,20 @@ def _manifest_key(data: dict[str, Any], shown: str) -> str | None:
     if value.startswith(("/", "~")) or ".." in Path(value).parts:
         raise UsageError(f"{shown}: manifest {value[:80]!r} must be a file inside the project")
     return value
+
+
+def _entryfile(data: dict[str, Any], shown: str) -> str | None:
+    """Project.toml's `entryfile = "path"`, a file inside the project (normalised, POSIX): the sysimage step puts a
+    stand-in there. Nothing outside the project is named in the image."""
+    value = _opt_str(data, "entryfile", shown)
+    if value is None:
+        return None
+    if re.search(r"[\x00-\x1f\x7f\\]", value) or value.startswith(("/", "~")) or ".." in PurePosixPath(value).parts:
+        raise UsageError(f"{shown}: entryfile {value[:80]!r} must be a file inside the project")
+    normal = PurePosixPath(value).as_posix()
+    if value.endswith("/") or normal in (".", ""):
+        raise UsageError(f"{shown}: entryfile {value[:80]!r} must be a file inside the project")
+    return normal
 
 
 def _opt_str(data: dict[str, Any], key: str, shown: str) -> str | None:

@@ -385,25 +385,50 @@ def test_the_sysimage_step_gets_a_stub_source_only_when_the_source_comes_later(t
     # create_sysimage precompiles the project's own package (Julia 1.10.8+ refuses it without src/<Name>.jl), and
     # the source is copied after that step: a stub stands in, made and removed in the step's own RUN
     plan = prepare(EXAMPLES / "cli-tool").plan
-    assert (plan.source_stub, plan.source_stub_dir, plan.source_stub_rmdir) == (
-        "/app/src/WordStats.jl", "/app/src", True)
+    assert (plan.source_stubs, plan.source_stub_dirs, plan.source_stub_rmdirs) == (
+        ("/app/src/WordStats.jl",), ("/app/src",), ("/app/src",))
     lines = steps(prepare(EXAMPLES / "cli-tool").files["Dockerfile"])
     step = lines[index_of(lines, "build_sysimage.jl")]
-    assert step.startswith("RUN ") and "printf 'module %s\\nend\\n' WordStats > /app/src/WordStats.jl" in step
+    assert step.startswith("RUN ") and (
+        "mkdir -p /app/src && printf 'module %s\\nend\\n' WordStats > /app/src/WordStats.jl && ") in step
     assert step.index("/app/src/WordStats.jl") < step.index("build_sysimage.jl") < step.index(
         "rm /app/src/WordStats.jl && rmdir /app/src")
     # no stub: the source is there already (include_project, app), no sysimage step, not a package
     for cli in ({"include_project": True}, {"mode": "app"}, {"mode": "pkgimage"}):
-        assert prepare(EXAMPLES / "cli-tool", cli=cli).plan.source_stub is None, cli
-    assert prepare(EXAMPLES / "hello").plan.source_stub is None
+        assert prepare(EXAMPLES / "cli-tool", cli=cli).plan.source_stubs == (), cli
+    assert prepare(EXAMPLES / "hello").plan.source_stubs == ()
     # a workload under src/: the directory exists before the step, so only the stub is removed
     project = tmp_path / "cli-tool"
     shutil.copytree(EXAMPLES / "cli-tool", project)
     shutil.copy(project / "precompile" / "workload.jl", project / "src" / "workload.jl")
     plan = prepare(project, cli={"precompile_files": ["src/workload.jl"]}).plan
-    assert (plan.source_stub, plan.source_stub_rmdir) == ("/app/src/WordStats.jl", False)
+    assert (plan.source_stubs, plan.source_stub_rmdirs) == (("/app/src/WordStats.jl",), ())
     assert "rm /app/src/WordStats.jl\n" in prepare(project, cli={"precompile_files": ["src/workload.jl"]}
                                                    ).files["Dockerfile"]
+
+
+def test_an_entryfile_gets_its_own_stub(tmp_path: Path) -> None:
+    # Julia 1.12 reads the package from Project.toml's entryfile (julia #53939): a stub there too, besides
+    # src/<Name>.jl, whichever a version looks for; the directories the step makes are removed, deepest first
+    project = tmp_path / "cli-tool"
+    shutil.copytree(EXAMPLES / "cli-tool", project)
+    text = (project / "Project.toml").read_text()
+    (project / "Project.toml").write_text('entryfile = "./lib/core//WordStats.jl"\n' + text)
+    plan = prepare(project).plan
+    assert plan.source_stubs == ("/app/src/WordStats.jl", "/app/lib/core/WordStats.jl")
+    assert plan.source_stub_dirs == ("/app/src", "/app/lib/core")
+    assert plan.source_stub_rmdirs == ("/app/lib/core", "/app/lib", "/app/src")
+    step = steps(prepare(project).files["Dockerfile"])
+    step = step[index_of(step, "build_sysimage.jl")]
+    assert "mkdir -p /app/src /app/lib/core && printf 'module %s\\nend\\n' WordStats > /app/src/WordStats.jl && " \
+           "printf 'module %s\\nend\\n' WordStats > /app/lib/core/WordStats.jl && " in step
+    assert step.endswith("rm /app/src/WordStats.jl /app/lib/core/WordStats.jl && rmdir /app/lib/core /app/lib /app/src")
+    # the entryfile is src/<Name>.jl itself, or a workload copy already: one stub, or none for it
+    (project / "Project.toml").write_text('entryfile = "src/WordStats.jl"\n' + text)
+    assert prepare(project).plan.source_stubs == ("/app/src/WordStats.jl",)
+    (project / "Project.toml").write_text('entryfile = "precompile/workload.jl"\n' + text)
+    plan = prepare(project).plan
+    assert (plan.source_stubs, plan.source_stub_rmdirs) == (("/app/src/WordStats.jl",), ("/app/src",))
 
 
 def test_cache_flags_and_the_sysimage_build_args() -> None:

@@ -17,6 +17,8 @@ from dockerenv import ensure_image
 
 from sysimage_containers import plan as plan_module
 
+NO_STUB = ((), (), ())  # plan._source_stub: no stubs, no directories
+
 pytestmark = pytest.mark.docker
 REVERTED_CACHE_FLAGS = ("-O", "--optimize", "--check-bounds", "-g", "--inline")  # before --pkgimages was added
 
@@ -64,7 +66,7 @@ def test_the_sysimage_step_needs_the_stub_source(docker_env, written, monkeypatc
     shown = docker_env.sh(tag, f"cat /app/src/{package}.jl")
     assert shown == real
     # reverted: no stub, and the stand-in refuses the sysimage step as Julia 1.11.5 does
-    monkeypatch.setattr(plan_module, "_source_stub", lambda *a: (None, False))
+    monkeypatch.setattr(plan_module, "_source_stub", lambda *a: NO_STUB)
     reverted = build_context(docker_env, written(EXAMPLES / name, **images), docker_env.unique_tag(f"nostub-{name}"))
     assert reverted.returncode != 0
     assert f"Error: Missing source file for {package} [" in reverted.stderr
@@ -73,7 +75,7 @@ def test_the_sysimage_step_needs_the_stub_source(docker_env, written, monkeypatc
 
 def test_pkg_before_1_10_8_skipped_the_missing_source(docker_env, written, monkeypatch: pytest.MonkeyPatch) -> None:
     # the stand-in knows its version: Pkg up to 1.10.7 (src/API.jl) left a project without src/<Name>.jl out
-    monkeypatch.setattr(plan_module, "_source_stub", lambda *a: (None, False))
+    monkeypatch.setattr(plan_module, "_source_stub", lambda *a: NO_STUB)
     old = ensure_image(docker_env.client, "builder", julia_version="1.10.7")
     result = build_context(docker_env, written(EXAMPLES / "cli-tool", builder=old),
                            docker_env.unique_tag("pkg-1-10-7"))
@@ -87,6 +89,31 @@ def test_the_app_precompile_needs_the_real_source(docker_env, example, written) 
     result = build_context(docker_env, written(project), docker_env.unique_tag("no-source"))
     assert result.returncode != 0
     assert "Error: Missing source file for WordStats [" in result.stderr and "precompile_app.jl" in result.stderr
+
+
+# --- contract: Julia 1.12 takes a package from Project.toml's entryfile ---
+
+def test_an_entryfile_package_builds_on_1_12(docker_env, example, written, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = example("cli-tool")
+    (project / "lib").mkdir()
+    (project / "src" / "WordStats.jl").rename(project / "lib" / "WordStats.jl")
+    (project / "src").rmdir()
+    (project / "Project.toml").write_text('entryfile = "lib/WordStats.jl"\n' + (project / "Project.toml").read_text())
+    manifest = project / "Manifest.toml"
+    manifest.write_text(manifest.read_text().replace('julia_version = "1.11.5"', 'julia_version = "1.12.7"'))
+    builder = ensure_image(docker_env.client, "builder", julia_version="1.12.7")
+    fixed = docker_env.unique_tag("entryfile")
+    result = build_context(docker_env, written(project, builder=builder), fixed)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # the stubs were there for the sysimage step only: the image has the real source and no src/ of the stubs'
+    assert docker_env.sh(fixed, "cat /app/lib/WordStats.jl") == (project / "lib" / "WordStats.jl").read_text()
+    assert docker_env.sh(fixed, "ls /app/src 2>&1 || true").strip().endswith("No such file or directory")
+    # reverted: a stub at src/WordStats.jl only, as before entryfile was read: Julia 1.12 looks in lib/
+    monkeypatch.setattr(plan_module, "_source_stub", lambda env, cfg, app_dir, copies: (
+        (f"{app_dir}/src/WordStats.jl",), (f"{app_dir}/src",), (f"{app_dir}/src",)))
+    reverted = build_context(docker_env, written(project, builder=builder), docker_env.unique_tag("entryfile-src"))
+    assert reverted.returncode != 0
+    assert "Error: Missing source file for WordStats [" in reverted.stderr and "build_sysimage.jl" in reverted.stderr
 
 
 # --- contract: -m/--module is a Julia 1.12 option ---

@@ -62,7 +62,8 @@ FROM deps AS builder
 # none is reachable: the step sees the one the instantiate step fetched. Artifacts installed while it runs land in
 # PackageCompiler's depot, the first one: keep_artifacts.sh copies them to where they ship.
 # create_sysimage also precompiles the project, its own package included, whose source comes later: Julia 1.10.8+
-# refuses a package without src/PyStats.jl, so a stub module stands in for this step only (in no layer).
+# refuses a package without its source file, so a stub module stands in for this step only (in no layer):
+# /app/src/PyStats.jl.
 RUN mkdir -p /app/src && printf 'module %s\nend\n' PyStats > /app/src/PyStats.jl && \
     sh /opt/sysimage-docker/keep_artifacts.sh /opt/julia/depot/artifacts --new /opt/sysimage-docker/pc-depot/artifacts -- \
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
