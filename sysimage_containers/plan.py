@@ -722,9 +722,11 @@ def _source_stub(environment: Environment, config: Config, app_dir: str,
         return none
     placed = [PurePosixPath(c.dest) for c in copies]
     wanted = [f"src/{project.name}.jl", *([project.entryfile] if project.entryfile else [])]
-    # a copy that is that file already needs no stub (nor does a file the copies put a directory at)
+    # no stub where a copy put that file, a directory at it, or a directory holding it (a stub would replace a copied
+    # file, then remove it); none at a directory of another stub (Julia itself would find no file there)
     stubs = [PurePosixPath(app_dir) / rel for rel in dict.fromkeys(wanted)]
-    stubs = [stub for stub in stubs if not any(p == stub or p.is_relative_to(stub) for p in placed)]
+    stubs = [stub for stub in stubs if not any(p.is_relative_to(stub) or stub.is_relative_to(p) for p in placed)]
+    stubs = [stub for stub in stubs if not any(other != stub and other.is_relative_to(stub) for other in stubs)]
     if not stubs:
         return none
     top = PurePosixPath(app_dir)

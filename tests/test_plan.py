@@ -429,6 +429,20 @@ def test_an_entryfile_gets_its_own_stub(tmp_path: Path) -> None:
     (project / "Project.toml").write_text('entryfile = "precompile/workload.jl"\n' + text)
     plan = prepare(project).plan
     assert (plan.source_stubs, plan.source_stub_rmdirs) == (("/app/src/WordStats.jl",), ("/app/src",))
+    # inside a directory copied before the step (a path dependency): no stub that would replace, then remove, a file
+    # of it; and none at src/ itself, a directory of the other stub
+    local = project / "deps" / "Local"
+    (local / "src").mkdir(parents=True)
+    (local / "Project.toml").write_text('name = "Local"\nuuid = "00000000-0000-4000-8000-000000000077"\n')
+    (local / "src" / "Local.jl").write_text("module Local end\n")
+    with (project / "Manifest.toml").open("a") as fh:
+        fh.write('\n[[deps.Local]]\npath = "deps/Local"\nuuid = "00000000-0000-4000-8000-000000000077"\n')
+    (project / "Project.toml").write_text('entryfile = "deps/Local/src/Local.jl"\n' + text)
+    plan = prepare(project).plan
+    assert any(c.dest == "/app/deps/Local" for c in plan.dependency_copies)
+    assert plan.source_stubs == ("/app/src/WordStats.jl",)
+    (project / "Project.toml").write_text('entryfile = "src"\n' + text)
+    assert prepare(project).plan.source_stubs == ("/app/src/WordStats.jl",)
 
 
 def test_cache_flags_and_the_sysimage_build_args() -> None:
