@@ -166,6 +166,12 @@ REASONS: dict[tuple[str, str, str], str] = {
         "equivalent: the templates do not change while the process runs, so checking them for changes finds none",
     ("last_build", 'return user_cache_dir() / "builds" / f"{hashlib.sha256(tag.encode()).hexdigest()[:32]}.json"',
      "32 -> 33"): "equivalent: the record's name is written and read through this one function; no one else reads it",
+    ("plan", "healthcheck_interval: int = 30", "30 -> 31"):
+        "equivalent: make_plan always passes the configured interval (the dataclass default is never used)",
+    ("project", "unique = {pkg for pkg, count in counts.items() if count == 1}", "Eq -> NotEq"):
+        "equivalent: the set only lets the common case skip the entry-by-entry check, which decides with counts",
+    ("sbom", 'return joined.count("\\n") == len(values) and pattern.fullmatch(joined) is not None', "Eq -> NotEq"):
+        "equivalent: a column that fails the joined check is looked at value by value, with the same verdicts",
 }
 
 

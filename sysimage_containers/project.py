@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from itertools import chain, repeat
+from itertools import chain, groupby, repeat
 from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
@@ -111,8 +111,8 @@ class JuliaProject:
     apt_file: str | None = None  # repo2docker's apt.txt, when present
     apt_packages: tuple[str, ...] = ()
     license: str | None = None  # Project.toml `license` (not a Pkg field, but common): the OCI licenses label
-    # Project.toml `entryfile`: the package's source file when not src/<Name>.jl, relative to the project (Julia
-    # 1.12's loading reads it: base/loading.jl project_file_path, julia #53939)
+    # Project.toml `entryfile` (or `path`): the package's source file when not src/<Name>.jl, relative to the
+    # project (Julia 1.12's loading reads it: base/loading.jl project_file_path, julia #53939)
     entryfile: str | None = None
 
     @property
@@ -254,17 +254,22 @@ def _manifest_key(data: dict[str, Any], shown: str) -> str | None:
 
 
 def _entryfile(data: dict[str, Any], shown: str) -> str | None:
-    """Project.toml's `entryfile = "path"`, a file inside the project (normalised, POSIX): the sysimage step puts a
-    stand-in there. Nothing outside the project is named in the image."""
-    value = _opt_str(data, "entryfile", shown)
-    if value is None:
-        return None
-    if re.search(r"[\x00-\x1f\x7f\\]", value) or value.startswith(("/", "~")) or ".." in PurePosixPath(value).parts:
-        raise UsageError(f"{shown}: entryfile {value[:80]!r} must be a file inside the project")
-    normal = PurePosixPath(value).as_posix()
-    if value.endswith("/") or normal in (".", ""):
-        raise UsageError(f"{shown}: entryfile {value[:80]!r} must be a file inside the project")
-    return normal
+    """Project.toml's `entryfile = "path"`, or its soft-deprecated spelling `path`, which Julia reads first
+    (base/loading.jl project_file_path): a file inside the project (normalised, POSIX), where the sysimage step
+    puts a stand-in. Both are checked; nothing outside the project is named in the image."""
+    found = None
+    for key in ("entryfile", "path"):
+        value = _opt_str(data, key, shown)
+        if value is None:
+            continue
+        parts = PurePosixPath(value).parts
+        if (not value.isprintable() or "\\" in value or value.startswith(("/", "~")) or ".." in parts
+                or value.endswith("/") or PurePosixPath(value).as_posix() in (".", "")):
+            raise UsageError(f"{shown}: {key} {value[:80]!r} must be a file inside the project")
+        if len(value) > 1024 or any(len(part.encode()) > 255 for part in parts):
+            raise UsageError(f"{shown}: {key} is longer than a file name may be ({len(value)} characters)")
+        found = PurePosixPath(value).as_posix()  # `path` last: it wins
+    return found
 
 
 def _opt_str(data: dict[str, Any], key: str, shown: str) -> str | None:
@@ -472,11 +477,26 @@ def _parse_in_batches(text: str) -> tuple[dict[str, Any], Iterator[dict[str, Any
         begin = cut
         while begin < len(text):
             end = _batch_end(text, begin)
+            _check_tables(text, begin, end, nested)
             # not kept in a local: the reader frees each batch before it stores the entries (see _Columns)
             yield _entries_of(_parse_batch(text[begin:end]), nested)
             begin = end
 
     return header, batches()
+
+
+# A table header that is not an array-of-tables header, and the only ones Pkg writes among the entries: an entry's
+# [deps.<Name>.extensions] and [deps.<Name>.weakdeps] (format 2; format 1 has none)
+_TABLE_HEADER_RE = re.compile(r"^[ \t]*\[(?!\[)[^\n]*", re.M)
+_ENTRY_SUBTABLE_RE = re.compile(r"[ \t]*\[deps\.[A-Za-z_][A-Za-z0-9_!]*\.(?:extensions|weakdeps)\][ \t]*")
+
+
+def _check_tables(text: str, begin: int, end: int, nested: bool) -> None:
+    """A batch parses alone, so what TOML forbids across batches (declaring [deps] again, defining an entry's
+    array twice) would go unseen: any other table header sends the manifest to the whole-document parse."""
+    for header in _TABLE_HEADER_RE.finditer(text, begin, end):
+        if not nested or not _ENTRY_SUBTABLE_RE.fullmatch(header.group()):
+            raise _NotPkgShaped
 
 
 def _entries_of(data: dict[str, Any], nested: bool) -> dict[str, Any]:
@@ -536,7 +556,11 @@ def _read_entries(name: str, tables: Iterator[dict[str, Any]]) -> tuple[Manifest
         del table  # the parsed batch goes before its entries are made (see _Columns)
         entries += columns.entries()
         by_name.append((columns.names, columns.named))
-    _check_named_deps(name, by_name, list(map(itemgetter(0), entries)))
+    names = list(map(itemgetter(0), entries))
+    if len(set(names)) != len(names) and len(runs := [pkg for pkg, _ in groupby(names)]) != len(set(runs)):
+        # a name's entries apart: the batches cut between them, where a whole parse puts them together
+        raise _NotPkgShaped
+    _check_named_deps(name, by_name, names)
     return tuple(entries)
 
 
@@ -641,7 +665,7 @@ class _Columns:
             lines = _lines(column) if types == {str} else None
             optional.append(column if lines is None else lines)
         urls = optional[2]
-        if urls is not None and any(url is not None and strip_credentials(url) != url
+        if urls is not None and any(url is not None and (not url.isprintable() or strip_credentials(url) != url)
                                     for url in (urls.split("\n") if isinstance(urls, str) else urls)):
             return None  # refused by the entry-by-entry check, which says why
         registries: list[tuple[str, ...]] | None = None
@@ -714,6 +738,8 @@ def _entry(shown: str, pkg: str, item: dict[str, Any]) -> ManifestEntry:
     else:
         raise UsageError(f"{shown}: {pkg}: registries must be a string or an array of strings")
     repo_url = values["repo-url"]
+    if repo_url is not None and not repo_url.isprintable():  # urlsplit drops tabs and newlines: a check would miss
+        raise UsageError(f"{shown}: {pkg}: repo-url holds unprintable characters, which no URL has")  # what follows
     if repo_url is not None and strip_credentials(repo_url) != repo_url:  # the URL itself is not shown: it holds them
         raise UsageError(f"{shown}: {pkg}: repo-url carries credentials, and the manifest is copied into the image: "
                          "remove them and pass a git-credentials secret (private_git = \"token\", --secret)")

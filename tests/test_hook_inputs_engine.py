@@ -64,3 +64,21 @@ def test_only_the_hook_inputs_re_run_the_hook(docker_env, built) -> None:
     hooks = next(line for line in result.stderr.splitlines() if line.startswith("hooks: "))
     assert hooks.startswith("hooks: after_instantiate /app/deploy/setup.sh ran (")
     assert docker_env.sh(tag, "cat /opt/models/requirements.txt").split() == ["numpy", "scipy"]
+
+
+def test_the_sysimage_step_leaves_what_a_hook_input_or_a_hook_put_under_src(docker_env, tmp_path) -> None:
+    # the source stub goes only where no file is, and only the step's own stubs and empty directories go again:
+    # src/ as a hook input (its real source copied before the step) and a file a hook writes under src/ both stay
+    project = shutil.copytree(EXAMPLES / "cli-tool", tmp_path / "p")
+    (project / "src" / "extra.jl").write_text("# read by the hook\n")
+    (project / "deploy").mkdir()
+    (project / "deploy" / "gen.sh").write_text(f"#!/bin/sh\nset -e\necho generated > /app/src/generated.txt\n"
+                                               f"# run {uuid.uuid4()}\n")
+    (project / "deploy" / "gen.sh").chmod(0o755)
+    config = project / "sysimage-docker.toml"
+    config.write_text('hook_inputs = ["src"]\nhooks = { after_instantiate = ["deploy/gen.sh"] }\n' + config.read_text())
+    tag = docker_env.unique_tag("stub-hook-inputs")
+    result = docker_env.build(project, "-t", tag)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert docker_env.sh(tag, "cat /app/src/WordStats.jl") == (project / "src" / "WordStats.jl").read_text()
+    assert docker_env.sh(tag, "ls /app/src").split() == ["WordStats.jl", "extra.jl", "generated.txt"]

@@ -388,11 +388,13 @@ def test_the_sysimage_step_gets_a_stub_source_only_when_the_source_comes_later(t
     assert (plan.source_stubs, plan.source_stub_dirs, plan.source_stub_rmdirs) == (
         ("/app/src/WordStats.jl",), ("/app/src",), ("/app/src",))
     lines = steps(prepare(EXAMPLES / "cli-tool").files["Dockerfile"])
-    step = lines[index_of(lines, "build_sysimage.jl")]
+    step = " ".join(lines[index_of(lines, "build_sysimage.jl")].split())
     assert step.startswith("RUN ") and (
-        "mkdir -p /app/src && printf 'module %s\\nend\\n' WordStats > /app/src/WordStats.jl && ") in step
+        "mkdir -p /app/src && { [ -e /app/src/WordStats.jl ] || { printf 'module %s\\nend\\n' WordStats > "
+        "/app/src/WordStats.jl && : > /app/src/WordStats.jl.sysimage-docker-stub; }; } && ") in step
     assert step.index("/app/src/WordStats.jl") < step.index("build_sysimage.jl") < step.index(
-        "rm /app/src/WordStats.jl && rmdir /app/src")
+        "rm /app/src/WordStats.jl /app/src/WordStats.jl.sysimage-docker-stub; } && "
+        "{ rmdir /app/src 2>/dev/null || :; }")
     # no stub: the source is there already (include_project, app), no sysimage step, not a package
     for cli in ({"include_project": True}, {"mode": "app"}, {"mode": "pkgimage"}):
         assert prepare(EXAMPLES / "cli-tool", cli=cli).plan.source_stubs == (), cli
@@ -403,8 +405,8 @@ def test_the_sysimage_step_gets_a_stub_source_only_when_the_source_comes_later(t
     shutil.copy(project / "precompile" / "workload.jl", project / "src" / "workload.jl")
     plan = prepare(project, cli={"precompile_files": ["src/workload.jl"]}).plan
     assert (plan.source_stubs, plan.source_stub_rmdirs) == (("/app/src/WordStats.jl",), ())
-    assert "rm /app/src/WordStats.jl\n" in prepare(project, cli={"precompile_files": ["src/workload.jl"]}
-                                                   ).files["Dockerfile"]
+    assert "rmdir" not in steps(prepare(project, cli={"precompile_files": ["src/workload.jl"]}
+                                            ).files["Dockerfile"])[index_of(lines, "build_sysimage.jl")]
 
 
 def test_an_entryfile_gets_its_own_stub(tmp_path: Path) -> None:
@@ -419,10 +421,13 @@ def test_an_entryfile_gets_its_own_stub(tmp_path: Path) -> None:
     assert plan.source_stub_dirs == ("/app/src", "/app/lib/core")
     assert plan.source_stub_rmdirs == ("/app/lib/core", "/app/lib", "/app/src")
     step = steps(prepare(project).files["Dockerfile"])
-    step = step[index_of(step, "build_sysimage.jl")]
-    assert "mkdir -p /app/src /app/lib/core && printf 'module %s\\nend\\n' WordStats > /app/src/WordStats.jl && " \
-           "printf 'module %s\\nend\\n' WordStats > /app/lib/core/WordStats.jl && " in step
-    assert step.endswith("rm /app/src/WordStats.jl /app/lib/core/WordStats.jl && rmdir /app/lib/core /app/lib /app/src")
+    step = " ".join(step[index_of(step, "build_sysimage.jl")].split())
+    assert "mkdir -p /app/src /app/lib/core && { [ -e /app/src/WordStats.jl ] || " in step
+    assert "; } && { [ -e /app/lib/core/WordStats.jl ] || { printf 'module %s\\nend\\n' WordStats > " \
+           "/app/lib/core/WordStats.jl && : > /app/lib/core/WordStats.jl.sysimage-docker-stub; }; } && " in step
+    assert step.endswith("{ [ ! -e /app/lib/core/WordStats.jl.sysimage-docker-stub ] || rm /app/lib/core/WordStats.jl "
+                         "/app/lib/core/WordStats.jl.sysimage-docker-stub; } && "
+                         "{ rmdir /app/lib/core /app/lib /app/src 2>/dev/null || :; }")
     # the entryfile is src/<Name>.jl itself, or a workload copy already: one stub, or none for it
     (project / "Project.toml").write_text('entryfile = "src/WordStats.jl"\n' + text)
     assert prepare(project).plan.source_stubs == ("/app/src/WordStats.jl",)
@@ -443,6 +448,9 @@ def test_an_entryfile_gets_its_own_stub(tmp_path: Path) -> None:
     assert plan.source_stubs == ("/app/src/WordStats.jl",)
     (project / "Project.toml").write_text('entryfile = "src"\n' + text)
     assert prepare(project).plan.source_stubs == ("/app/src/WordStats.jl",)
+    # `path`, the older spelling, is what Julia reads first
+    (project / "Project.toml").write_text('entryfile = "lib/A.jl"\npath = "lib/B.jl"\n' + text)
+    assert prepare(project).plan.source_stubs == ("/app/src/WordStats.jl", "/app/lib/B.jl")
 
 
 def test_cache_flags_and_the_sysimage_build_args() -> None:

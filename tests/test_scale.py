@@ -117,6 +117,8 @@ def read_tables(tables: list[dict]) -> tuple | str:
         return project_module._read_entries("Manifest.toml", iter(tables))
     except UsageError as exc:
         return exc.message
+    except project_module._NotPkgShaped:  # a name in two tables (batches): the whole-document parse decides
+        return "whole"
 
 
 def mostly(valid: st.SearchStrategy, hostile: st.SearchStrategy) -> st.SearchStrategy:
@@ -164,3 +166,49 @@ def test_the_column_reader_reads_what_pkg_writes() -> None:
                                      "46e44e869b4d90b96bd8ed1fdcf32244fddfb6cc", ("General",)),
         project_module.ManifestEntry("B", "00000000-0000-4000-8000-00000000000b", "0.1.0", registries=())]
     assert (columns.names, columns.named) == ("A\nB\n", "B\n")
+
+
+PADDING = "".join(f'[[deps.P{i:05d}]]\nuuid = "00000000-0000-4000-8000-{i:012d}"\nversion = "1.0.{i}"\n'
+                  f'git-tree-sha1 = "{i:040x}"\n\n' for i in range(1, 1500))  # over 128 KB: several batches
+
+
+MORE = PADDING.replace("[[deps.P", "[[deps.Q")
+
+
+@pytest.mark.parametrize(("tail", "message"), [
+    # an entry's array defined again inline, [deps] declared twice, a table over an array of tables: TOML forbids
+    # each, whichever batches they are in
+    ('[deps]\nDup = [{uuid = "22222222-1111-4111-8111-111111111111", version = "2.0.0"}]\n',
+     "invalid TOML: Cannot overwrite a value"),
+    ("[deps]\n" + MORE + "[deps]\n", "invalid TOML: Cannot declare ('deps',) twice"),
+    ('[deps.Dup]\nuuid = "22222222-1111-4111-8111-111111111111"\n',
+     "invalid TOML: Cannot declare ('deps', 'Dup') twice"),
+])
+def test_what_toml_forbids_across_batches_is_refused(cli, tmp_path: Path, tail: str, message: str) -> None:
+    project = tmp_path / "big"
+    project.mkdir()
+    (project / "Project.toml").write_text("")
+    (project / "Manifest.toml").write_text(
+        'julia_version = "1.11.5"\nmanifest_format = "2.0"\n\n[[deps.Dup]]\n'
+        'uuid = "11111111-1111-4111-8111-111111111111"\nversion = "1.0.0"\n\n' + PADDING + tail)
+    assert len(PADDING) > 2 * project_module._BATCH_CHARS
+    result = cli("generate", project, "-o", tmp_path / "out")
+    assert result.code == 2 and result.err.startswith("sysimage-docker: error: Manifest.toml:")
+    assert message in result.err and len(result.err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_name_in_two_batches_reads_as_a_whole_parse_does(tmp_path: Path) -> None:
+    # TOML appends to an array of tables wherever its header comes again: a whole parse keeps a name's entries
+    # together, so the batch reader hands such a manifest to it
+    directory = tmp_path / "big"
+    directory.mkdir()
+    (directory / "Project.toml").write_text("")
+    twin = '[[deps.Twin]]\nuuid = "{}"\nversion = "1.0.0"\n\n'
+    (directory / "Manifest.toml").write_text(
+        'julia_version = "1.11.5"\nmanifest_format = "2.0"\n\n' + twin.format("11111111-1111-4111-8111-111111111111")
+        + PADDING + twin.format("22222222-1111-4111-8111-111111111111"))
+    project = project_module.read_project(directory)
+    manifest = project_module.read_manifest(project, "Manifest.toml")
+    assert manifest == whole(project, "Manifest.toml")
+    assert [e.name for e in manifest.entries[:2]] == ["Twin", "Twin"]

@@ -70,14 +70,16 @@ COPY --from=tracer /opt/sysimage-docker/trace/artifacts /opt/julia/depot/artifac
 # none is reachable: the step sees the one the instantiate step fetched. Artifacts installed while it runs land in
 # PackageCompiler's depot, the first one: keep_artifacts.sh copies them to where they ship.
 # create_sysimage also precompiles the project, its own package included, whose source comes later: Julia 1.10.8+
-# refuses a package without its source file, so a stub module stands in for this step only (in no layer):
+# refuses a package without its source file, so a stub module stands in for this step only (in no layer), where no
+# file is (a hook may have put one there), and only the step's own stubs and empty directories are removed:
 # /app/src/GreetService.jl.
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/julia/depot/registries \
-    mkdir -p /app/src && printf 'module %s\nend\n' GreetService > /app/src/GreetService.jl && \
+    mkdir -p /app/src && { [ -e /app/src/GreetService.jl ] || { printf 'module %s\nend\n' GreetService > /app/src/GreetService.jl && : > /app/src/GreetService.jl.sysimage-docker-stub; }; } && \
     sh /opt/sysimage-docker/keep_artifacts.sh /opt/julia/depot/artifacts --new /opt/sysimage-docker/pc-depot/artifacts -- \
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot:/opt/julia/depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/build_sysimage.jl && \
-    rm /app/src/GreetService.jl && rmdir /app/src
+    { [ ! -e /app/src/GreetService.jl.sysimage-docker-stub ] || rm /app/src/GreetService.jl /app/src/GreetService.jl.sysimage-docker-stub; } && \
+    { rmdir /app/src 2>/dev/null || :; }
 
 # The app's own source, precompiled against the custom sysimage (caches made under the stock one are rejected).
 COPY ["app/", "/app/"]
