@@ -14,6 +14,7 @@ SERVICE = EXAMPLES / "http-service"
 TO_ROOT = "/".join([".."] * 40)  # from any project, above every directory: `/`
 
 # id -> (files to write over a copy of examples/http-service (None deletes), extra args, env, expected message)
+SERVICE_MANIFEST = (EXAMPLES / "http-service" / "Manifest.toml").read_text()
 CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str], str]] = {
     "no project file": ({"Project.toml": None}, [], {}, "{p}: no Project.toml or JuliaProject.toml (is this a Julia project?)"),
     "malformed project toml": ({"Project.toml": 'name = "X"\n[deps\n'}, [], {},
@@ -236,6 +237,13 @@ CASES: dict[str, tuple[dict[str, str | bytes | None], list[str], dict[str, str],
                                           'Project.toml: [compat] must be a table of name = "string"'),
     "workspace member without a project file": ({"Project.toml": '[workspace]\nprojects = ["src"]\n'}, [], {},
                                                 "Project.toml: [workspace] project 'src' has no Project.toml"),
+    # TOML 1.1 that rtoml accepts and Julia's TOML 1.0 parser (and tomllib, which then decides) refuses
+    "project with a TOML 1.1 escape": ({"Project.toml": 'name = "X\\e"\n'}, [], {},
+                                       "Project.toml:1:12: invalid TOML: Unescaped '\\' in a string"),
+    "manifest with a multi-line inline table": ({"Manifest.toml": SERVICE_MANIFEST + '\n[[deps.X]]\nuuid = "00000000-0000-4000-8000-000000000001"\nextra = {a = 1,\n b = 2}\n'}, [], {},
+                                                f"Manifest.toml:{len(SERVICE_MANIFEST.splitlines()) + 4}:16: invalid TOML: Invalid initial character for a key part"),
+    "config time without seconds": ({"sysimage-docker.toml": "x = 12:30\n"}, [], {},
+                                    "sysimage-docker.toml:1:7: invalid TOML: Expected newline or end of document after a statement"),
     "project uuid not a uuid": ({"Project.toml": 'name = "X"\nuuid = "nope"\n'}, [], {}, "Project.toml: uuid 'nope' is not a UUID"),
     # Project.toml entryfile: a stub is written there in the builder, so it must name a file inside the project
     "entryfile outside the project": ({"Project.toml": 'entryfile = "../../etc/passwd"\n'}, [], {},

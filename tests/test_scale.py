@@ -183,6 +183,9 @@ MORE = PADDING.replace("[[deps.P", "[[deps.Q")
     ("[deps]\n" + MORE + "[deps]\n", "invalid TOML: Cannot declare ('deps',) twice"),
     ('[deps.Dup]\nuuid = "22222222-1111-4111-8111-111111111111"\n',
      "invalid TOML: Cannot declare ('deps', 'Dup') twice"),
+    # TOML 1.1 (a trailing comma in an inline table), which rtoml accepts and Julia does not, in a later batch
+    ('[[deps.Z]]\nuuid = "33333333-1111-4111-8111-111111111111"\nx = {a = 1,}\n',
+     "invalid TOML: Invalid initial character for a key part"),
 ])
 def test_what_toml_forbids_across_batches_is_refused(cli, tmp_path: Path, tail: str, message: str) -> None:
     project = tmp_path / "big"
