@@ -154,7 +154,6 @@ class BuildPlan:
     warmup: tuple[Request, ...]
     allow_workload_errors: bool
     script_path: str | None
-    app_name: str | None
     buildkit: bool
     resolve: bool
     registries: tuple[tuple[str, str], ...]
@@ -339,7 +338,6 @@ def _identity(environment: Environment, config: Config, julia: JuliaChoice, tool
         "cpu_target_setting": config.cpu_target,
         "cpu_targets": _cpu_targets(config.cpu_target, (version.major, version.minor)),
         "mode": config.mode,
-        "app_name": project.name if config.mode == "app" else None,
     }
 
 

@@ -124,3 +124,18 @@ def test_without_buildkit_rendering_no_client_is_asked(cli, machine, monkeypatch
     result = cli("generate", EXAMPLES / "hello", env={"SYSIMAGE_DOCKER_DOCKER_CLIENT": None,
                                                        "SYSIMAGE_DOCKER_BUILDKIT": "false"})
     assert result.code == 0 and events == []
+
+
+def test_a_docker_client_named_podman_is_podman_and_a_client_that_cannot_run_has_no_buildx(tmp_path,
+                                                                                           monkeypatch) -> None:
+    podman = tmp_path / "bin" / "podman"
+    podman.parent.mkdir()
+    podman.write_text("#!/bin/sh\nexit 0\n")
+    podman.chmod(0o755)
+    assert clients.configured_client("auto", str(podman)) == (str(podman), True)
+    assert clients.configured_client("docker", str(podman)) == (str(podman), True)
+    broken = tmp_path / "bin" / "docker"
+    broken.write_text("not a program\n")
+    broken.chmod(0o755)
+    assert clients.inspect_clients([str(broken), str(tmp_path / "missing")]) == [
+        clients.Client(str(broken), None, False), clients.Client(str(tmp_path / "missing"), None, False)]

@@ -69,6 +69,12 @@ def test_a_prepared_build_is_frozen_all_the_way_down(name: str) -> None:
         assert {type(obj).__name__ for obj in found} >= EXPECTED
 
 
+def test_a_monorepo_path_dependency_is_frozen() -> None:
+    from sysimage_containers.plan import ExternalDependency
+
+    assert refuses_assignment(ExternalDependency(name="Kora", written="../Kora.jl", context_path="external/Kora"))
+
+
 def test_the_engine_request_and_facts_are_frozen() -> None:
     info = EngineInfo(backend="docker-buildkit", client="docker", client_version="20.10", server_version="20.10")
     objects = [BuildRequest(context=Path(".")), info, ImageInfo(id="sha256:1", size=1, tags=()),

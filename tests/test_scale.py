@@ -215,3 +215,32 @@ def test_a_name_in_two_batches_reads_as_a_whole_parse_does(tmp_path: Path) -> No
     manifest = project_module.read_manifest(project, "Manifest.toml")
     assert manifest == whole(project, "Manifest.toml")
     assert [e.name for e in manifest.entries[:2]] == ["Twin", "Twin"]
+
+
+def test_a_top_level_array_after_the_entries_reads_as_a_whole_parse_does(tmp_path: Path) -> None:
+    # a later batch that holds no deps at all (a top-level [[other]] array): the whole parse decides, no crash
+    directory = tmp_path / "big"
+    directory.mkdir()
+    (directory / "Project.toml").write_text("")
+    (directory / "Manifest.toml").write_text('julia_version = "1.11.5"\nmanifest_format = "2.0"\n\n' + PADDING
+                                             + "[[other]]\nx = 1\n")
+    project = project_module.read_project(directory)
+    manifest = project_module.read_manifest(project, "Manifest.toml")
+    assert manifest == whole(project, "Manifest.toml") and len(manifest.entries) == 1499
+    # and a batch that is nothing but such an array is handed over too
+    for data in ({"other": [{"x": 1}]}, {"deps": [{"x": 1}]}, {"deps": {}, "other": [{"x": 1}]}):
+        with pytest.raises(project_module._NotPkgShaped):
+            project_module._entries_of(data, nested=True)
+
+
+@pytest.mark.parametrize(("levels", "refused"), [(80, False), (81, True)])
+def test_the_depth_limit_holds_where_tomllib_decides(levels: int, refused: bool) -> None:
+    # a document tomllib parses (a TOML 1.1 shape in a comment sends it there) is held to rtoml's 80 levels
+    from sysimage_containers import tomlfiles
+
+    text = "# \\e\na = " + "[" * levels + "]" * levels + "\n"
+    if refused:
+        with pytest.raises(UsageError, match="nested more than 80 levels deep"):
+            tomlfiles.loads(text, "Manifest.toml")
+    else:
+        assert tomlfiles.depth(tomlfiles.loads(text, "Manifest.toml")) == 80
