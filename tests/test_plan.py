@@ -485,3 +485,13 @@ def test_coverage_flags_before_1_11_warn(julia: str, warned: bool, tmp_path: Pat
 def test_the_scripts_get_the_first_port_or_0_for_none() -> None:
     assert prepare(EXAMPLES / "http-service").plan.builder_data()["port"] == 8080
     assert prepare(EXAMPLES / "hello").plan.builder_data()["port"] == 0
+
+
+def test_a_timezone_installs_tzdata_once() -> None:
+    # timezone needs tzdata in the runtime image: added when missing, not again when listed (pinned or not)
+    plan = prepare(EXAMPLES / "hello", cli={"timezone": "Europe/Berlin"}).plan
+    assert plan.system_packages.count("tzdata") == 1
+    for listed in ("tzdata", "tzdata=2025b-1"):
+        plan = prepare(EXAMPLES / "hello", cli={"timezone": "Europe/Berlin", "system_packages": [listed]}).plan
+        assert [p for p in plan.system_packages if p.startswith("tzdata")] == [listed]
+    assert "tzdata" not in prepare(EXAMPLES / "hello").plan.system_packages

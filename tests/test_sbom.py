@@ -74,6 +74,7 @@ def test_the_document_is_deterministic(cli, tmp_path: Path) -> None:
     assert first.code == second.code == 0
     assert first.out == (tmp_path / "sbom.json").read_text()
     assert "timestamp" not in first.out
+    assert json.loads(first.out)["version"] == 1  # the document's own version: a first issue
     assert json.loads(first.out)["metadata"]["component"] == {"type": "application", "bom-ref": "project",
                                                                "name": "GreetService", "version": "0.1.0"}
 
