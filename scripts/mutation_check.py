@@ -190,7 +190,8 @@ REASONS: dict[tuple[str, str, str], str] = {
         "equivalent for the first 0: the deepest level starts at 1 instead of 0 only for a document with no table or "
         "array, far below the limit (the second 0 is killed by test_the_depth_limit_holds_where_tomllib_decides)",
     ("plan", 'if config.timezone is not None and not any(p.split("=")[0] == "tzdata" for p in system_packages):',
-     "Eq -> NotEq"): "untested in the seed-2030 run; given a test since (test_plan::test_a_timezone_installs_tzdata_once)",
+     "Eq -> NotEq"):
+        "untested in the seed-2030 run; given a test since (test_plan::test_a_timezone_installs_tzdata_once)",
 }
 
 
