@@ -464,6 +464,10 @@ def test_bad_input(case: str, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert result.out == ""
     assert not out.exists()
     assert not list(tmp_path.glob(".sysimage-docker-*"))
+    # the same verdict from generate to stdout and from build (refused before any engine is asked)
+    for command in (("generate", project), ("build", project)):
+        again = cli(*command, *args, env=env)
+        assert (again.code, again.err, again.out) == (2, result.err, ""), command
 
 
 def test_catalogue_is_large() -> None:
