@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from sysimage_containers.plan import BuildPlan
-from sysimage_containers.project import Environment, Manifest, ManifestEntry
+from sysimage_containers.project import Environment, Manifest, ManifestEntry, lines_of
 from sysimage_containers.urls import strip_credentials
 
 SPEC_VERSION = "1.6"
@@ -45,7 +45,8 @@ _json_str = json.encoder.encode_basestring_ascii
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 # what purl percent-encoding leaves as it is: RFC 3986 unreserved characters, and ':' and '/' as packageurl-python
 # leaves them (urllib's quote with '/' safe, then '%3A' back to ':'); the tests compare with that library
-_PLAIN = re.compile(r"[A-Za-z0-9_.~:/-]*")
+_PLAIN_CHARS = "[A-Za-z0-9_.~:/-]"
+_PLAIN = re.compile(f"{_PLAIN_CHARS}*")
 _TREE_HASH = re.compile(r"[0-9a-fA-F]{40}")
 # an absolute URL the schema's `iri-reference` format accepts for sure (ASCII, valid escapes, one scheme, no
 # fragment); others, e.g. git's scp-like `git@host:path` (no scheme), stay a property, as written
@@ -169,25 +170,26 @@ def _head(environment: Environment, plan: BuildPlan) -> dict[str, Any]:
     }
 
 
-_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.~:/-]+")  # _PLAIN, not empty
+_PLAIN_VALUE = re.compile(f"{_PLAIN_CHARS}+")  # _PLAIN, not empty
 _PLAIN_LINES = re.compile(rf"(?:{_PLAIN_VALUE.pattern}\n)*")  # ... one per line
+# a version the f-string writes: _PLAIN and `+` (a JLL's build number), which the purl percent-encodes as %2B
+_VERSION_VALUE = re.compile(r"[A-Za-z0-9_.~:/+-]+")
+_VERSION_LINES = re.compile(rf"(?:{_VERSION_VALUE.pattern}\n)*")
 _HASH_VALUE = re.compile(r"[0-9a-f]{40}")  # as Pkg writes it, lower case
 _HASH_LINES = re.compile(rf"(?:{_HASH_VALUE.pattern}\n)*")
 
 
 def _lines_match(pattern: re.Pattern[str], values: tuple[Any, ...]) -> bool:
-    """Every value a str matching `pattern` (a value holding a newline adds a line, and fails the count)."""
-    if None in values:
-        return False
-    joined = "\n".join(values) + "\n" if values else ""
-    return joined.count("\n") == len(values) and pattern.fullmatch(joined) is not None
+    """Every value a str matching `pattern`, one per line (the manifest reader's joined-column check)."""
+    joined = lines_of(values)
+    return joined is not None and pattern.fullmatch(joined) is not None
 
 
 def _plain_entries(entries: tuple[ManifestEntry, ...], registries: _Registries) -> list[bool]:
-    """Which entries _components writes by its f-string: a name and version that neither percent-encoding nor
-    JSON escaping changes, a lower-case git-tree-sha1, no repo-url, path or repo-rev, General's registry (no
-    qualifier). A whole column is checked at once; only a column that fails is looked at entry by entry (a
-    manifest's stdlibs, say)."""
+    """Which entries _components writes by its f-string: a name that neither percent-encoding nor JSON escaping
+    changes, a version that only needs its `+` encoded, a lower-case git-tree-sha1, no repo-url, path or repo-rev,
+    General's registry (no qualifier). A whole column is checked at once; only a column that fails is looked at
+    entry by entry (a manifest's stdlibs, say)."""
     if not entries:
         return []
     names, _, versions, paths, repo_urls, repo_revs, hashes, recorded = zip(*entries, strict=True)
@@ -201,8 +203,8 @@ def _plain_entries(entries: tuple[ManifestEntry, ...], registries: _Registries) 
     for column in (paths, repo_urls, repo_revs):
         if column.count(None) != len(column):
             exclude(column, lambda value: value is None)
-    if not _lines_match(_PLAIN_LINES, versions):
-        exclude(versions, lambda value: value is not None and _PLAIN_VALUE.fullmatch(value) is not None)
+    if not _lines_match(_VERSION_LINES, versions):
+        exclude(versions, lambda value: value is not None and _VERSION_VALUE.fullmatch(value) is not None)
     if not _lines_match(_HASH_LINES, hashes):
         exclude(hashes, lambda value: value is not None and _HASH_VALUE.fullmatch(value) is not None)
     if not _lines_match(_PLAIN_LINES, names):  # `!`, the one character of a package name percent-encoded
@@ -220,8 +222,9 @@ def _components(entries: tuple[ManifestEntry, ...], julia_version: str, baked: f
     for it character for character (the tests compare the two), at a fifth of the cost; the others by
     _component."""
     return [
-        f'{{"type":"library","bom-ref":"pkg:julia/{e.name}@{e.version}?uuid={e.uuid}","name":"{e.name}",'
-        f'"version":"{e.version}","purl":"pkg:julia/{e.name}@{e.version}?uuid={e.uuid}",'
+        f'{{"type":"library","bom-ref":"pkg:julia/{e.name}@{e.version.replace("+", "%2B")}?uuid={e.uuid}",'
+        f'"name":"{e.name}","version":"{e.version}",'
+        f'"purl":"pkg:julia/{e.name}@{e.version.replace("+", "%2B")}?uuid={e.uuid}",'
         f'"swhid":["swh:1:dir:{e.tree_hash}"]{_BAKED_PROPERTIES if e.name in baked else "}"}'
         if plain else _component(e, julia_version, baked, registries)
         for e, plain in zip(entries, _plain_entries(entries, registries), strict=True)]
