@@ -50,7 +50,8 @@ def runner(docker_env, tmp_path: Path, tool_venv: tuple[Path, Path]) -> Iterator
     """A checkout (a git repository with the project in deploy/) and the runner's environment."""
     plugin = find_plugin()
     if plugin is None:
-        pytest.skip("no docker-buildx plugin (.ci/run installs it)")
+        message = "no docker-buildx plugin (.ci/run installs it)"
+        pytest.fail(message) if os.environ.get("SYSIMAGE_DOCKER_REQUIRE_DOCKER") == "1" else pytest.skip(message)
     checkout = tmp_path / "checkout"
     shutil.copytree(EXAMPLES / "hello", checkout / "deploy")
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["-c", "user.name=ci", "-c", "user.email=ci@example.com",
