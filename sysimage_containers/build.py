@@ -113,7 +113,7 @@ def run_build(
         emit(plan_json(prepared.plan, request.tags))
         return prepared, None
     engine, info = connected.engine, connected.info
-    request, cache_problem = engine_request(engine, info, request, prepared, environ, console, warn)
+    request, cache = engine_request(engine, info, request, prepared, environ, console, warn)
     for message in engine_warnings(info, request):
         warn(message)
     console.print(f"building {', '.join(request.tags)} with {info.backend} ({info.client} {info.client_version}, "
@@ -130,7 +130,7 @@ def run_build(
         return BuildFailed(message)
 
     pushed, push_seconds, push_error, cache_note = run_engine(engine, info, request, prepared, view, console, warn,
-                                                              failed, cache_problem)
+                                                              failed, cache)
     # buildx's docker driver stores what it pushes in the daemon too; other builders only push
     local = request.output is None and not (request.push and info.backend == BACKEND_BUILDX
                                             and not info.docker_driver)
@@ -200,10 +200,18 @@ def announce(prepared: Prepared, leave_out: tuple[str, ...], console: Console, w
         console.print(note, markup=False)
 
 
+@dataclass(frozen=True)
+class CacheRead:
+    """What the cache registry gave before the build."""
+    problem: str | None = None  # why it could not be read: the build goes without it
+    pulled: tuple[tuple[str, tuple[str, ...]], ...] = ()  # stage image -> the layers the registry had
+    warming: tuple[tuple[str, BuildRequest], ...] = ()  # the stage builds before the user's (regcache.warming)
+
+
 def engine_request(engine: Engine, info: EngineInfo, request: BuildRequest, prepared: Prepared,
-                   environ: Mapping[str, str], console: Console, warn: Any) -> tuple[BuildRequest, str | None]:
+                   environ: Mapping[str, str], console: Console, warn: Any) -> tuple[BuildRequest, CacheRead | None]:
     """The user's request completed for this engine: the network, the provenance labels, the registry cache;
-    refused here when the back end cannot do it. Also returns why the cache registry could not be read, if so."""
+    refused here when the back end cannot do it. Also returns what the cache registry gave, with a cache_repo."""
     cfg = prepared.config
     network = cfg.network
     if network is None and (info.backend == BACKEND_DOCKER_BUILDKIT or info.docker_driver) \
@@ -216,22 +224,24 @@ def engine_request(engine: Engine, info: EngineInfo, request: BuildRequest, prep
     build_labels = tuple((k, v) for k, v in provenance.labels(prepared.environment.project.root, environ, warn).items()
                          if k not in configured)
     request = replace(request, network=network, labels=(*request.labels, *build_labels))
-    cache_problem = None
+    cache = None
     if cfg.cache_repo is not None:
         regcache.reading(request, info, cfg.cache_repo, prepared.plan)  # refuses a back end without one
-        cache_problem = pull_cache(engine, info, cfg.cache_repo, prepared, console, warn)
-        if cache_problem is None:
+        cache = pull_cache(engine, info, cfg.cache_repo, prepared, console, warn)
+        if cache.problem is None:
+            cache = replace(cache, warming=regcache.warming(request, info, cfg.cache_repo, prepared.plan))
             request = regcache.reading(request, info, cfg.cache_repo, prepared.plan)
     engine.check_capabilities(info, request)
-    return request, cache_problem
+    return request, cache
 
 
 def run_engine(engine: Engine, info: EngineInfo, request: BuildRequest, prepared: Prepared, view: ProgressView,
-               console: Console, warn: Any, failed: Callable[[str], BuildFailed], cache_problem: str | None
+               console: Console, warn: Any, failed: Callable[[str], BuildFailed], cache: CacheRead | None
                ) -> tuple[list[tuple[str, str]], float, str | None, str | None]:
-    """The build in a temporary context, then the cache images and the tags pushed. Returns (tag, digest) of each
-    push, the seconds pushing took, a refused push's message (the image is built all the same) and what went wrong
-    with the cache registry. A failed build is raised through `failed`."""
+    """The build in a temporary context (after the stage builds that warm the local cache from the registry, shown
+    as part of it), then the cache images and the tags pushed. Returns (tag, digest) of each push, the seconds
+    pushing took, a refused push's message (the image is built all the same) and what went wrong with the cache
+    registry. A failed build is raised through `failed`."""
     cache_repo = prepared.config.cache_repo
     root = prepared.environment.project.root
     pushed: list[tuple[str, str]] = []
@@ -240,6 +250,9 @@ def run_engine(engine: Engine, info: EngineInfo, request: BuildRequest, prepared
         request = replace(request, context=ctx)
         try:
             with view:
+                for _, warm in cache.warming if cache is not None else ():
+                    engine.build(info, replace(warm, context=ctx), view.line)
+                    view.next_build()
                 buildx_digest = engine.build(info, request, view.line)
         except (BuildFailed, KeyboardInterrupt) as exc:
             for tag in request.tags:  # `run PATH` must not start the older image these tags still name
@@ -249,12 +262,13 @@ def run_engine(engine: Engine, info: EngineInfo, request: BuildRequest, prepared
             raise failed(failure_message(view)) from None
         for tag in request.tags:
             last_build.record(tag, root, failed=False)
-        cache_note = cache_problem  # the cache registry was unreachable before the build
+        cache_note = cache.problem if cache is not None else None  # unreachable before the build
         push_started = time.monotonic()
         push_error = None
         try:
-            if cache_repo is not None and cache_problem is None:
-                cache_note = push_cache(engine, info, request, cache_repo, prepared, console, warn)
+            if cache_repo is not None and cache is not None and cache.problem is None:
+                cache_note = push_cache(engine, info, request, cache_repo, prepared, dict(cache.pulled), console,
+                                        warn)
             if buildx_digest is not None:  # buildx pushed every tag as part of the build: one manifest
                 pushed += [(tag, buildx_digest) for tag in request.tags]
             elif request.push:  # the others push after the build
@@ -267,13 +281,14 @@ def run_engine(engine: Engine, info: EngineInfo, request: BuildRequest, prepared
 
 
 def pull_cache(engine: Engine, info: EngineInfo, repo: str, prepared: Prepared, console: Console,
-               warn: Any) -> str | None:
-    """Before the build: the cache registry reached (the stage images pulled, not only read by BuildKit: Docker
-    20.10's BuildKit re-exports the inline metadata of steps it matched lazily from a remote image incompletely,
-    and the next cold build then missed them, in about half of the runs). A registry that cannot be reached is a
-    warning and a build without the cache; returns what went wrong then, None otherwise."""
+               warn: Any) -> CacheRead:
+    """Before the build: the cache registry reached, and the stage images pulled, so that after the build a stage
+    image whose layers are still these is not pushed again. A registry that cannot be reached is a warning and a
+    build without the cache."""
     # buildx on a builder that exports a cache, and podman, read it themselves: one probe says whether it answers
-    refs = regcache.stage_refs(repo, prepared.plan) if regcache.uses_stage_images(info) else (f"{repo}:buildcache",)
+    stage_images = regcache.uses_stage_images(info)
+    refs = regcache.stage_refs(repo, prepared.plan) if stage_images else (f"{repo}:buildcache",)
+    pulled = []
     for ref in refs:
         found, said = engine.pull(ref)
         if not found and not failures.reachable(said):
@@ -281,23 +296,22 @@ def pull_cache(engine: Engine, info: EngineInfo, repo: str, prepared: Prepared, 
             hint = failures.registry_hint(said, imageref.registry(ref), os.path.basename(engine.client))
             problem = f"{ref}: {last} ({hint})"
             warn(f"cache: the cache registry cannot be reached, building without it: {problem}")
-            return problem
-        if regcache.uses_stage_images(info):
+            return CacheRead(problem=problem)
+        if stage_images:
             console.print(f"cache: {ref} {'pulled' if found else 'not in the registry yet'}", markup=False)
-    return None
+            pulled.append((ref, engine.layers(ref) if found else ()))
+    return CacheRead(pulled=tuple(pulled))
 
 
 def push_cache(engine: Engine, info: EngineInfo, request: BuildRequest, repo: str, prepared: Prepared,
-               console: Console, warn: Any) -> str | None:
-    """The stages as cache images, built from the local cache the build just filled, then pushed. A stage whose
-    layers are those of the image pulled from the registry is not pushed again: all its steps came from the cache
-    without running, and Docker 20.10's BuildKit re-exports the metadata of such lazily matched steps incompletely
-    (measured: with the runtime stage cached too, a no-change build's re-push made the next build re-run the
-    sysimage step in 2 of 3 runs)."""
-    for ref, stage_request in regcache.stage_requests(request, info, repo, prepared.plan):
-        pulled = engine.layers(ref)
+               pulled: Mapping[str, tuple[str, ...]], console: Console, warn: Any) -> str | None:
+    """The stage cache images pushed: those before the last were made by the warming builds, the last is built now
+    from the local cache the build just filled. One whose layers are those pulled from the registry is not pushed
+    again (all its steps came from the cache): a no-change cold build uploads nothing but the user's tags."""
+    for _, stage_request in regcache.stage_requests(request, info, repo, prepared.plan):
         engine.build(info, stage_request, lambda line: None)
-        if pulled and engine.layers(ref) == pulled:
+    for ref, before in pulled.items():
+        if before and engine.layers(ref) == before:
             console.print(f"cache: {ref} unchanged, not pushed", markup=False)
             continue
         try:

@@ -77,6 +77,7 @@ class Step:
     cached: bool = False
     failed: bool = False
     index: int = 0  # the step's number in its stage (BuildKit) or in the build (classic): Dockerfile order
+    repeat: bool = False  # of a stage an earlier build (warming the cache) made and showed
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
 
     @property
@@ -104,6 +105,8 @@ class LogParser:
         self.error: str | None = None
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # every line, for failures outside any step
         self.format: LogFormat | None = None
+        self.builds = 1  # the builds read so far (cache-warming builds come before the user's)
+        self.built_stages: set[str] = set()  # the stages earlier builds made: the later ones repeat them, cached
 
     def engine_error(self) -> str | None:
         """The engine's own closing error line (BuildKit's `failed to solve ...`, `ERROR: ...`, the classic
@@ -127,7 +130,7 @@ class LogParser:
         return self.format.feed(line, now)
 
     def start(self, key: str, stage: str, text: str, now: float, index: int = 0) -> Step:
-        step = Step(key=key, stage=stage, text=text, started=now, index=index)
+        step = Step(key=key, stage=stage, text=text, started=now, index=index, repeat=stage in self.built_stages)
         self.steps[key] = step
         self.order.append(key)
         self.current = step
@@ -137,6 +140,17 @@ class LogParser:
         now = self.clock()
         if self.format is not None:
             self.format.finish(now)
+
+    def next_build(self) -> None:
+        """Another build's log follows, whose step numbers start again: the steps read so far keep their verdicts
+        under keys of their own build."""
+        self.finish()
+        self.built_stages |= {step.stage for step in self.steps.values()}
+        self.steps = {f"{self.builds}/{key}": step for key, step in self.steps.items()}
+        self.order = [f"{self.builds}/{key}" for key in self.order]
+        self.builds += 1
+        self.current, self.format = None, None
+
 
     @property
     def failed_step(self) -> Step | None:
@@ -153,12 +167,16 @@ class LogParser:
             totals[step.stage] = totals.get(step.stage, 0.0) + (step.seconds or 0.0)
         return totals
 
+    def _deciding(self) -> list[Step]:
+        """The steps in the order read, but a step an earlier build made and a later one took from the cache is
+        counted once, as the earlier build saw it."""
+        return [step for step in (self.steps[k] for k in self.order) if not (step.repeat and step.cached)]
+
     def hook_steps(self) -> dict[str, Verdict]:
         """"STAGE FILE" of each build hook -> its verdict, in Dockerfile order (BuildKit reports cached steps in no
         fixed order)."""
         found = []
-        for key in self.order:
-            step = self.steps[key]
+        for step in self._deciding():
             if hook := HOOK_STEP.search(" ".join(step.text.split())):
                 found.append((HOOK_STAGES.index(hook[1]) if hook[1] in HOOK_STAGES else len(HOOK_STAGES), step.index,
                               f"{hook[1]} {hook[2]}", verdict(step)))
@@ -167,8 +185,7 @@ class LogParser:
     def heavy_steps(self) -> dict[str, Verdict]:
         """Heavy step name -> its verdict (the last step of that name), in the order of HEAVY_STEPS."""
         found = {}
-        for key in self.order:
-            step = self.steps[key]
+        for step in self._deciding():
             if step.heavy:
                 found[step.heavy] = step
         return {name: verdict(found[name]) for name in HEAVY_STEPS.values() if name in found}
@@ -351,6 +368,8 @@ class ProgressView:
         text = redact(text)  # a URL with credentials in the engine's log never reaches the screen or an error
         with self._lock:
             step = self.parser.feed(text)
+            if step is not None and step.repeat:
+                step = None
             if self._live is not None:
                 self._live.update(self._render())
                 if step is not None:
@@ -361,6 +380,11 @@ class ProgressView:
                 m = BK_LOG.match(text.rstrip())
                 if m:
                     self._print(f"    | {m.group(3)}")
+
+    def next_build(self) -> None:
+        """The next build's log follows (see LogParser.next_build)."""
+        with self._lock:
+            self.parser.next_build()
 
     def _print(self, text: str) -> None:
         self.console.print(text, markup=False, highlight=False)

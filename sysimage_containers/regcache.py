@@ -3,12 +3,14 @@
 BuildKit's inline cache records only the layers of the image it exports, so one image would carry the runtime
 stage's cache and nothing of the heavy steps before it (measured: after a source edit every heavy step ran again).
 With the docker CLI's own BuildKit the stages holding the heavy steps are therefore tagged REPO:<stage> with
-inline cache metadata and pushed; the next build pulls them and lists them in --cache-from. buildx exports
-everything to one REPO:buildcache (`mode=max`), except on its `docker` driver (the daemon's own BuildKit, which
-exports no registry cache): there the stage images are used as with the docker CLI. podman (buildah) pushes every
-layer to REPO during the build and
-looks them up there (`--cache-from/--cache-to REPO`). The classic builder has no registry cache: `cache_repo` is
-refused there.
+inline cache metadata and pushed; the next build pulls them and reads each in a build of its own (`warming`):
+given two of these images at once, BuildKit races them (`combinedCacheManager.Query` in moby/buildkit
+solver/combinedcache.go keeps a cache key from whichever importer answers first; the runtime image knows the
+builder's keys too, without their layers), and a step then ran again in about 1 of 3 cold builds under load.
+buildx exports everything to one REPO:buildcache (`mode=max`), except on its `docker` driver (the daemon's own
+BuildKit, which exports no registry cache): there the stage images are used as with the docker CLI. podman
+(buildah) pushes every layer to REPO during the build and looks them up there (`--cache-from/--cache-to REPO`).
+The classic builder has no registry cache: `cache_repo` is refused there.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ def uses_stage_images(info: EngineInfo) -> bool:
 
 
 def reading(request: BuildRequest, info: EngineInfo, repo: str, plan: BuildPlan) -> BuildRequest:
-    """The build request that reads the cache (and, with buildx, writes it)."""
+    """The user's build reading the cache (and, with buildx, writing it). With stage images it reads only the last
+    stage's: the stages before it are in the local cache by then (`warming`), which BuildKit prefers to any
+    importer (`c == cm.main` in combinedcache.go)."""
     if info.backend == BACKEND_BUILDX and not info.docker_driver:
         ref = f"{repo}:buildcache"
         return replace(request, cache_from=(*request.cache_from, f"type=registry,ref={ref}"),
@@ -56,18 +60,31 @@ def reading(request: BuildRequest, info: EngineInfo, repo: str, plan: BuildPlan)
     if not uses_stage_images(info):
         raise UsageError(f"cache_repo needs a registry cache, which {info.backend} lacks: use buildx, a docker "
                          "client before 23 with its own BuildKit, or podman")
-    return replace(request, cache_from=(*request.cache_from, *stage_refs(repo, plan)))
+    return replace(request, cache_from=(*request.cache_from, stage_refs(repo, plan)[-1]))
+
+
+def _stage_request(request: BuildRequest, stage: str, ref: str) -> BuildRequest:
+    """The build of one stage as its cache image: tagged REPO:<stage>, with inline cache metadata, not pushed by the
+    engine. Only these images carry inline metadata, not the user's tags (which would be one more importer)."""
+    return replace(request, target=stage, tags=(ref,), push=False, output=None, cache_to=(),
+                   build_args=(*request.build_args, INLINE_CACHE_ARG))
+
+
+def warming(request: BuildRequest, info: EngineInfo, repo: str, plan: BuildPlan
+            ) -> tuple[tuple[str, BuildRequest], ...]:
+    """Before the user's build (given the request before `reading`): one build per stage before the last, in
+    Dockerfile order, each reading only its own stage image, whose steps then sit in the local cache; each also
+    makes that stage's new cache image. None with buildx or podman, which read their cache in the build itself."""
+    if not uses_stage_images(info):
+        return ()
+    return tuple((ref, replace(_stage_request(request, stage, ref), cache_from=(*request.cache_from, ref)))
+                 for stage, ref in zip(stages(plan)[:-1], stage_refs(repo, plan)[:-1], strict=True))
 
 
 def stage_requests(request: BuildRequest, info: EngineInfo, repo: str, plan: BuildPlan
                    ) -> tuple[tuple[str, BuildRequest], ...]:
-    """After the build: one request per stage image to tag and push (all steps come from the local cache by
-    then); none with buildx or podman, which exported the cache during the build. Only these images carry inline
-    cache metadata, not the user's tags: a tag pushed from a build whose steps all came from the cache holds the
-    records of those steps incompletely, and listed in a later `--cache-from` it made that build re-run the
-    sysimage step (buildx's docker driver on Docker 20.10 under load: 2 of 5 cold runners; 0 of 8 since)."""
+    """After the user's build: the last stage's cache image, built from the local cache the build just filled
+    (the others were made by `warming`); none with buildx or podman, which exported the cache during the build."""
     if not uses_stage_images(info):
         return ()
-    return tuple((ref, replace(request, target=stage, tags=(ref,), push=False, output=None, cache_to=(),
-                               build_args=(*request.build_args, INLINE_CACHE_ARG)))
-                 for stage, ref in zip(stages(plan), stage_refs(repo, plan), strict=True))
+    return ((stage_refs(repo, plan)[-1], _stage_request(request, stages(plan)[-1], stage_refs(repo, plan)[-1])),)

@@ -302,3 +302,50 @@ def test_metadata_rounds_times_to_milliseconds_and_merge_keeps_other_keys(tmp_pa
         path.write_text(text)
         with pytest.raises(UsageError, match="exists and is not a JSON object"):
             metadata.merge(path, "bench", {})
+
+
+WARMING = """\
+#1 [internal] load build definition from Dockerfile
+#1 DONE 0.0s
+#5 [deps  6/12] RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/install_packagecompiler.jl
+#5 CACHED
+#7 [deps 10/12] RUN julia --project=/app /opt/sysimage-docker/julia/instantiate.jl
+#7 DONE 3.5s
+#9 [builder 1/5] RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/build_sysimage.jl
+#9 0.51 baking HTTP
+#9 DONE 40.0s
+"""
+
+USERS = """\
+#1 [internal] load build definition from Dockerfile
+#1 DONE 0.0s
+#5 [deps 10/12] RUN julia --project=/app /opt/sysimage-docker/julia/instantiate.jl
+#5 CACHED
+#7 [builder 1/5] RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/build_sysimage.jl
+#7 CACHED
+#8 [runtime 2/9] COPY --from=builder /opt/sysimage-docker/build/sys.so /usr/local/julia/lib/julia/sys.so
+#8 DONE 1.5s
+"""
+
+
+def test_a_warming_build_then_the_users_count_each_step_once_as_the_build_that_made_it_saw_it() -> None:
+    """With stage cache images the builder stage is built first on its own (regcache.warming), then the user's
+    build takes it from the local cache: its steps keep the first build's verdicts, and are shown once."""
+    out = io.StringIO()
+    view = ProgressView(Console(file=out, width=200), "plain")
+    with view:
+        for line in WARMING.splitlines():
+            view.line(line)
+        view.next_build()
+        for line in USERS.splitlines():  # the same step numbers again, for other steps
+            view.line(line)
+    parser = view.parser
+    assert parser.heavy_steps() == {"PackageCompiler install": CACHED, "instantiate": ran(3.5), "sysimage": ran(40.0)}
+    assert parser.stage_seconds() == {"deps": 3.5, "builder": 40.0, "runtime": 1.5}
+    assert out.getvalue().splitlines() == [
+        "[deps] (PackageCompiler install) RUN env -u JULIA_NUM_THREADS julia "
+        "/opt/sysimage-docker/julia/install_packagecompiler.jl",
+        "[deps] (instantiate) RUN julia --project=/app /opt/sysimage-docker/julia/instantiate.jl",
+        "[builder] (sysimage) RUN env -u JULIA_NUM_THREADS julia /opt/sysimage-docker/julia/build_sysimage.jl",
+        "    | baking HTTP",
+        "[runtime] COPY --from=builder /opt/sysimage-docker/build/sys.so /usr/local/julia/lib/julia/sys.so"]
