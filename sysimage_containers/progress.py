@@ -151,7 +151,6 @@ class LogParser:
         self.builds += 1
         self.current, self.format = None, None
 
-
     @property
     def failed_step(self) -> Step | None:
         failed = [self.steps[k] for k in self.order if self.steps[k].failed]

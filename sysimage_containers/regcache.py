@@ -87,4 +87,5 @@ def stage_requests(request: BuildRequest, info: EngineInfo, repo: str, plan: Bui
     (the others were made by `warming`); none with buildx or podman, which exported the cache during the build."""
     if not uses_stage_images(info):
         return ()
-    return ((stage_refs(repo, plan)[-1], _stage_request(request, stages(plan)[-1], stage_refs(repo, plan)[-1])),)
+    last, ref = stages(plan)[-1], stage_refs(repo, plan)[-1]
+    return ((ref, _stage_request(request, last, ref)),)
