@@ -109,7 +109,7 @@ def run_build(
     if connected is None:
         if not as_json:
             print_plan(console, prepared, request.tags)
-            console.print(prepared.files["Dockerfile"], markup=False, highlight=False, end="")
+            console.print(prepared.rendered["Dockerfile"], markup=False, highlight=False, end="")
         emit(plan_json(prepared.plan, request.tags))
         return prepared, None
     engine, info = connected.engine, connected.info

@@ -160,7 +160,7 @@ def generate(path: Path, config_path: Path | None, output: Path | None, **params
     for note in prepared.notes:
         say(note)
     if output is None:
-        click.echo(prepared.files["Dockerfile"], nl=False)
+        click.echo(prepared.rendered["Dockerfile"], nl=False)
         return
     context.write_context(output, prepared.listing, prepared.files)
     command = clients.build_command(backend, client, str(output), prepared.plan.buildkit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,15 @@ class Prepared:
     environment: project_module.Environment
     config: config_module.Config
     plan: BuildPlan
-    files: dict[str, str]
+    rendered: dict[str, str]  # the generated files of the build context but the SBOM, by their paths in it
     listing: context.Listing  # what enters the build context: the same for printing, writing and building
+
+    @cached_property
+    def files(self) -> dict[str, str]:
+        """Every generated file of the build context. The SBOM is rendered here, at the first use: printing the
+        Dockerfile needs none of it, and it is a quarter of `generate` at 100,000 manifest entries. (It refuses
+        nothing: what it holds was checked when the manifest was read.)"""
+        return {**self.rendered, CONTEXT_SBOM: sbom.render(self.environment, self.plan)}
 
     @property
     def notes(self) -> list[str]:
@@ -92,18 +100,16 @@ def prepare(
     listing = context.walk(environment, plan, cfg, leave_out=leave_out,
                            skip=(*skip, *_config_file_in(project.root, config_path)), secret_sources=secret_sources)
     plan = hook_inputs.with_inputs(plan, cfg, listing)  # globs match what the context holds
-    files = {**_render(plan), CONTEXT_SBOM: sbom.render(environment, plan)}
-    return Prepared(environment=environment, config=cfg, plan=plan, files=files, listing=listing)
+    return Prepared(environment=environment, config=cfg, plan=plan, rendered=_render(plan), listing=listing)
 
 
 def without_buildkit(prepared: Prepared) -> Prepared:
     """The same build rendered for the classic builder (the client that will build has no BuildKit). Only the
-    Dockerfile's form depends on BuildKit, so nothing is read, walked or put into the SBOM again: on a 100,000-entry
-    manifest a second `prepare` doubled generate's time."""
+    Dockerfile's form depends on BuildKit, so nothing is read or walked again (on a 100,000-entry manifest a second
+    `prepare` doubled generate's time); the SBOM is rendered by whichever of the two is used."""
     cfg = config_module.without_buildkit(prepared.config)
     plan = replace(prepared.plan, buildkit=False)
-    files = {**_render(plan), CONTEXT_SBOM: prepared.files[CONTEXT_SBOM]}
-    return replace(prepared, config=cfg, plan=plan, files=files)
+    return replace(prepared, config=cfg, plan=plan, rendered=_render(plan))
 
 
 def _render(plan: BuildPlan) -> dict[str, str]:

@@ -324,6 +324,8 @@ def _identity(environment: Environment, config: Config, julia: JuliaChoice, tool
     """The project, the Julia version and the images."""
     project, version = environment.project, julia.version
     builder_image = config.builder_image or f"julia:{version}"
+    runtime_image = config.runtime_image or (debian_release.runtime_for(config.builder_image) if config.builder_image
+                                             else debian_release.runtime_for_official(version))
     return {
         "tool_version": tool_version,
         "project_name": project.name or project.root.name,
@@ -332,7 +334,7 @@ def _identity(environment: Environment, config: Config, julia: JuliaChoice, tool
         "julia_version": str(version),
         "julia_reason": julia.reason,
         "builder_image": builder_image,
-        "runtime_image": config.runtime_image or debian_release.runtime_for(builder_image),
+        "runtime_image": runtime_image,
         "julia_path": config.julia_path,
         "packagecompiler_version": config.packagecompiler_version or packagecompiler_for(version),
         "cpu_target_setting": config.cpu_target,

@@ -17,7 +17,7 @@ from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
-from sysimage_containers import tomlfiles
+from sysimage_containers import manifest_scan, tomlfiles
 from sysimage_containers.boundary import WIDER, Root
 from sysimage_containers.errors import UsageError
 from sysimage_containers.julia_versions import CompatSpec, Version, parse_version
@@ -456,7 +456,7 @@ _ENTRY_HEADER_RE = re.compile(r"^[ \t]*\[\[", re.M)
 _BATCH_CHARS = 64 * 1024  # a batch's parser objects stay in the CPU's caches (256 KB: 10 % slower)
 
 
-def _parse_in_batches(text: str) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+def _parse_in_batches(text: str) -> tuple[dict[str, Any], Iterator[dict[str, Any] | _Columns]]:
     """The manifest's top-level keys, and its entries batch by batch (each batch a table of name -> entries).
 
     Parsed whole, a 100,000-entry manifest is a 250 MB tree of dicts; Pkg writes one `[[deps.Name]]` table per
@@ -475,13 +475,18 @@ def _parse_in_batches(text: str) -> tuple[dict[str, Any], Iterator[dict[str, Any
             header and not nested):
         raise _NotPkgShaped
 
-    def batches() -> Iterator[dict[str, Any]]:
+    def batches() -> Iterator[dict[str, Any] | _Columns]:
         begin = cut
         while begin < len(text):
             end = _batch_end(text, begin)
-            _check_tables(text, begin, end, nested)
-            # not kept in a local: the reader frees each batch before it stores the entries (see _Columns)
-            yield _entries_of(_parse_batch(text[begin:end]), nested)
+            scanned = manifest_scan.scan(text[begin:end]) if nested else None
+            columns = scanned and _Columns.of(scanned.names, scanned.uuids, scanned.columns, scanned.listed)
+            if columns is not None:
+                yield columns
+            else:  # anything unusual in this batch: the TOML parser reads it
+                _check_tables(text, begin, end, nested)
+                # not kept in a local: the reader frees each batch before it stores the entries (see _Columns)
+                yield _entries_of(_parse_batch(text[begin:end]), nested)
             begin = end
 
     return header, batches()
@@ -541,7 +546,7 @@ def _read_header(name: str, top: dict[str, Any]) -> tuple[str, str | None, str |
     return fmt, julia_version, project_hash if isinstance(project_hash, str) else None
 
 
-def _read_entries(name: str, tables: Iterator[dict[str, Any]]) -> tuple[ManifestEntry, ...]:
+def _read_entries(name: str, tables: Iterator[dict[str, Any] | _Columns]) -> tuple[ManifestEntry, ...]:
     """Validate every entry; the same checks whichever way the manifest was parsed.
 
     Each table (a batch of the manifest, or all of it) is checked column by column, a handful of C-level passes
@@ -551,8 +556,9 @@ def _read_entries(name: str, tables: Iterator[dict[str, Any]]) -> tuple[Manifest
     entries: list[ManifestEntry] = []
     by_name: list[tuple[str, str | list[Any]]] = []  # (names, what they list by name) of each table or entry
     for table in tables:
-        columns = _Columns.check(table)
+        columns = table if isinstance(table, _Columns) else _Columns.check(table)
         if columns is None:
+            assert isinstance(table, dict)  # scanned batches come checked
             read, named = _one_by_one(name, table)
             entries += read
             by_name += named
@@ -606,9 +612,9 @@ def _check_named_deps(shown: str, by_name: list[tuple[str, str | list[Any]]], na
 # Whole columns matched at once: each value followed by a newline, which no valid value contains (a value with
 # one inside would add a line, so the count of newlines is checked too)
 _NAMES_RE = re.compile(rf"(?:{_NAME}\n)*")
-_UUIDS_RE = re.compile(rf"(?:{_UUID}\n)*")  # lowered first
+_HEX_AS_X = bytes.maketrans(b"0123456789abcdef", b"x" * 16)
+_UUID_LINE = b"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\n"  # _UUID, lower case, as _HEX_AS_X writes it
 _STRINGS = {str, type(None)}
-_NAMED_RE = re.compile(rf"(?:{_NAME}(?:\t{_NAME})*)?(?:\n(?:{_NAME}(?:\t{_NAME})*)?)*")  # lines of tab-separated names
 
 
 def _all_of_type(values: Iterable[Any], *types: type) -> bool:
@@ -642,27 +648,52 @@ class _Columns:
 
     @staticmethod
     def check(table: dict[str, Any]) -> _Columns | None:
-        """None when any value needs a closer look (then the entry-by-entry check runs and says what is wrong)."""
+        """A parsed table's columns, checked; None when any value needs a closer look (then the entry-by-entry
+        check runs and says what is wrong)."""
         groups = list(table.values())
         if not _all_of_type(groups, list):
             return None
         if set(map(len, groups)) == {1}:  # what Pkg writes: one entry per name
-            items, names = list(map(itemgetter(0), groups)), lines_of(list(table))
+            items, names = list(map(itemgetter(0), groups)), list(table)
         else:
             items = list(chain.from_iterable(groups))
-            names = lines_of([pkg for pkg, group in table.items() for _ in group])
-        if not _all_of_type(items, dict) or names is None or not _NAMES_RE.fullmatch(names):
-            return None
-        uuids = lines_of(_column(items, "uuid"))
-        if uuids is None or not _UUIDS_RE.fullmatch(uuids := uuids.lower()):
+            names = [pkg for pkg, group in table.items() for _ in group]
+        if not _all_of_type(items, dict):
             return None
         present = set().union(*items)  # the keys any entry has: a column no entry fills is not read
+        columns = {key: _column(items, key) if key in present else None for key in (*_FIELDS, "registries")}
+        # what each entry lists by name (a table of name = uuid is not by name), as one string: tab-separated
+        # names, a line per entry (neither tab nor newline inside a name, nor an empty name: the counts say so)
+        named = [deps if type(deps) is list else [] for deps in _column(items, "deps")] if "deps" in present else \
+            [[]] * len(items)
+        try:
+            listed = "\n".join(map("\t".join, named))
+        except TypeError:  # a name that is not a string
+            return None
+        if listed.count("\n") != len(named) - 1 or listed.count("\t") != sum(map(len, named)) - (
+                len(named) - named.count([])) or "" in set(chain.from_iterable(named)):
+            return None
+        return _Columns.of(names, _column(items, "uuid"), columns, listed)
+
+    @staticmethod
+    def of(names: list[Any], uuids: list[Any], columns: dict[str, list[Any] | None], listed: str) -> _Columns | None:
+        """The columns, checked: `columns` holds one list per key of _FIELDS and `registries` (None: no entry has
+        the key), `listed` the names each entry lists in `deps` (_Columns.named). None when any value needs a
+        closer look. (A listed name that is no package name needs none: no entry has it, which
+        _check_named_deps reports.)"""
+        joined = lines_of(names)
+        if joined is None or not _NAMES_RE.fullmatch(joined):
+            return None
+        lowered = lines_of(uuids)
+        # each line a UUID: its hex digits as x, the lines are all the same one (a C-level pass; a regex took 10x)
+        if lowered is None or (lowered := lowered.lower()).encode().translate(_HEX_AS_X) != _UUID_LINE * len(uuids):
+            return None
         optional: list[str | list[str | None] | None] = []
         for key in _FIELDS:
-            if key not in present:
+            column = columns[key]
+            if column is None:
                 optional.append(None)
                 continue
-            column = _column(items, key)
             types = set(map(type, column))
             if not types.issubset(_STRINGS):
                 return None
@@ -673,24 +704,11 @@ class _Columns:
                                     for url in (urls.split("\n") if isinstance(urls, str) else urls)):
             return None  # refused by the entry-by-entry check, which says why
         registries: list[tuple[str, ...]] | None = None
-        if "registries" in present:
-            recorded = _column(items, "registries")
+        if (recorded := columns["registries"]) is not None:
             if not _all_of_type(recorded, str, type(None)):
                 return None  # lists of strings, and what is refused, are the entry-by-entry check's
             registries = [() if r is None else (r,) for r in recorded]
-        # what each entry lists by name (a table of name = uuid is not by name) as one string, tab-separated
-        # names, a line per entry: only valid names (neither tab nor newline inside one: the counts say so)
-        named = [deps if type(deps) is list else [] for deps in _column(items, "deps")] if "deps" in present else \
-            [[]] * len(items)
-        try:
-            listed = "\n".join(map("\t".join, named))
-        except TypeError:  # a name that is not a string
-            return None
-        if listed.count("\n") != len(named) - 1 or listed.count("\t") != sum(map(len, named)) - (
-                len(named) - named.count([])) or not _NAMED_RE.fullmatch(listed) or "" in set(
-                chain.from_iterable(named)):  # (an empty name would read as no name)
-            return None
-        return _Columns(names, uuids, tuple(optional), registries, listed)
+        return _Columns(joined, lowered, tuple(optional), registries, listed)
 
     def entries(self) -> list[ManifestEntry]:
         def split(lines: str) -> list[str]:

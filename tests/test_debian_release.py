@@ -37,3 +37,15 @@ from sysimage_containers.debian_release import release_of, runtime_for
 def test_release_of(image: str, release: str | None) -> None:
     assert release_of(image) == release
     assert runtime_for(image) == f"debian:{release or 'trixie'}-slim"
+
+
+def test_the_default_builder_runtime_is_told_without_parsing_its_name() -> None:
+    # plan.py gives the default builder (julia:<version>) its runtime from the version itself; the same answer as
+    # the name's, for every release this tool knows and a few it does not (a prerelease, a series' far patch)
+    from sysimage_containers.debian_release import runtime_for_official
+    from sysimage_containers.julia_versions import KnownReleases, parse_version
+
+    versions = [*KnownReleases.load().releases, *map(parse_version, ("1.5.4", "1.12.0-beta4", "1.13.0-rc1", "1.99.0"))]
+    assert len(versions) > 40
+    for version in versions:
+        assert runtime_for_official(version) == runtime_for(f"julia:{version}"), version
