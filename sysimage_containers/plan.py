@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from sysimage_containers import debian_release
 from sysimage_containers.config import Config, Request, check_relative_path
@@ -79,8 +79,10 @@ RESERVED_ENV = ("JULIA_DEPOT_PATH",)
 RESERVED_LABEL_PREFIX = "dev.sysimage-docker."
 
 
-@dataclass(frozen=True)
-class BakedPackage:
+class BakedPackage(NamedTuple):
+    """Immutable as the frozen dataclasses here; a tuple because a plan can hold 10,000 (a frozen dataclass's
+    __init__ is four times a tuple's)."""
+
     name: str
     version: str  # a version, or "stdlib" / "path" / "git"
 

@@ -78,10 +78,8 @@ class Manifest:
 
     @cached_property
     def _by_name(self) -> dict[str, ManifestEntry]:
-        index: dict[str, ManifestEntry] = {}
-        for entry in self.entries:
-            index.setdefault(entry.name, entry)  # the first entry of a name, as a scan would find
-        return index
+        # the first entry of a name, as a scan would find: built from the last, so that earlier ones overwrite
+        return dict(zip(map(itemgetter(0), reversed(self.entries)), reversed(self.entries), strict=True))
 
     def get(self, name: str) -> ManifestEntry | None:
         """Constant time: it is called for every direct dependency, and manifests have 100,000 entries."""
