@@ -9,14 +9,18 @@ It accepts only text whose TOML meaning it can state exactly, and returns None f
 parses the batch): no backslash (no escapes), no control character but the newline, no empty string (nor a
 triple quote), keys in Pkg's order, each at most once. The text is split at its double quotes: the odd pieces are
 the string values, verbatim; the even ones, joined with a NUL where each value stood, are the batch's skeleton,
-in which each entry's body (the text after its header) must match _BODY. Bodies repeat (most entries differ only
-in their values), so each distinct body is matched once, and says which column each of its values belongs to.
+in which each entry's keys (the text after its header, up to its sub-tables) must match _BODY. Those repeat (most
+entries differ only in their values), so each distinct one is matched once, and says which column each of its
+values belongs to. The sub-tables (the names of extensions and weak dependencies: nearly all distinct) are
+checked together, by one regex over all of a batch's, and owe the entry nothing but their count of values.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from itertools import chain, compress
+from itertools import accumulate, chain, compress
+from operator import methodcaller, mul
 from typing import NamedTuple
 
 VALUE = "\x00"  # where a string value stood in the skeleton (refused in the text itself)
@@ -25,8 +29,7 @@ VALUE = "\x00"  # where a string value stood in the skeleton (refused in the tex
 _KEY = r"[A-Za-z0-9_-]+"
 _LIST = rf"\[{VALUE}(?:, {VALUE})*\]"
 _HEADER = re.compile(rf"\[\[deps\.({_KEY})\]\]\n")
-# An entry's body, in the order sorted=true writes its keys. A `weakdeps` array and a [deps.Name.weakdeps] table
-# are the same key, so the table is allowed only without the array (TOML forbids defining a key twice).
+# An entry's keys, in the order sorted=true writes them
 _BODY = re.compile(
     rf"(?P<deps>deps = {_LIST}\n)?"
     rf"(?P<tree>git-tree-sha1 = {VALUE}\n)?"
@@ -39,12 +42,18 @@ _BODY = re.compile(
     rf"uuid = {VALUE}\n"
     rf"(?P<version>version = {VALUE}\n)?"
     rf"(?P<weak>weakdeps = {_LIST}\n)?"
-    rf"(?:\n*[ \t]*\[deps\.(?P<extensions_of>{_KEY})\.extensions\]\n"
-    rf"(?P<extensions>(?:[ \t]*{_KEY} = (?:{VALUE}|{_LIST})\n)+))?"
-    rf"(?(weak)|(?:\n*[ \t]*\[deps\.(?P<weakdeps_of>{_KEY})\.weakdeps\]\n"
-    rf"(?P<weakdeps>(?:[ \t]*{_KEY} = {VALUE}\n)+))?)"
     r"\n*")
-_TABLE_KEY = re.compile(rf"^[ \t]*({_KEY}) = ", re.M)
+# Where an entry's sub-tables start, as Pkg writes them: after a blank line, indented by four spaces
+_SUBTABLES = "\n    [deps."
+# An entry's sub-tables, from its name on (_SUBTABLES cut off), as sorted=true writes them: [deps.Name.extensions]
+# (each extension's weak dependency, or several), then [deps.Name.weakdeps] (each one's uuid); all the entries'
+# joined by a NUL. Whether each names its own entry, and holds no key twice, is told apart (_owned, _TWICE).
+_EXTENSIONS = rf"{_KEY}\.extensions\]\n(?:    {_KEY} = (?:{VALUE}|{_LIST})\n)+"
+_WEAKDEPS = rf"{_KEY}\.weakdeps\]\n(?:    {_KEY} = {VALUE}\n)+"
+_ONE_TABLES = rf"(?:{_EXTENSIONS}(?:\n    \[deps\.{_WEAKDEPS})?|{_WEAKDEPS})\n*"
+_TABLES = re.compile(rf"{_ONE_TABLES}(?:{VALUE}{_ONE_TABLES})*")
+# a key twice in one table: its lines are consecutive, and a header, a blank line or the next entry ends them
+_TWICE = re.compile(rf"\n    ({_KEY}) = [^\n]*\n(?:    {_KEY} = [^\n]*\n)*?    \1 = ")
 
 # The columns a value can belong to, as codes (a body's values as one bytes object each)
 IGNORED, DEPS = 0, 1
@@ -60,13 +69,13 @@ _ALLOWED = bytes([0x0A, *range(0x20, 0x5C), *range(0x5D, 0x7F), *range(0x80, 0x1
 
 
 class _Shape(NamedTuple):
-    """What one distinct body says: the column of each of its values (codes), its `deps` line as a template of
-    the by-name line (a NUL per name, tab-separated, newline-ended), the name its sub-tables are of (None: it has
-    none)."""
+    """What one distinct set of keys says: the column of each of its values (codes), its `deps` line as a
+    template of the by-name line (a NUL per name, tab-separated, newline-ended), whether it has a `weakdeps`
+    array (then a [deps.Name.weakdeps] table would define the key twice)."""
 
     codes: bytes
     listed: str
-    owner: str | None
+    weak: bool
 
 
 class Scanned(NamedTuple):
@@ -80,22 +89,28 @@ class Scanned(NamedTuple):
     listed: str
 
 
+@functools.lru_cache(maxsize=4096)
 def _shape(body: str) -> _Shape | None:
+    """(Cached across batches: a manifest's entries have a few hundred distinct sets of keys.)"""
     found = _BODY.fullmatch(body)
     if found is None:
         return None
-    owners = {found["extensions_of"], found["weakdeps_of"]} - {None}
-    if len(owners) > 1:  # each sub-table must be the entry's own: checked against its name by scan()
-        return None
-    for table in (found["extensions"], found["weakdeps"]):
-        keys = _TABLE_KEY.findall(table) if table else []
-        if len(set(keys)) != len(keys):  # a key twice in one table: TOML refuses it
-            return None
     deps = found["deps"].count(VALUE) if found["deps"] else 0
     codes = bytes([DEPS]) * deps + bytes(code for group, code in _OPTIONAL if found[group]) + bytes(
         [_CODE["uuid"], *([_CODE["version"]] if found["version"] else [])])
-    codes += bytes([IGNORED]) * (body.count(VALUE) - len(codes))  # weakdeps, the sub-tables
-    return _Shape(codes, "\t".join(VALUE * deps) + "\n", owners.pop() if owners else None)
+    codes += bytes([IGNORED]) * (body.count(VALUE) - len(codes))  # weakdeps
+    return _Shape(codes, "\t".join(VALUE * deps) + "\n", found["weak"] is not None)
+
+
+def _owned(names: list[str], tables: list[str], shapes: list[_Shape]) -> bool:
+    """Every entry's sub-tables its own (TOML would add another entry's to that one), a weakdeps table only
+    without a weakdeps array, and the grammar and no key twice, for all of them at once."""
+    for name, text, shape in zip(names, tables, shapes, strict=True):
+        if text and (not text.startswith(f"{name}.") or text.count("[deps.") != text.count(f"[deps.{name}.")
+                     or (shape.weak and "weakdeps]" in text)):
+            return False
+    joined = VALUE.join(filter(None, tables))
+    return _TABLES.fullmatch(joined) is not None and _TWICE.search(joined) is None
 
 
 def scan(batch: str) -> Scanned | None:
@@ -107,21 +122,30 @@ def scan(batch: str) -> Scanned | None:
     values = pieces[1::2]
     if len(pieces) % 2 == 0 or "" in values:  # an unclosed string; an empty one, or part of a triple quote
         return None
-    parts = _HEADER.split(VALUE.join(pieces[0::2]))
+    skeleton = VALUE.join(pieces[0::2])
+    parts = _HEADER.split(skeleton)
     if parts[0]:  # something before the first entry
         return None
     names, bodies = parts[1::2], parts[2::2]
+    tables: list[str] | None = None
+    if _SUBTABLES in skeleton:  # the sub-tables cut off: they are checked together, below
+        cut = [body.partition(_SUBTABLES) for body in bodies]
+        bodies, tables = [keys for keys, _, _ in cut], [text for _, _, text in cut]
     shapes: dict[str, _Shape] = {}
     for body in set(bodies):
         shape = _shape(body)
         if shape is None:
             return None
         shapes[body] = shape
-    owned = {body for body, shape in shapes.items() if shape.owner is not None}
-    if owned and any(shapes[body].owner != name for name, body in zip(names, bodies, strict=True) if body in owned):
-        return None  # a sub-table of another entry: TOML would add to that one
-    # per entry, through dicts of the distinct bodies: C-level passes, no Python code per entry
-    codes = b"".join(map({body: shape.codes for body, shape in shapes.items()}.__getitem__, bodies))
+    codes_of = {body: shape.codes for body, shape in shapes.items()}
+    if tables is None:
+        codes = b"".join(map(codes_of.__getitem__, bodies))
+    else:
+        if not _owned(names, tables, list(map(shapes.__getitem__, bodies))):
+            return None
+        # a sub-table's values are read by no column: the entry's codes end with one IGNORED (a zero byte) each
+        ignored = map(bytes, map(methodcaller("count", VALUE), tables))
+        codes = b"".join(chain.from_iterable(zip(map(codes_of.__getitem__, bodies), ignored, strict=True)))
     assert len(codes) == len(values)  # each body's codes are one per value in it
     uuids: list[str] = list(compress(values, codes.translate(_PICK[_CODE["uuid"]])))  # every entry has one
     columns: dict[str, list[str | None] | None] = {}
@@ -132,9 +156,9 @@ def scan(batch: str) -> Scanned | None:
         if not found or len(found) == len(names):
             columns[column] = found or None
             continue
-        has = {body: code in shape.codes for body, shape in shapes.items()}  # some entries lack it: None for those
-        values_of = iter(found)
-        columns[column] = [next(values_of) if present else None for present in map(has.__getitem__, bodies)]
+        # some entries lack it: None for those. Each entry's place in `found` (from 1; 0: absent) by C-level passes
+        has = list(map({body: code in shape.codes for body, shape in shapes.items()}.__getitem__, bodies))
+        columns[column] = list(map([None, *found].__getitem__, map(mul, accumulate(has), has)))
     # the by-name lines: each entry's template, the NULs filled with the deps values in order
     template = "".join(map({body: shape.listed for body, shape in shapes.items()}.__getitem__, bodies)).split(VALUE)
     listed = "".join(chain.from_iterable(zip(template, compress(values, codes.translate(_PICK[DEPS])),
