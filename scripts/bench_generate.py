@@ -10,9 +10,11 @@
    there), so both tools work offline on the same data.
 2. Scaling: synthetic projects of 1,000 / 10,000 / 100,000 manifest entries with 1 % and 10 % of them direct
    dependencies: wall time, CPU time and peak memory (ru_maxrss from wait4) of one cold `generate` each (best of
-   3), and the growth exponent of time from 1k to 100k entries; then the largest with `-o DIR`, which also
-   writes the build context (a 29 MB SBOM and the 18 MB manifest among it). The host's load average is printed
-   at the start and the end: on a shared host wall times grow with it, CPU times much less.
+   3), and the growth exponent of time from 1k to 100k entries; then about 100,000 entries made of the corpus's
+   manifests (copied and renamed: the shapes of real entries, where the synthetic ones all have one); then the
+   largest synthetic one with `-o DIR`, which also writes the build context (a 29 MB SBOM and the 18 MB manifest
+   among it). The host's load average is printed at the start and the end: on a shared host wall times grow with
+   it, CPU times much less.
 Numbers recorded in README.md ("Benchmarks") come from this script.
 """
 
@@ -24,6 +26,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -32,6 +35,7 @@ import tempfile
 import threading
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,6 +142,40 @@ def synthetic(tmp: Path, entries: int, direct_share: float) -> Path:
     return project
 
 
+# a quoted string in a manifest that is a package name (not a version, a UUID or a git-tree-sha1)
+QUOTED_NAME = re.compile(r'"((?![0-9a-f]{40}")[A-Za-z_][A-Za-z0-9_]*)"')
+ENTRY_UUID = re.compile(r'^uuid = "[0-9a-f-]{24}[0-9a-f]{12}"$', re.M)
+
+
+def corpus_shaped(tmp: Path, at_least: int, direct_share: float) -> Path:
+    """An environment of at least `at_least` entries made of the corpus's manifests as Pkg wrote them (stdlibs,
+    extensions and weak dependencies, git dependencies), copied whole with every package renamed per copy and
+    given a UUID of its own; `direct_share` of the entries are the project's dependencies. The synthetic
+    manifests have one shape of entry; real ones have hundreds."""
+    project = tmp / f"corpus-shaped-{at_least}"
+    project.mkdir()
+    sources = [text[text.index("[[deps."):] for path in sorted(CORPUS.glob("*/Manifest.toml"))
+               if "manifest_format" in (text := path.read_text()) and "\npath = " not in text]  # no path deps
+    parts = ['julia_version = "1.11.5"\nmanifest_format = "2.0"\n\n']
+    count, copy, direct = 0, 0, []
+    while count < at_least:
+        for index, body in enumerate(sources):
+            suffix = f"C{copy}M{index}"
+            body = QUOTED_NAME.sub(rf'"\1{suffix}"', body)
+            body = re.sub(r"(\[\[?deps\.)([A-Za-z_][A-Za-z0-9_]*)", rf"\1\2{suffix}", body)
+            entries = re.split(r"(?m)^(?=\[\[deps\.)", body)
+            for entry in filter(None, entries):
+                count += 1
+                entry = ENTRY_UUID.sub(f'uuid = "{uuid(count)}"', entry, count=1)
+                parts.append(entry)
+                if count % round(1 / direct_share) == 0:
+                    direct.append((entry[7:entry.index("]]")], uuid(count)))
+        copy += 1
+    (project / "Manifest.toml").write_text("".join(parts))
+    (project / "Project.toml").write_text("[deps]\n" + "".join(f'{name} = "{u}"\n' for name, u in direct))
+    return project
+
+
 def uuid(i: int) -> str:
     return f"00000000-0000-4000-8000-{i:012d}"
 
@@ -145,27 +183,35 @@ def uuid(i: int) -> str:
 def scaling(ours: Path, tmp: Path) -> None:
     print("scaling (one cold `generate`, best of 3):")
     print(f"  {'entries':>8s} {'direct':>7s} {'time ms':>9s} {'cpu ms':>8s} {'peak MB':>8s} {'us/entry':>9s}")
+    generate = [str(ours / "sysimage-docker"), "generate"]
     sizes = (1_000, 10_000, 100_000)
     for share in (0.01, 0.10):
-        times = []
-        for entries in sizes:
-            project = synthetic(tmp, entries, share)
-            runs = [cold([str(ours / "sysimage-docker"), "generate", str(project)]) for _ in range(3)]
-            seconds, peak, cpu = min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
-            times.append(seconds)
-            print(f"  {entries:8d} {int(entries * share):7d} {seconds * 1000:9.1f} {cpu * 1000:8.1f} {peak / 1e6:8.1f} "
-                  f"{seconds / entries * 1e6:9.2f}")
+        times = [row(synthetic(tmp, entries, share), lambda _, project: [*generate, str(project)])
+                 for entries in sizes]
         exponent = math.log(times[-1] / times[0]) / math.log(sizes[-1] / sizes[0])
         print(f"  growth exponent 1k -> 100k entries ({int(share * 100)} % direct): {exponent:.2f}")
+    row(corpus_shaped(tmp, sizes[-1], 0.10), lambda _, project: [*generate, str(project)],
+        "the corpus's manifests copied, renamed: real entries' shapes")
     # the largest case again, writing the whole build context (-o): the SBOM and the manifest copy on disk too
+    row(tmp / f"synthetic-{sizes[-1]}-10",
+        lambda attempt, project: [*generate, str(project), "-o", str(tmp / f"context-{attempt}")],
+        "generate -o DIR: the whole context written", written=tmp / "context-{}")
+
+
+def row(project: Path, command: Callable[[int, Path], list[str]], note: str = "", written: Path | None = None) -> float:
+    """Three cold runs of `command` on `project`: one line of the table (best time and CPU, peak memory).
+    `written`: what each run writes (a format string for the attempt), removed after it."""
     runs = []
     for attempt in range(3):
-        out = tmp / f"context-{attempt}"
-        runs.append(cold([str(ours / "sysimage-docker"), "generate", str(project), "-o", str(out)]))
-        shutil.rmtree(out)
+        runs.append(cold(command(attempt, project)))
+        if written is not None:
+            shutil.rmtree(str(written).format(attempt))
     seconds, peak, cpu = min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
-    print(f"  {sizes[-1]:8d} {int(sizes[-1] * 0.10):7d} {seconds * 1000:9.1f} {cpu * 1000:8.1f} {peak / 1e6:8.1f} "
-          f"{seconds / sizes[-1] * 1e6:9.2f}  (generate -o DIR: the whole context written)")
+    entries = (project / "Manifest.toml").read_text().count("[[deps.")
+    direct = (project / "Project.toml").read_text().count("\n") - 1
+    print(f"  {entries:8d} {direct:7d} {seconds * 1000:9.1f} {cpu * 1000:8.1f} {peak / 1e6:8.1f} "
+          f"{seconds / entries * 1e6:9.2f}" + (f"  ({note})" if note else ""))
+    return seconds
 
 
 def main() -> None:
