@@ -31,11 +31,15 @@ INLINE_CACHE_ARG = ("BUILDKIT_INLINE_CACHE", "1")
 
 
 def stages(plan: BuildPlan) -> tuple[str, ...]:
-    """The stages whose images carry every step's cache records: the builder (which is `FROM deps`, so its
-    inline metadata covers the deps steps too), with a trace the tracer, and the runtime stage: without its
-    records a cold runner copies the Julia tree, the sysimage and the depot again into new layers, which differ
-    from the last ones (measured: every COPY layer had a new digest), so every run pushed them all again."""
-    return (*(("tracer",) if plan.trace else ()), "builder", "runtime")
+    """The stages whose images carry every step's cache records, in the order they are read: the tools stage
+    (compiler, system packages, PackageCompiler: read alone first, so that its steps are in the local cache
+    whole when a manifest edit changes the steps after them; read with the builder, a cold build re-ran
+    PackageCompiler's install in about 1 of 10 runs under load), with a trace the tracer, the builder (which is
+    `FROM deps`, itself `FROM tools`, so its inline metadata covers the steps before it too), and the runtime
+    stage: without its records a cold runner copies the Julia tree, the sysimage and the depot again into new
+    layers, which differ from the last ones (measured: every COPY layer had a new digest), so every run pushed
+    them all again."""
+    return ("tools", *(("tracer",) if plan.trace else ()), "builder", "runtime")
 
 
 def stage_refs(repo: str, plan: BuildPlan) -> tuple[str, ...]:

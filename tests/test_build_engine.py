@@ -333,7 +333,7 @@ def test_a_base_image_that_cannot_be_fetched_is_named_with_the_engines_words(doc
     # BuildKit fails before any step ("the engine said: ..."); the classic builder fails its FROM step
     said = next(line for line in lines if "connection refused" in line)
     assert "127.0.0.1:1" in said
-    where = ("build failed at [deps] FROM 127.0.0.1:1/nope/julia:1.11.5 AS deps" if renderer == "--no-buildkit"
+    where = ("build failed at [tools] FROM 127.0.0.1:1/nope/julia:1.11.5 AS tools" if renderer == "--no-buildkit"
              else "build failed before any step ran")
     assert f"sysimage-docker: error: {where}" in lines
     # the cause's own way out: a refused connection is not a login problem

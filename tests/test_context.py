@@ -440,15 +440,15 @@ def test_format_1_manifest_builds_with_the_last_1_6(cli, tmp_path: Path) -> None
         '[[URIs]]\nuuid = "5c2747f8-b7ea-4ff2-ba2e-563bfd36b1d4"\nversion = "1.1.0"\n')})
     result = cli("generate", project)
     assert result.code == 0, result.err
-    assert "FROM julia:1.6.7 AS deps" in result.out
+    assert "FROM julia:1.6.7 AS tools" in result.out
     assert ("sysimage-docker: warning: Manifest.toml has no julia_version and is in manifest format 1.0, which only "
             "Julia 1.6 and older write: building with Julia 1.6.7; set julia_version to choose another") in result.err
     # [compat] julia that excludes 1.6 wins, with no format warning; a configured version wins too
     text = (project / "Project.toml").read_text()
     (project / "Project.toml").write_text(text.replace('julia = "1.6"', 'julia = "1.10"'))
     result = cli("generate", project)
-    assert "FROM julia:1.12.7 AS deps" in result.out and "format 1.0" not in result.err
-    assert "FROM julia:1.11.9 AS deps" in cli("generate", project, "--julia-version", "1.11").out
+    assert "FROM julia:1.12.7 AS tools" in result.out and "format 1.0" not in result.err
+    assert "FROM julia:1.11.9 AS tools" in cli("generate", project, "--julia-version", "1.11").out
 
 
 def test_ambiguous_manifest_is_refused(cli, tmp_path: Path) -> None:

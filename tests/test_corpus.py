@@ -40,7 +40,7 @@ def test_corpus_project_generates(cli, project: str, tmp_path: Path) -> None:
     result = cli("generate", CORPUS / project, "-o", out)
     assert result.code == 0, result.err
     text = (out / "Dockerfile").read_text()
-    assert f"FROM julia:{julia} AS deps" in text
+    assert f"FROM julia:{julia} AS tools" in text
     assert f'COPY ["app/{manifest}", "/app/{manifest}"]' in text
     assert f"ENV SYSIMAGE_DOCKER_PACKAGECOMPILER={pc}" in text
     # only the manifest Julia loads is in the context: a stale one must not be picked up later

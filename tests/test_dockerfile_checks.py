@@ -52,7 +52,7 @@ def test_examples_parse_and_lint(cli, name: str, flags: list[str], tmp_path: Pat
     commands = dockerfile.parse_string(text)
     cmds = [c.cmd for c in commands]
     traced = "--trace" in flags or "--test-workload" in flags
-    assert cmds.count("FROM") == (5 if traced else 3)  # deps, [tracer, trace,] builder, runtime
+    assert cmds.count("FROM") == (6 if traced else 4)  # tools, deps, [tracer, trace,] builder, runtime
     assert cmds[-2:] == ["ENTRYPOINT", "CMD"]
     assert all(c.json for c in commands if c.cmd in ("ENTRYPOINT", "CMD"))
     mounts = [f for c in commands for f in c.flags if f.startswith("--mount")]
@@ -68,7 +68,7 @@ def test_corpus_dockerfiles_parse_and_lint(cli, project: str, tmp_path: Path) ->
     result = cli("generate", CORPUS / project)
     assert result.code == 0, result.err
     cmds = instructions(result.out)
-    assert cmds[0] == "FROM" and cmds.count("FROM") == 3
+    assert cmds[0] == "FROM" and cmds.count("FROM") == 4
     (tmp_path / "Dockerfile").write_text(result.out)
     lint = subprocess.run([HADOLINT, "--failure-threshold", "info", str(tmp_path / "Dockerfile")],
                           capture_output=True, text=True)

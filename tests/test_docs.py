@@ -49,7 +49,7 @@ def test_build_dry_run_needs_no_engine(cli) -> None:
     assert result.code == 0, result.err
     assert result.out.startswith("# plan: hello:latest; Julia 1.11.5 (julia_version of Manifest.toml); ")
     assert "# baked: Dates@stdlib Printf@stdlib" in result.out
-    assert "FROM julia:1.11.5 AS deps" in result.out
+    assert "FROM julia:1.11.5 AS tools" in result.out
 
 
 def test_the_quick_start_runs_as_written_after_the_install_step(tmp_path) -> None:

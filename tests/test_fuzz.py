@@ -41,8 +41,8 @@ keys = st.text(max_size=16) | st.sampled_from(["name", "uuid", "version", "deps"
 
 
 def planned_instructions(plan: BuildPlan) -> list[str]:
-    """The instruction sequence the template must produce for this plan (stages deps, tracer, trace, builder,
-    runtime)."""
+    """The instruction sequence the template must produce for this plan (stages tools, deps, tracer, trace,
+    builder, runtime)."""
     arg = ["ARG"] if plan.buildkit else []  # TARGETARCH: BuildKit sets it, the classic builder and podman do not
     deps = ["FROM", *arg, "ENV"] + (["COPY"] if plan.installs_packages else []) + ["RUN"]
     deps += ["RUN"] if plan.system_packages or plan.builder_packages else []
@@ -50,6 +50,7 @@ def planned_instructions(plan: BuildPlan) -> list[str]:
     deps += ["COPY"]  # the Julia scripts
     deps += ["COPY"] if plan.mode != "pkgimage" else []  # keep_artifacts.sh
     deps += ["ENV", "RUN"] if plan.mode != "pkgimage" else []
+    deps += ["FROM", *arg]  # the deps stage, after the tools stage
     deps += ["COPY"] * len(plan.dependency_copies) + ["COPY", "RUN"]
     deps += ["COPY"] * len(plan.hook_input_copies)  # before the first after_instantiate hook
     deps += ["COPY", "WORKDIR", "RUN"] * len(plan.hooks_at("after_instantiate"))

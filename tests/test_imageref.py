@@ -46,4 +46,4 @@ def test_the_registry_of_a_reference(reference: str, registry: str) -> None:
 def test_tags_and_base_images_with_a_registry_port(cli, tag: str) -> None:
     assert cli("build", EXAMPLES / "hello", "--dry-run", "-t", tag).code == 0
     result = cli("generate", EXAMPLES / "hello", "--builder-image", tag, "--runtime-image", tag)
-    assert result.code == 0 and f"FROM {tag} AS deps" in result.out and f"FROM {tag} AS runtime" in result.out
+    assert result.code == 0 and f"FROM {tag} AS tools" in result.out and f"FROM {tag} AS runtime" in result.out

@@ -132,8 +132,10 @@ def test_a_service_that_does_not_start_is_named_with_the_clients_last_line(tmp_p
 def test_an_interrupt_reaches_the_clients_this_process_started_in_their_own_session() -> None:
     # in a child interpreter: the check walks /proc for this process's children and interrupts them
     code = textwrap.dedent("""\
-        import subprocess, time
+        import signal, subprocess, time
         from sysimage_containers.engine.client import _interrupt_children
+        # a background job of a non-interactive shell starts with SIGINT ignored, and its children inherit that
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         child = subprocess.Popen(["sleep", "20"], start_new_session=True, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
         time.sleep(0.2)

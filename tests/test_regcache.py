@@ -32,13 +32,15 @@ def request() -> BuildRequest:
 
 
 def test_docker_buildkit_reads_each_stage_image_in_a_build_of_its_own() -> None:
-    """BuildKit races two importers holding the same cache keys (combinedcache.go), so the builder's image is read
-    by a build of the builder stage alone, and the user's build reads only the runtime stage's image."""
+    """BuildKit races two importers holding the same cache keys (combinedcache.go), so the tools stage's image and
+    then the builder's are each read by a build of that stage alone, and the user's build reads only the runtime
+    stage's image."""
     plan = prepare(EXAMPLES / "hello").plan
     warm = regcache.warming(request(), info(BACKEND_DOCKER_BUILDKIT), REPO, plan)
     inline = (("A", "1"), ("BUILDKIT_INLINE_CACHE", "1"))
     assert [(ref, r.target, r.tags, r.push, r.cache_from, r.build_args) for ref, r in warm] == [
-        (f"{REPO}:builder", "builder", (f"{REPO}:builder",), False, ("mine:1", f"{REPO}:builder"), inline)]
+        (f"{REPO}:{stage}", stage, (f"{REPO}:{stage}",), False, ("mine:1", f"{REPO}:{stage}"), inline)
+        for stage in ("tools", "builder")]
     read = regcache.reading(request(), info(BACKEND_DOCKER_BUILDKIT), REPO, plan)
     assert read.cache_from == ("mine:1", f"{REPO}:runtime")
     assert read.build_args == (("A", "1"),)  # the user's image carries no inline metadata: one importer less
@@ -53,7 +55,8 @@ def test_buildx_on_the_docker_driver_uses_the_stage_images_too() -> None:
     plan = prepare(EXAMPLES / "hello").plan
     docker_driver = EngineInfo(backend=BACKEND_BUILDX, client="docker", client_version="20.10",
                                server_version="20.10", builder="default", driver="docker")
-    assert [ref for ref, _ in regcache.warming(request(), docker_driver, REPO, plan)] == [f"{REPO}:builder"]
+    assert [ref for ref, _ in regcache.warming(request(), docker_driver, REPO, plan)] == [f"{REPO}:tools",
+                                                                                       f"{REPO}:builder"]
     read = regcache.reading(request(), docker_driver, REPO, plan)
     assert read.cache_from == ("mine:1", f"{REPO}:runtime")
     assert read.cache_to == () and ("BUILDKIT_INLINE_CACHE", "1") not in read.build_args
@@ -64,10 +67,13 @@ def test_buildx_on_the_docker_driver_uses_the_stage_images_too() -> None:
 
 def test_a_trace_adds_the_tracer_stage() -> None:
     plan = prepare(EXAMPLES / "http-service", cli={"trace": True}).plan
-    assert regcache.stage_refs(REPO, plan) == (f"{REPO}:tracer", f"{REPO}:builder", f"{REPO}:runtime")
-    # the tracer's image holds the deps keys too: it is read alone, then the builder's, each in Dockerfile order
+    assert regcache.stage_refs(REPO, plan) == (f"{REPO}:tools", f"{REPO}:tracer", f"{REPO}:builder",
+                                               f"{REPO}:runtime")
+    # the tracer's image holds the deps keys too: the tools image is read alone, then the tracer's, then the
+    # builder's, each in Dockerfile order
     warm = regcache.warming(request(), info(BACKEND_DOCKER_BUILDKIT), REPO, plan)
-    assert [(r.target, r.cache_from) for _, r in warm] == [("tracer", ("mine:1", f"{REPO}:tracer")),
+    assert [(r.target, r.cache_from) for _, r in warm] == [("tools", ("mine:1", f"{REPO}:tools")),
+                                                           ("tracer", ("mine:1", f"{REPO}:tracer")),
                                                            ("builder", ("mine:1", f"{REPO}:builder"))]
 
 

@@ -3,8 +3,10 @@
 # Julia 1.11.5 (julia_version of Manifest.toml); PackageCompiler 2.4; mode: sysimage; CPU target: portable
 # Rendered for BuildKit (cache mounts).
 
-############################ deps: compiler, PackageCompiler, the app's dependencies ############################
-FROM julia:1.11.5 AS deps
+############################ tools: compiler, system packages, PackageCompiler ############################
+# A stage of its own, which no edit of the project's manifest or source touches: a registry cache loads it whole
+# (regcache.py), so a cold runner never installs PackageCompiler again after a dependency change.
+FROM julia:1.11.5 AS tools
 # TARGETARCH picks the portable CPU target list (BuildKit sets it; the scripts fall back to Sys.ARCH).
 ARG TARGETARCH
 ENV JULIA_DEPOT_PATH=/opt/julia/depot: \
@@ -35,6 +37,10 @@ ENV SYSIMAGE_DOCKER_PACKAGECOMPILER=2.4
 RUN --mount=type=cache,id=sysimage-docker-registries,sharing=locked,target=/opt/sysimage-docker/pc-depot/registries \
     env -u JULIA_NUM_THREADS JULIA_DEPOT_PATH=/opt/sysimage-docker/pc-depot: \
     julia --startup-file=no --project=/opt/sysimage-docker/pc-env /opt/sysimage-docker/julia/install_packagecompiler.jl
+
+############################ deps: the app's dependencies ############################
+FROM tools AS deps
+ARG TARGETARCH
 
 # Dependencies first: editing only the app's source leaves these layers and the sysimage cached.
 COPY ["app/Project.toml", "/app/Project.toml"]
