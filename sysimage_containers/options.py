@@ -239,8 +239,9 @@ OPTIONS: tuple[Option, ...] = (
            "500"),
     Option("cache_repo", "str", None,
            "Registry repository for the build cache, so a cold CI runner reuses every layer that did not change: "
-           "the builder, the tracer (with a trace) and the runtime stage are pushed there as REPO:builder, "
-           "REPO:tracer, REPO:runtime with inline cache metadata (when their layers changed) and read back with "
+           "the tools stage (compiler, PackageCompiler), the tracer (with a trace), the builder and the runtime "
+           "stage are pushed there as REPO:tools, REPO:tracer, REPO:builder, REPO:runtime with inline cache "
+           "metadata (when their layers changed) and read back with "
            "--cache-from (buildx on a docker-container or remote builder: one REPO:buildcache, mode=max; podman: "
            "every layer, to REPO). Needs BuildKit or podman, and a login to the registry.",
            '"registry.example.com/team/app-cache"', flag="--cache-repo", scope="engine"),

@@ -103,6 +103,8 @@ def test_the_registry_cache_survives_a_cold_runner_and_a_source_edit(docker_env,
         with_cache = ("--cache-repo", repo)
         assert cold_build(*with_cache) == dict.fromkeys(HEAVY, "ran")
         assert registry.catalog() == ["team/app-cache"]
+        # a stage image each: the tools stage (PackageCompiler's install) is read alone, before the builder's
+        assert registry.tags("team/app-cache") == {"tools", "builder", "runtime"}
         # no change: every heavy step comes from the registry
         assert cold_build(*with_cache) == dict.fromkeys(HEAVY, "cached")
         # a source edit: only the app precompile runs
