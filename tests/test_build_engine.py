@@ -206,12 +206,16 @@ def test_out_of_memory_kill_is_named(docker_env, example) -> None:
 
 def test_ctrl_c_leaves_no_context_behind(docker_env, example, tmp_path: Path) -> None:
     project = example("http-service")
-    (project / "precompile" / "workload.jl").write_text("# STANDIN_SLEEP\n")
+    # unique, so that the sysimage step runs (an engine that ran this test before holds it cached)
+    (project / "precompile" / "workload.jl").write_text(f"# STANDIN_SLEEP {uuid.uuid4().hex}\n")
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = docker_env.env(TMPDIR=str(tmpdir))
+    # SIGINT as a terminal's Ctrl-C delivers it: a suite started as a background job of a non-interactive shell
+    # ignores SIGINT, and its children would inherit that
     proc = subprocess.Popen([*CLI, "build", str(project), "--progress", "plain", "-t",
-                             docker_env.unique_tag("interrupted")], stderr=subprocess.PIPE, text=True, env=env)
+                             docker_env.unique_tag("interrupted")], stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stderr is not None
     deadline = time.monotonic() + 120
     for line in proc.stderr:

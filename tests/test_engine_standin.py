@@ -133,17 +133,19 @@ def test_no_bridge_network_builds_on_the_host_network(cli, example, standin, mon
 
 
 def test_a_cache_repo_is_pulled_read_and_pushed_by_stage(cli, example, standin) -> None:
-    """The builder stage is built first reading only its image, then the user's build reading only the runtime
-    stage's, then the runtime stage's cache image (regcache: BuildKit races two images holding the same keys)."""
+    """The tools stage, then the builder stage are built first, each reading only its image, then the user's build
+    reading only the runtime stage's, then the runtime stage's cache image (regcache: BuildKit races two images
+    holding the same keys)."""
     result = cli("build", example("hello"), "-t", "hello:1", "--cache-repo", "reg.example/cache", env=standin.env)
     assert result.code == 0, result.err
     lines = result.err.splitlines()
-    builder, main, runtime = standin.builds()
+    tools, builder, main, runtime = standin.builds()
     assert main[main.index("--tag") + 1] == "hello:1" and "--target" not in main
     assert "BUILDKIT_INLINE_CACHE=1" not in main  # only the cache images carry inline metadata
     assert [a for a in main if a.startswith("--cache-from")] == ["--cache-from=reg.example/cache:runtime"]
+    assert [a for a in tools if a.startswith("--cache-from")] == ["--cache-from=reg.example/cache:tools"]
     assert [a for a in builder if a.startswith("--cache-from")] == ["--cache-from=reg.example/cache:builder"]
-    for stage, build in (("builder", builder), ("runtime", runtime)):  # hello has no tracer stage
+    for stage, build in (("tools", tools), ("builder", builder), ("runtime", runtime)):  # hello has no tracer
         ref = f"reg.example/cache:{stage}"
         assert ["pull", "--quiet", ref] in standin.calls()
         assert f"cache: {ref} not in the registry yet" in lines

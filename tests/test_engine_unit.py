@@ -275,16 +275,19 @@ def test_a_cache_repo_adds_to_the_users_cache_from(cli, example, monkeypatch) ->
     result = cli("build", example("hello"), "-t", "app:1", "--cache-from", "reg.example/app:mine",
                  "--cache-repo", "reg.example/cache")
     assert result.code == 0, result.err
-    # the builder stage reading its own image, the user's build reading the runtime stage's, its cache image
-    warm, user, runtime = RecordingEngine.requests
+    # the tools and builder stages each reading its own image, the user's build reading the runtime stage's, its
+    # cache image
+    tools, warm, user, runtime = RecordingEngine.requests
+    assert (tools.target, tools.tags, tools.cache_from) == (
+        "tools", ("reg.example/cache:tools",), ("reg.example/app:mine", "reg.example/cache:tools"))
     assert (warm.target, warm.tags, warm.cache_from) == (
         "builder", ("reg.example/cache:builder",), ("reg.example/app:mine", "reg.example/cache:builder"))
     assert (user.target, user.tags, user.cache_from) == (None, ("app:1",), ("reg.example/app:mine",
                                                                             "reg.example/cache:runtime"))
     assert (runtime.target, runtime.tags) == ("runtime", ("reg.example/cache:runtime",))
     assert ("BUILDKIT_INLINE_CACHE", "1") not in user.build_args
-    assert all(("BUILDKIT_INLINE_CACHE", "1") in r.build_args for r in (warm, runtime))
-    assert warm.context == user.context  # the same temporary context
+    assert all(("BUILDKIT_INLINE_CACHE", "1") in r.build_args for r in (tools, warm, runtime))
+    assert tools.context == warm.context == user.context  # the same temporary context
 
 
 def test_a_bad_build_arg_is_refused_before_anything_runs(cli, example) -> None:

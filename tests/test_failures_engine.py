@@ -61,7 +61,7 @@ def test_an_unreachable_cache_registry_is_a_warning(docker_env, example, tmp_pat
     assert result.returncode == 0, result.stderr
     warning = next(line for line in result.stderr.splitlines() if "cache registry cannot be reached" in line)
     assert warning.startswith(f"sysimage-docker: warning: cache: the cache registry cannot be reached, building "
-                              f"without it: {repo}:builder: ")
+                              f"without it: {repo}:tools: ")  # the first stage image pulled
     assert "nothing answers at" in warning
     assert "cache: pushed" not in result.stderr
     data = json.loads(meta.read_text())

@@ -95,7 +95,7 @@ def test_podman_builds_runs_and_verifies_without_a_service(podman: Podman, examp
            "(downloads are not cached across builds)\n" in err
     per_stage = re.search(r"^built in [\d.]+ s; per stage: (.*)$", err, re.M)
     assert per_stage is not None  # podman runs stages side by side: in the order they started
-    assert {part.split()[0] for part in per_stage.group(1).split(", ")} == {"deps", "builder", "runtime"}
+    assert {part.split()[0] for part in per_stage.group(1).split(", ")} == {"tools", "deps", "builder", "runtime"}
     assert heavy_steps(err) == dict.fromkeys(HEAVY, "ran")
     assert re.search(r"^sysimage size: [\d.]+ kB \(sysimage step ran", err, re.M)
     again = podman.cli("build", project, "-t", "hello-podman:1", "--progress", "plain")
