@@ -12,6 +12,9 @@ from sysimage_containers.debian_release import release_of, runtime_for
     ("julia:1.6.3", "buster"),        # before 60d6e4f (2021-11-30)
     ("julia:1.6.4", "bullseye"),
     ("julia:1.6.7", "bookworm"),      # current when cf90acd (2023-06-13) added bookworm
+    ("julia:1.7.0-rc2", "buster"),
+    ("julia:1.7.3", "bullseye"),
+    ("julia:1.8.5", "bullseye"),
     ("julia:1.9.0", "bullseye"),
     ("julia:1.9.1", "bookworm"),
     ("julia:1.10.9", "bookworm"),
@@ -29,6 +32,7 @@ from sysimage_containers.debian_release import release_of, runtime_for
     ("debian:bullseye-slim", "bullseye"),
     ("debian:12.5-slim", "bookworm"),
     ("ubuntu:24.04", None),
+    ("ubuntu:12.04", None),           # a Debian major version in the tag of another distribution
     ("julia:alpine3.22", None),
     ("julia:1.5.4", None),            # older than the table
     ("julia@sha256:" + "a" * 64, None),

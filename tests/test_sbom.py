@@ -249,3 +249,20 @@ def test_any_entry_is_written_as_the_general_writer_writes_it(rows, others: bool
     registries = sbom._Registries(manifest, plan)  # type: ignore[arg-type]
     expected = [sbom._component(e, "1.11.5", frozenset(baked), registries) for e in entries]
     assert sbom._components(entries, "1.11.5", frozenset(baked), registries) == expected
+
+
+def test_a_stdlib_beside_an_unusual_version_is_written_as_the_general_writer_writes_it() -> None:
+    # the version column fails its one-pass check (a stdlib has none, another entry's has a space): the entries are
+    # then judged one by one, the stdlib's None included
+    from types import SimpleNamespace
+
+    from sysimage_containers.project import ManifestEntry
+
+    entries = (ManifestEntry("Base64", "2a0f44e3-6c83-55bd-87e4-b1978d98bd5f"),
+               ManifestEntry("Odd", "44cfe95a-1eb2-52ea-b672-e2afdf69b78f", "1.0 beta", tree_hash="a" * 40),
+               ManifestEntry("Fine", "44cfe95a-1eb2-52ea-b672-e2afdf69b78e", "1.0.0", tree_hash="b" * 40))
+    manifest = SimpleNamespace(registries=(("General", sbom.GENERAL_UUID, None),))
+    registries = sbom._Registries(manifest, SimpleNamespace(registries=()))  # type: ignore[arg-type]
+    assert sbom._plain_entries(entries, registries) == [False, False, True]
+    assert sbom._components(entries, "1.11.5", frozenset(), registries) == [
+        sbom._component(e, "1.11.5", frozenset(), registries) for e in entries]
