@@ -610,8 +610,9 @@ def _check_named_deps(shown: str, by_name: list[tuple[str, str | list[Any]]], na
 # Whole columns matched at once: each value followed by a newline, which no valid value contains (a value with
 # one inside would add a line, so the count of newlines is checked too)
 _NAMES_RE = re.compile(rf"(?:{_NAME}\n)*")
-_HEX_AS_X = bytes.maketrans(b"0123456789abcdef", b"x" * 16)
-_UUID_LINE = b"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\n"  # _UUID, lower case, as _HEX_AS_X writes it
+# lower-case hex digits as x: a column of hex values checked by one bytes translate (UUIDs here, hashes in sbom.py)
+HEX_AS_X = bytes.maketrans(b"0123456789abcdef", b"x" * 16)
+_UUID_LINE = b"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\n"  # _UUID, lower case, as HEX_AS_X writes it
 _STRINGS = {str, type(None)}
 
 
@@ -684,7 +685,7 @@ class _Columns:
             return None
         lowered = lines_of(uuids)
         # each line a UUID: its hex digits as x, the lines are all the same one (a C-level pass; a regex took 10x)
-        if lowered is None or (lowered := lowered.lower()).encode().translate(_HEX_AS_X) != _UUID_LINE * len(uuids):
+        if lowered is None or (lowered := lowered.lower()).encode().translate(HEX_AS_X) != _UUID_LINE * len(uuids):
             return None
         optional: list[str | list[str | None] | None] = []
         for key in _FIELDS:
